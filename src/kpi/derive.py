@@ -1,0 +1,171 @@
+"""Figures the sources imply but do not print, computed from the printed ones and marked ``derived``.
+
+* baselines: 2012 = 2022 value − printed increase on 2012 (the report's "tăng 4.085 tấn so
+  với năm 2012");
+* ratios: shares and yields from their parts (catalogue ``numerator``/``denominator``);
+  where a source prints the ratio itself, the printed value stays and the recomputed one
+  is compared with it (a difference beyond the printed rounding is a finding);
+* list aggregates: counts and sums over the lists of products, projects and varieties.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from kpi import reference
+from kpi.clean import KEY, OBS_COLUMNS
+from kpi.text import format_number
+
+FINDING_COLUMNS = ["check", "indicator", "area_code", "year", "source_id", "source_ref", "message"]
+
+
+def decimals_of(value: float, max_decimals: int = 6) -> int:
+    """Decimals a printed value was rounded to.
+
+    >>> decimals_of(93.7), decimals_of(100.0), decimals_of(6.39)
+    (1, 0, 2)
+    """
+    for d in range(max_decimals + 1):
+        if math.isclose(round(value, d), value, rel_tol=0, abs_tol=1e-9):
+            return d
+    return max_decimals
+
+
+def agrees_with_printed(printed: float, computed: float) -> bool:
+    """True when ``computed`` rounds to ``printed`` at the printed precision.
+
+    >>> agrees_with_printed(97.8, 1902 / 1944 * 100), agrees_with_printed(93.7, 1506 / 1606 * 100)
+    (True, False)
+    """
+    return abs(computed - printed) <= 0.5 * 10 ** -decimals_of(printed) + 1e-9
+
+
+def _fmt(value: float) -> str:
+    return format_number(value, "en", None if abs(value) >= 1 else 4)
+
+
+def baselines(obs: pd.DataFrame, base_years: pd.Series, ref_dir: Path | None = None) -> pd.DataFrame:
+    """Base-year values from a level and its printed increase (same source, area and year).
+
+    >>> obs = pd.DataFrame({"indicator": ["crops.food_grain_output", "crops.food_grain_output.increase"],
+    ...     "area_code": "106", "area_name": "Huyện Tam Đường", "year": 2022, "value": [41100.0, 4085.0],
+    ...     "unit": "t", "status": "reported", "source_id": "s", "source_ref": ["a!C7", "a!D7"], "note": ""})
+    >>> baselines(obs, pd.Series([None, 2012]))[["indicator", "year", "value", "status"]].to_dict("records")
+    [{'indicator': 'crops.food_grain_output', 'year': 2012, 'value': 37015.0, 'status': 'derived'}]
+    """
+    cat = reference.catalogue(ref_dir)
+    increases = obs.assign(base_year=base_years.values)
+    increases = increases[increases["indicator"].map(lambda i: bool(cat.loc[i, "increase_of"]) if i in cat.index else False)]
+    rows = []
+    for inc in increases.itertuples(index=False):
+        level_id = cat.loc[inc.indicator, "increase_of"]
+        level = obs[(obs["indicator"] == level_id) & (obs["area_code"] == inc.area_code)
+                    & (obs["year"] == inc.year) & (obs["source_id"] == inc.source_id)]
+        if level.empty or pd.isna(inc.base_year):
+            continue
+        lv = level.iloc[0]
+        base = int(inc.base_year)
+        rows.append({
+            "indicator": level_id, "area_code": inc.area_code, "area_name": inc.area_name, "year": base,
+            "value": lv["value"] - inc.value, "unit": lv["unit"], "status": "derived",
+            "source_id": inc.source_id, "source_ref": f"{lv['source_ref']} − {inc.source_ref}",
+            "note": (f"{base} = {inc.year} value {_fmt(lv['value'])} − printed increase {_fmt(inc.value)} "
+                     f"on {base} (statuses: {lv['status']}, {inc.status})"),
+        })
+    return pd.DataFrame(rows, columns=OBS_COLUMNS)
+
+
+def ratios(obs: pd.DataFrame, ref_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ratios from their parts; where the ratio is printed too, a check instead of a new row.
+
+    Returns (derived rows, findings where a printed ratio disagrees with its parts).
+    """
+    cat = reference.catalogue(ref_dir)
+    rules = cat[(cat["numerator"] != "") & (cat["denominator"] != "")]
+    printed_of = {row.printed_of: row.id for row in cat.itertuples() if row.printed_of}
+    existing = set(map(tuple, obs[KEY].itertuples(index=False)))
+    rows, findings = [], []
+    by_key = obs.set_index(["indicator", "area_code", "year", "source_id"])
+    for rule in rules.itertuples():
+        num = obs[obs["indicator"] == rule.numerator]
+        for n in num.itertuples(index=False):
+            key = (rule.denominator, n.area_code, n.year, n.source_id)
+            if key not in by_key.index:
+                continue
+            d = by_key.loc[key]
+            d = d.iloc[0] if isinstance(d, pd.DataFrame) else d
+            if d["value"] == 0:
+                continue
+            value = n.value / d["value"] * rule.factor
+            ref = f"{n.source_ref} ÷ {d['source_ref']}"
+            if (rule.id, n.area_code, n.year, n.source_id) in existing:
+                printed = by_key.loc[(rule.id, n.area_code, n.year, n.source_id)]
+                printed = printed.iloc[0] if isinstance(printed, pd.DataFrame) else printed
+                if not agrees_with_printed(printed["value"], value):
+                    findings.append(_ratio_finding(rule.id, n, printed, value, ref))
+                continue
+            status = "derived" if {n.status, d["status"]} <= {"reported", "derived"} else "estimate"
+            rows.append({
+                "indicator": rule.id, "area_code": n.area_code, "area_name": n.area_name, "year": n.year,
+                "value": value, "unit": rule.unit, "status": status, "source_id": n.source_id,
+                "source_ref": ref,
+                "note": f"{_fmt(n.value)} / {_fmt(d['value'])}" + (" × 100" if rule.factor == 100 else ""),
+            })
+            printed_id = printed_of.get(rule.id)
+            pkey = (printed_id, n.area_code, n.year, n.source_id)
+            if printed_id and pkey in by_key.index:
+                printed = by_key.loc[pkey]
+                printed = printed.iloc[0] if isinstance(printed, pd.DataFrame) else printed
+                if not agrees_with_printed(printed["value"], value):
+                    findings.append(_ratio_finding(rule.id, n, printed, value, ref))
+    return pd.DataFrame(rows, columns=OBS_COLUMNS), pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str) -> dict:
+    d = decimals_of(printed["value"])
+    return {
+        "check": "printed_ratio", "indicator": indicator, "area_code": n.area_code, "year": n.year,
+        "source_id": n.source_id, "source_ref": printed["source_ref"],
+        "message": (f"printed {format_number(printed['value'], 'en', d)} {printed['unit']} but the parts give "
+                    f"{format_number(value, 'en', d + 2)} {printed['unit']} ({ref}), which rounds to "
+                    f"{format_number(round(value, d), 'en', d)}"),
+    }
+
+
+def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict], ref_dir: Path | None = None
+                    ) -> pd.DataFrame:
+    """Counts and sums over list tables, one derived row per aggregate and year."""
+    cat = reference.catalogue(ref_dir)
+    gaz = reference.gazetteer(ref_dir)
+    rows = []
+    for table_name, table in lists.items():
+        spec = specs[table_name]
+        if table.empty or "year" not in table:
+            continue
+        for agg in spec.get("aggregates", []):
+            selected = table
+            for role, wanted in agg.get("where", {}).items():
+                selected = selected[selected[role].map(lambda v: wanted.casefold() in str(v).casefold())]
+            for year, group in selected.groupby("year"):
+                lines = ", ".join(ref.rsplit(":", 1)[1] for ref in group["source_ref"])
+                file = group["source_ref"].iloc[0].rsplit(":", 1)[0]
+                if agg["op"] == "count":
+                    value, how = float(len(group)), f"count of {len(group)} rows"
+                else:
+                    col = group[agg["column"]].dropna()
+                    if col.empty:
+                        continue
+                    value = float(col.sum())
+                    left_out = len(group) - len(col)
+                    how = f"sum of {len(col)} rows" + (f"; {left_out} rows without a value left out" if left_out else "")
+                where = " and ".join(f"{k} = {v}" for k, v in agg.get("where", {}).items())
+                rows.append({
+                    "indicator": agg["indicator"], "area_code": spec["area"],
+                    "area_name": gaz.name(spec["area"], int(year)), "year": int(year), "value": value,
+                    "unit": cat.loc[agg["indicator"], "unit"], "status": "derived",
+                    "source_id": group["source_id"].iloc[0],
+                    "source_ref": f"{file}:{lines}", "note": how + (f" where {where}" if where else ""),
+                })
+    return pd.DataFrame(rows, columns=OBS_COLUMNS)

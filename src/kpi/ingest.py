@@ -1,0 +1,254 @@
+"""``kpi ingest``: every raw file to validated, tidy tables in ``data/processed/``.
+
+# Load inputs: provenance records, checksums, layouts; read every file (all problems at once).
+# Process data: clean, derive, validate, pick sources and list conflicts.
+# Save outputs: observations (CSV + Parquet), lists, rejects, findings, conflicts, validation
+# report (JSON + Markdown) and datapackage.json -- staged, then swapped in whole.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kpi import __version__, derive, reference, sources, validate
+from kpi.clean import KEY, OBS_COLUMNS, clean_cells, clean_list
+from kpi.config import DataPaths
+from kpi.errors import SourceError
+from kpi.extract import REJECT_COLUMNS, Extracted, cells_frame, extract
+from kpi.write import run_lock, staged_folder, write_json, write_table
+
+OBS_DESCRIPTIONS = {
+    "indicator": "Indicator id from the catalogue (data/reference/indicators.csv)",
+    "area_code": "Statistical code of the area: 106 Tam Đường district, five digits for a commune",
+    "area_name": "Official Vietnamese name of the area (NFC)",
+    "year": "Year the value refers to",
+    "value": "Value in the catalogue unit",
+    "unit": "Canonical unit code (t, ha, t/ha, m3, facility, ...)",
+    "status": "reported, derived (computed from printed figures), estimate, lower_bound or upper_bound",
+    "source_id": "Raw source (one provenance record each)",
+    "source_ref": "Exact place: file.xlsx!Sheet!C7, file.csv:12 with the report passage, or the inputs of a derivation",
+    "note": "Free text: quotes, base years, how a value was derived",
+}
+
+
+@dataclass
+class IngestResult:
+    observations: pd.DataFrame
+    rejects: pd.DataFrame
+    findings: pd.DataFrame
+    conflicts: pd.DataFrame
+    lists: dict[str, pd.DataFrame]
+    sources: pd.DataFrame
+    missing_cells: int
+    seconds: float
+    data_version: str
+    out_dir: Path
+    summary_lines: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if len(self.rejects) else 0
+
+
+def check_checksums(records: list[reference.SourceRecord]) -> list[str]:
+    return [f"{r.path.name}: sha256 is {reference.sha256(r.path)} but its provenance record says {r.meta['sha256']}"
+            " (a raw file changed: restore it, or record the new file with a new provenance record)"
+            for r in records if reference.sha256(r.path) != str(r.meta["sha256"])]
+
+
+def read_all(records: list[reference.SourceRecord], ref_dir: Path | None = None) -> list[Extracted]:
+    """Extract every file; the problems of all files are raised together."""
+    parts, problems = [], []
+    for record in records:
+        try:
+            parts.append(extract(record, ref_dir))
+        except SourceError as exc:
+            problems.extend(f"{exc.path}: {p}" for p in exc.problems)
+    if problems:
+        raise SourceError("data/raw", problems)
+    return parts
+
+
+def data_version(obs: pd.DataFrame) -> str:
+    """A short hash of the observations: the data version printed on every report."""
+    text = obs.sort_values(KEY).to_csv(index=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def process(records: list[reference.SourceRecord], parts: list[Extracted], ref_dir: Path | None = None) -> dict:
+    """Clean, derive, validate and compare sources: the tables ingest writes."""
+    layouts = {r.source_id: reference.layout(r.meta["layout"], ref_dir) for r in records}
+    priority = {r.source_id: r.priority for r in records}
+    cleaned = clean_cells(cells_frame(parts), ref_dir)
+    rejects = [cleaned.rejects] + [pd.DataFrame(p.rejects, columns=REJECT_COLUMNS) for p in parts]
+    lists, specs = {}, {}
+    for part in parts:
+        spec = layouts[part.source_id]
+        for name, rows in part.lists.items():
+            table, list_rejects = clean_list(rows, spec, ref_dir)
+            lists[name], specs[name] = table, spec
+            rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
+    obs = cleaned.observations
+    base = derive.baselines(obs, cleaned.base_years, ref_dir)
+    listed = derive.list_aggregates(lists, specs, ref_dir)
+    obs = pd.concat([obs, base, listed], ignore_index=True)
+    ratios, ratio_findings = derive.ratios(obs, ref_dir)
+    obs = pd.concat([obs, ratios], ignore_index=True).sort_values(KEY, ignore_index=True)
+    obs = validate.validate_observations(obs[OBS_COLUMNS], ref_dir)
+    complete = {sid: bool(spec.get("complete_breakdown", False)) for sid, spec in layouts.items()}
+    findings = pd.concat([
+        ratio_findings,
+        validate.breakdown_sums(obs, complete, ref_dir),
+        validate.identities(obs, ref_dir),
+        sources.echoes(obs),
+    ], ignore_index=True)
+    source_table = pd.DataFrame([{
+        "source_id": r.source_id, "priority": r.priority, "title": r.meta["title"], "file": r.path.name,
+        "layout": r.meta["layout"], "sha256": r.meta["sha256"],
+    } for r in records]).sort_values(["priority", "source_id"], ignore_index=True)
+    return {
+        "observations": obs, "rejects": pd.concat(rejects, ignore_index=True), "findings": findings,
+        "conflicts": sources.conflicts(obs, priority), "lists": lists, "sources": source_table,
+        "missing": cleaned.missing,
+    }
+
+
+def run(data_dir: str | Path | None = None, ref_dir: Path | None = None) -> IngestResult:
+    """Ingest ``<data_dir>/raw`` into ``<data_dir>/processed``; raises KpiError on file-level errors."""
+    started = time.perf_counter()
+    paths = DataPaths.of(data_dir)
+    with run_lock(paths.root, "ingest"):
+        # Load inputs.
+        records = reference.source_records(paths.raw)
+        bad_sums = check_checksums(records)
+        if bad_sums:
+            raise SourceError("data/raw", bad_sums)
+        parts = read_all(records, ref_dir)
+        # Process data.
+        tables = process(records, parts, ref_dir)
+        # Save outputs.
+        result = IngestResult(
+            observations=tables["observations"], rejects=tables["rejects"], findings=tables["findings"],
+            conflicts=tables["conflicts"], lists=tables["lists"], sources=tables["sources"],
+            missing_cells=tables["missing"], seconds=0.0, data_version=data_version(tables["observations"]),
+            out_dir=paths.processed,
+        )
+        with staged_folder(paths.processed) as out:
+            write_outputs(result, out, ref_dir)
+        result.seconds = time.perf_counter() - started
+        result.summary_lines = summary(result)
+        return result
+
+
+def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) -> None:
+    obs = result.observations
+    write_table(obs, out / "observations.csv")
+    obs.to_parquet(out / "observations.parquet", index=False)
+    write_table(result.rejects, out / "rejects.csv")
+    write_table(result.findings, out / "findings.csv")
+    write_table(result.conflicts, out / "conflicts.csv")
+    write_table(result.sources, out / "sources.csv")
+    for name, table in result.lists.items():
+        write_table(table, out / "lists" / f"{name}.csv")
+    report = validation_report(result)
+    write_json(report, out / "validation.json")
+    (out / "validation.md").write_text(validation_markdown(report), encoding="utf-8")
+    write_json(datapackage(result, ref_dir), out / "datapackage.json")
+
+
+def counts(obs: pd.DataFrame, ref_dir: Path | None = None) -> dict:
+    theme = obs["indicator"].map(reference.catalogue(ref_dir)["theme"])
+    return {
+        "by_theme": theme.value_counts().sort_index().to_dict(),
+        "by_source": obs["source_id"].value_counts().sort_index().to_dict(),
+        "by_year": {int(k): int(v) for k, v in obs["year"].value_counts().sort_index().items()},
+        "by_status": obs["status"].value_counts().sort_index().to_dict(),
+    }
+
+
+def validation_report(result: IngestResult) -> dict:
+    return {
+        "kpi_version": __version__,
+        "data_version": result.data_version,
+        "observations": len(result.observations),
+        "counts": counts(result.observations),
+        "missing_cells": result.missing_cells,
+        "rejects": result.rejects.to_dict("records"),
+        "findings": result.findings.to_dict("records"),
+        "conflicts": result.conflicts.to_dict("records"),
+    }
+
+
+def validation_markdown(report: dict) -> str:
+    lines = [f"# Validation report (data version {report['data_version']})", "",
+             f"- observations: {report['observations']}", f"- cells marked missing (`-`, empty): {report['missing_cells']}",
+             f"- rejects: {len(report['rejects'])}", f"- findings: {len(report['findings'])}",
+             f"- conflicts between sources: {len(report['conflicts'])}", ""]
+    for title, rows, fields in [
+        ("Rejects", report["rejects"], ["source_ref", "raw_value", "reason"]),
+        ("Findings", report["findings"], ["check", "indicator", "area_code", "year", "message"]),
+        ("Conflicts", report["conflicts"], ["indicator", "area_code", "year", "message"]),
+    ]:
+        lines += [f"## {title}", ""]
+        if not rows:
+            lines += ["None.", ""]
+            continue
+        lines += ["| " + " | ".join(fields) + " |", "|" + "---|" * len(fields)]
+        lines += ["| " + " | ".join(str(r[f]).replace("|", "\\|") for f in fields) + " |" for r in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def datapackage(result: IngestResult, ref_dir: Path | None = None) -> dict:
+    """A Frictionless data package descriptor of the processed tables."""
+    def schema(frame: pd.DataFrame, descriptions: dict[str, str]) -> dict:
+        types = {"int64": "integer", "float64": "number"}
+        return {"fields": [{"name": c, "type": types.get(str(frame[c].dtype), "string"),
+                            "description": descriptions.get(c, "")} for c in frame.columns]}
+    cat = reference.catalogue(ref_dir)
+    used = cat.loc[sorted(set(result.observations["indicator"]))]
+    resources = [
+        {"name": "observations", "path": "observations.csv", "format": "csv", "encoding": "utf-8",
+         "schema": {**schema(result.observations, OBS_DESCRIPTIONS),
+                    "primaryKey": ["indicator", "area_code", "year", "source_id"]},
+         "indicators": [{"id": r.id, "name_vi": r.name_vi, "name_en": r.name_en, "unit": r.unit,
+                         "aggregation": r.aggregation, "nature": r.nature, "definition": r.definition}
+                        for r in used.itertuples()]},
+        {"name": "rejects", "path": "rejects.csv", "format": "csv",
+         "schema": schema(result.rejects, {"source_ref": "Place of the rejected value", "reason": "Why it was rejected"})},
+        {"name": "findings", "path": "findings.csv", "format": "csv", "schema": schema(result.findings, {})},
+        {"name": "conflicts", "path": "conflicts.csv", "format": "csv", "schema": schema(result.conflicts, {})},
+        {"name": "sources", "path": "sources.csv", "format": "csv", "schema": schema(result.sources, {})},
+    ] + [{"name": name, "path": f"lists/{name}.csv", "format": "csv", "schema": schema(t, {})}
+         for name, t in result.lists.items()]
+    return {
+        "name": "tam-duong-kpi", "title": "Tam Đường district indicators, 2012-2022",
+        "version": result.data_version, "licenses": [{"name": "CC-BY-4.0"}],
+        "sources": [{"title": r.title, "path": f"raw/{r.file}"} for r in result.sources.itertuples()],
+        "resources": resources,
+    }
+
+
+def summary(result: IngestResult) -> list[str]:
+    c = counts(result.observations)
+    fmt = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
+    lines = [
+        f"{len(result.observations)} observations (data version {result.data_version}) in {result.seconds:.2f} s",
+        f"  by theme:  {fmt(c['by_theme'])}",
+        f"  by source: {fmt(c['by_source'])}",
+        f"  by year:   {fmt(c['by_year'])}",
+        f"  by status: {fmt(c['by_status'])}",
+        f"cells marked missing: {result.missing_cells}",
+        f"rejects: {len(result.rejects)}" + (" (see rejects.csv)" if len(result.rejects) else ""),
+    ]
+    lines += [f"  {r.source_ref}: {r.raw_value!r}: {r.reason}" for r in result.rejects.head(20).itertuples()]
+    lines.append(f"findings: {len(result.findings)}")
+    lines += [f"  [{r.check}] {r.indicator} {r.area_code} {r.year}: {r.message}" for r in result.findings.itertuples()]
+    lines.append(f"conflicts between sources: {len(result.conflicts)}")
+    lines += [f"  {r.message} (chosen: {r.chosen_source})" for r in result.conflicts.itertuples()]
+    lines.append(f"written to {result.out_dir}")
+    return lines

@@ -1,0 +1,230 @@
+"""Reference data (data, not code): indicator catalogue, gazetteer, units, layouts, source records.
+
+All tables live in ``data/reference/`` (see ``kpi.config.REFERENCE_DIR``); each raw file's
+provenance record (``*.meta.yml``) lives beside it in ``data/raw/``.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from kpi import config
+from kpi.errors import ReferenceError_, UnitMismatch
+from kpi.text import fold, nfc
+
+STATUSES = ("reported", "derived", "estimate", "lower_bound", "upper_bound")
+ERA_BOUNDARY_YEAR = 2025  # Res. 1670/NQ-UBTVQH15: new commune units from 1 July 2025; yearly figures from 2025 on use them
+META_FIELDS = ("source_id", "title", "layout", "priority", "source", "accessed", "transcription", "sha256")
+
+
+def _read_csv(name: str, ref_dir: Path | None = None) -> pd.DataFrame:
+    path = (ref_dir or config.REFERENCE_DIR) / name
+    if not path.exists():
+        raise ReferenceError_(f"reference table {path.name} is missing from {path.parent}")
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=4)
+def catalogue(ref_dir: Path | None = None) -> pd.DataFrame:
+    """The indicator catalogue, indexed by indicator id."""
+    table = _read_csv("indicators.csv", ref_dir)
+    assert table["id"].is_unique, "indicator ids in indicators.csv must be unique"
+    table["factor"] = pd.to_numeric(table["factor"].replace("", None))
+    return table.set_index("id", drop=False)
+
+
+def era_of_year(year: int) -> str:
+    """Which set of administrative units a year's figures are reported in.
+
+    >>> era_of_year(2022), era_of_year(2025)
+    ('pre2025', 'post2025')
+    """
+    return "post2025" if year >= ERA_BOUNDARY_YEAR else "pre2025"
+
+
+@dataclass(frozen=True)
+class AreaMatch:
+    code: str
+    name: str
+
+
+class Gazetteer:
+    """Areas with codes and official names, and the aliases a source may spell them by.
+
+    Matching is case-, space- and diacritic-insensitive (``Bản Hòn`` → Bản Hon) but exact
+    otherwise: an unknown name raises ``KeyError`` with the closest alias suggested.
+    Codes were reused in 2025 (03390 was Thị trấn Tam Đường, then Xã Bình Lư), so an area
+    is looked up with the year its figure refers to.
+    """
+
+    def __init__(self, areas: pd.DataFrame, aliases: pd.DataFrame):
+        self.areas = areas
+        self._aliases: dict[tuple[str, str], str] = {}
+        for alias, code, era in aliases[["alias", "code", "era"]].itertuples(index=False):
+            self._aliases[(fold(alias), era)] = code
+        for code, name, era in areas[["code", "name_vi", "era"]].itertuples(index=False):
+            self._aliases.setdefault((fold(name), era), code)
+            self._aliases.setdefault((fold(code), era), code)
+        self._names = {(r.code, r.era): r.name_vi for r in areas.itertuples()}
+
+    def _eras(self, year: int | None) -> tuple[str, ...]:
+        if year is None:
+            return ("pre2025", "all", "former", "post2025")
+        return (era_of_year(year), "all", "former")
+
+    def match(self, name: str, year: int | None = None) -> AreaMatch:
+        key = fold(str(name))
+        for era in self._eras(year):
+            code = self._aliases.get((key, era))
+            if code is not None:
+                return AreaMatch(code, self._names.get((code, era), self._names.get((code, "all"), "")))
+        known = sorted({a for (a, era) in self._aliases if era in self._eras(year)})
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"; closest known name: {self.display_alias(close[0])!r}" if close else ""
+        raise KeyError(f"unknown area {nfc(str(name))!r}{hint}")
+
+    def display_alias(self, folded: str) -> str:
+        for (alias_folded, era), code in self._aliases.items():
+            if alias_folded == folded:
+                return self._names.get((code, era), folded)
+        return folded
+
+    def name(self, code: str, year: int | None = None) -> str:
+        for era in self._eras(year):
+            if (code, era) in self._names:
+                return self._names[(code, era)]
+        raise KeyError(f"unknown area code {code!r}")
+
+    def known_code(self, code: str, year: int | None = None) -> bool:
+        return any((code, era) in self._names for era in self._eras(year))
+
+    def units_of_year(self, year: int, parent: str | None = None) -> pd.DataFrame:
+        """Administrative units in force in ``year`` (communes, township, wards), for templates."""
+        era = era_of_year(year)
+        table = self.areas[(self.areas["era"] == era) & self.areas["level"].isin(["commune", "township", "ward"])]
+        if parent is not None:
+            table = table[table["parent"] == parent]
+        return table
+
+
+@functools.lru_cache(maxsize=4)
+def gazetteer(ref_dir: Path | None = None) -> Gazetteer:
+    return Gazetteer(_read_csv("areas.csv", ref_dir), _read_csv("area_aliases.csv", ref_dir))
+
+
+@functools.lru_cache(maxsize=4)
+def units(ref_dir: Path | None = None) -> pd.DataFrame:
+    """Unit aliases → canonical unit code, dimension and factor to the dimension's base."""
+    table = _read_csv("units.csv", ref_dir)
+    table["to_base"] = table["to_base"].astype(float)
+    table["key"] = table["alias"].map(fold)
+    return table.drop_duplicates("key").set_index("key")
+
+
+def unit_of(text: str, ref_dir: Path | None = None) -> str | None:
+    """Canonical unit code of a unit as written, or None when unknown.
+
+    >>> unit_of("tấn"), unit_of("tạ/ha"), unit_of("m³"), unit_of("sào")
+    ('t', 't/ha', 'm3', None)
+    """
+    key = fold(text)
+    table = units(ref_dir)
+    return table.loc[key, "unit"] if key in table.index else None
+
+
+def conversion_factor(from_text: str, to_unit: str, ref_dir: Path | None = None) -> float:
+    """Factor turning a value in unit ``from_text`` (as written) into ``to_unit`` (canonical).
+
+    >>> conversion_factor("tạ/ha", "t/ha"), conversion_factor("kg", "t"), conversion_factor("tấn", "t")
+    (0.1, 0.001, 1.0)
+    >>> conversion_factor("m²", "m3")
+    Traceback (most recent call last):
+    ...
+    kpi.errors.UnitMismatch: unit 'm²' (m2, area) cannot be converted to m3 (volume)
+    """
+    table = units(ref_dir)
+    key, to_key = fold(from_text), fold(to_unit)
+    if key not in table.index:
+        raise UnitMismatch(f"unit {from_text!r} is not in the unit table")
+    if to_key not in table.index:
+        raise UnitMismatch(f"unit {to_unit!r} is not in the unit table")
+    src, dst = table.loc[key], table.loc[to_key]
+    if src["dimension"] != dst["dimension"]:
+        raise UnitMismatch(
+            f"unit {from_text!r} ({src['unit']}, {src['dimension']}) cannot be converted to "
+            f"{to_unit} ({dst['dimension']})"
+        )
+    return float(src["to_base"]) / float(dst["to_base"])
+
+
+def layout(layout_id: str, ref_dir: Path | None = None) -> dict:
+    """A source layout (sheet, header rows, column map) from ``layouts/<id>.yml``."""
+    path = (ref_dir or config.REFERENCE_DIR) / "layouts" / f"{layout_id}.yml"
+    if not path.exists():
+        raise ReferenceError_(f"layout {layout_id!r} not found: expected {path.name} in the layouts folder")
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A raw file and its provenance record (``<file>.meta.yml`` beside it)."""
+
+    path: Path
+    meta: dict
+
+    @property
+    def source_id(self) -> str:
+        return self.meta["source_id"]
+
+    @property
+    def priority(self) -> int:
+        return int(self.meta["priority"])
+
+
+def meta_path_of(raw_file: Path) -> Path:
+    return raw_file.with_name(raw_file.name + ".meta.yml")
+
+
+def source_records(raw_dir: Path) -> list[SourceRecord]:
+    """Every raw file with its provenance record, sorted by name; a file without one is an error."""
+    if not raw_dir.is_dir():
+        raise ReferenceError_(f"raw data folder not found: {raw_dir}")
+    records, problems = [], []
+    for path in sorted(p for p in raw_dir.iterdir() if p.is_file() and not p.name.endswith(".meta.yml")
+                       and not p.name.startswith((".", "~$"))):
+        meta_file = meta_path_of(path)
+        if not meta_file.exists():
+            problems.append(f"{path.name}: no provenance record {meta_file.name} beside it")
+            continue
+        try:
+            meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            problems.append(f"{meta_file.name}: not valid YAML ({exc.__class__.__name__})")
+            continue
+        missing = [f for f in META_FIELDS if f not in meta]
+        if missing:
+            problems.append(f"{meta_file.name}: missing field(s) {', '.join(missing)}")
+            continue
+        records.append(SourceRecord(path, meta))
+    for meta_file in sorted(raw_dir.glob("*.meta.yml")):
+        if not meta_file.with_name(meta_file.name[: -len(".meta.yml")]).exists():
+            problems.append(f"{meta_file.name}: provenance record without its raw file")
+    if problems:
+        from kpi.errors import SourceError
+        raise SourceError(str(raw_dir), problems)
+    return records

@@ -1,0 +1,120 @@
+"""Several sources, one answer: pick one value per indicator/area/year and list disagreements.
+
+The priority of a source is declared in its provenance record (``priority``: 1 is the
+report itself).  Between values of equal priority a printed value beats a derived one,
+and a derived one beats an estimate or a bound.  Every other value is kept in the
+observations table; ``conflicts`` lists those that disagree with the chosen one.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from kpi.derive import _fmt
+
+TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: beyond rounding)
+STATUS_RANK = {"reported": 0, "derived": 1, "estimate": 2, "lower_bound": 3, "upper_bound": 3}
+CELL = ["indicator", "area_code", "year"]
+CONFLICT_COLUMNS = ["indicator", "area_code", "year", "unit", "chosen_source", "chosen_value", "chosen_status",
+                    "other_source", "other_value", "other_status", "other_ref", "relative_difference", "message"]
+
+
+def _ranked(obs: pd.DataFrame, priority: dict[str, int]) -> pd.DataFrame:
+    return obs.assign(
+        _priority=obs["source_id"].map(priority).fillna(99),
+        _status=obs["status"].map(STATUS_RANK).fillna(9),
+    ).sort_values(CELL + ["_priority", "_status", "source_id"], kind="stable")
+
+
+def pick(obs: pd.DataFrame, priority: dict[str, int] | None = None) -> pd.DataFrame:
+    """One row per (indicator, area, year): the source of highest priority (lowest number).
+
+    >>> obs = pd.DataFrame({"indicator": "fish.output", "area_code": "106", "year": 2022,
+    ...     "value": [146.0, 300.0], "status": ["reported", "lower_bound"], "source_id": ["report", "news"]})
+    >>> pick(obs, {"report": 1, "news": 3})[["source_id", "value"]].to_dict("records")
+    [{'source_id': 'report', 'value': 146.0}]
+    """
+    if priority is None:
+        from kpi.api import load_priorities
+        priority = load_priorities()
+    ranked = _ranked(obs, priority)
+    return ranked.drop_duplicates(CELL, keep="first").drop(columns=["_priority", "_status"]).reset_index(drop=True)
+
+
+def _disagree(chosen: pd.Series, other: pd.Series, tolerance: float) -> float | None:
+    """Relative difference when the two values disagree (bounds respected), else None."""
+    a, b = chosen["value"], other["value"]
+    scale = max(abs(a), abs(b), 1e-12)
+    rel = abs(a - b) / scale
+    if other["status"] == "lower_bound" and a >= b * (1 - tolerance):
+        return None
+    if chosen["status"] == "lower_bound" and b >= a * (1 - tolerance):
+        return None
+    if other["status"] == "upper_bound" and a <= b * (1 + tolerance):
+        return None
+    if chosen["status"] == "upper_bound" and b <= a * (1 + tolerance):
+        return None
+    if "lower_bound" in (other["status"], chosen["status"]) or "upper_bound" in (other["status"], chosen["status"]):
+        return rel
+    return rel if rel > tolerance else None
+
+
+def conflicts(obs: pd.DataFrame, priority: dict[str, int], tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Every value that disagrees with the chosen one for its (indicator, area, year).
+
+    >>> obs = pd.DataFrame({"indicator": "fish.output", "area_code": "106", "year": 2022, "unit": "t",
+    ...     "value": [146.0, 300.0], "status": ["reported", "lower_bound"], "source_id": ["report", "news"],
+    ...     "source_ref": ["a", "b"]})
+    >>> conflicts(obs, {"report": 1, "news": 3})["message"].iloc[0]
+    'fish.output 106 2022: report gives 146 t (reported), news gives over 300 t (lower_bound)'
+    """
+    rows = []
+    ranked = _ranked(obs, priority)
+    for _, group in ranked.groupby(CELL, sort=True):
+        if group["source_id"].nunique() < 2:
+            continue
+        chosen = group.iloc[0]
+        for _, other in group.iloc[1:].iterrows():
+            if other["source_id"] == chosen["source_id"]:
+                continue
+            rel = _disagree(chosen, other, tolerance)
+            if rel is None:
+                continue
+            rows.append({
+                "indicator": chosen["indicator"], "area_code": chosen["area_code"], "year": chosen["year"],
+                "unit": chosen["unit"], "chosen_source": chosen["source_id"], "chosen_value": chosen["value"],
+                "chosen_status": chosen["status"], "other_source": other["source_id"],
+                "other_value": other["value"], "other_status": other["status"], "other_ref": other["source_ref"],
+                "relative_difference": round(rel, 4), "message": _describe(chosen, other),
+            })
+    return pd.DataFrame(rows, columns=CONFLICT_COLUMNS)
+
+
+def _describe(chosen: pd.Series, other: pd.Series) -> str:
+    def val(row: pd.Series) -> str:
+        prefix = {"lower_bound": "over ", "upper_bound": "under ", "estimate": "about "}.get(row["status"], "")
+        return f"{prefix}{_fmt(row['value'])} {row['unit']} ({row['status']})"
+    return (f"{chosen['indicator']} {chosen['area_code']} {chosen['year']}: {chosen['source_id']} gives "
+            f"{val(chosen)}, {other['source_id']} gives {val(other)}")
+
+
+def echoes(obs: pd.DataFrame) -> pd.DataFrame:
+    """The same value for the same indicator and area in two sources but different years.
+
+    A figure copied from an earlier estimate (the report's 10,200 t of tea in 2022 is the
+    2021 estimate of a news article) shows up here.
+    """
+    from kpi.derive import FINDING_COLUMNS
+
+    rows = []
+    for (indicator, area), group in obs[obs["status"] != "derived"].groupby(["indicator", "area_code"]):
+        for _, a in group.iterrows():
+            same = group[(group["value"] == a["value"]) & (group["year"] != a["year"])
+                         & (group["source_id"] > a["source_id"])]
+            for _, b in same.iterrows():
+                rows.append({
+                    "check": "same_value_other_year", "indicator": indicator, "area_code": area,
+                    "year": a["year"], "source_id": a["source_id"], "source_ref": a["source_ref"],
+                    "message": (f"{_fmt(a['value'])} {a['unit']} is given for {a['year']} by {a['source_id']} "
+                                f"({a['status']}) and for {b['year']} by {b['source_id']} ({b['status']}, {b['source_ref']})"),
+                })
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)

@@ -1,0 +1,110 @@
+"""Schemas of the processed tables (pandera) and consistency checks that give findings.
+
+Schema failures are errors: the run stops and nothing is written.  Consistency checks
+(commune parts against district totals, declared identities such as 3 + 211 = 214
+conferences) give *findings*: listed in the validation report, not fatal, because a
+printed report can disagree with itself and the package must show it, not hide it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from kpi import reference
+from kpi.derive import FINDING_COLUMNS, _fmt
+from kpi.errors import KpiError
+
+TOLERANCE = 1e-6  # sums of printed integers must match exactly, up to float noise
+
+
+def observations_schema(ref_dir: Path | None = None) -> pa.DataFrameSchema:
+    """Schema of ``observations.csv``: types, closed vocabularies and the unique key."""
+    cat = reference.catalogue(ref_dir)
+    areas = set(reference.gazetteer(ref_dir).areas["code"])
+    units = set(reference.units(ref_dir)["unit"])
+    return pa.DataFrameSchema(
+        {
+            "indicator": pa.Column(str, pa.Check.isin(list(cat.index))),
+            "area_code": pa.Column(str, pa.Check.isin(sorted(areas))),
+            "area_name": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "year": pa.Column("int64", pa.Check.in_range(1900, 2100)),
+            "value": pa.Column(float, [pa.Check(lambda s: s.abs() < 1e12, error="finite, plausible magnitude")]),
+            "unit": pa.Column(str, pa.Check.isin(sorted(units))),
+            "status": pa.Column(str, pa.Check.isin(list(reference.STATUSES))),
+            "source_id": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "source_ref": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "note": pa.Column(str, nullable=True),
+        },
+        checks=[pa.Check(lambda df: df["unit"] == df["indicator"].map(cat["unit"]),
+                         error="unit must be the catalogue unit of the indicator")],
+        unique=["indicator", "area_code", "year", "source_id"],
+        strict=True,
+        coerce=True,
+        name="observations",
+    )
+
+
+def validate_observations(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+    """Check the observations table against its schema, every failure at once."""
+    try:
+        return observations_schema(ref_dir).validate(obs, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.head(20)
+        lines = [f"{r.column}: {r.check} failed for {r.failure_case!r}" for r in cases.itertuples()]
+        raise KpiError("observations do not match their schema:\n  " + "\n  ".join(lines)) from None
+
+
+def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool], ref_dir: Path | None = None) -> pd.DataFrame:
+    """Commune parts against the district total of the same source, indicator and year.
+
+    Only additive indicators are checked.  Where a source lists every commune that has any
+    (``complete_breakdown``), parts must add up to the total; elsewhere they must not exceed it.
+    """
+    cat = reference.catalogue(ref_dir)
+    areas = reference.gazetteer(ref_dir).areas
+    parents = {era: dict(zip(t["code"], t["parent"])) for era, t in areas.groupby("era")}
+    findings = []
+    additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
+    for (indicator, year, source), group in additive.groupby(["indicator", "year", "source_id"]):
+        era = reference.era_of_year(int(year))
+        parent = {**parents.get("former", {}), **parents.get("all", {}), **parents.get(era, {})}
+        for total in group.itertuples(index=False):
+            parts = group[group["area_code"].map(parent) == total.area_code]
+            parts = parts[~parts["area_code"].str.contains("+", regex=False)]
+            if parts.empty:
+                continue
+            total_parts = parts["value"].sum()
+            exact = complete.get(source, False)
+            bad = (abs(total_parts - total.value) > TOLERANCE) if exact else (total_parts > total.value + TOLERANCE)
+            if bad and total.status != "lower_bound":
+                findings.append({
+                    "check": "breakdown_sum", "indicator": indicator, "area_code": total.area_code,
+                    "year": year, "source_id": source, "source_ref": total.source_ref,
+                    "message": (f"parts by commune add up to {_fmt(total_parts)} {total.unit} "
+                                f"({len(parts)} communes) but the total is {_fmt(total.value)} {total.unit}"),
+                })
+    return pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+    """Declared identities between indicators (``identities.csv``: total = sum of parts)."""
+    path = (ref_dir or reference.config.REFERENCE_DIR) / "identities.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    findings = []
+    for rule in table.itertuples():
+        parts = rule.parts.split()
+        totals = obs[obs["indicator"] == rule.total]
+        for t in totals.itertuples(index=False):
+            same = obs[(obs["area_code"] == t.area_code) & (obs["year"] == t.year) & (obs["source_id"] == t.source_id)]
+            values = same[same["indicator"].isin(parts)]
+            if values["indicator"].nunique() != len(parts):
+                continue
+            if abs(values["value"].sum() - t.value) > TOLERANCE:
+                findings.append({
+                    "check": "identity", "indicator": rule.total, "area_code": t.area_code, "year": t.year,
+                    "source_id": t.source_id, "source_ref": t.source_ref,
+                    "message": f"{' + '.join(parts)} = {_fmt(values['value'].sum())}, but {rule.total} = {_fmt(t.value)}",
+                })
+    return pd.DataFrame(findings, columns=FINDING_COLUMNS)

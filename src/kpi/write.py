@@ -1,0 +1,101 @@
+"""Write processed outputs atomically, and keep two runs from writing at once.
+
+All outputs of a run are written into a staging folder beside ``processed/`` and swapped
+in at the end, so a run that fails or is killed half-way leaves the previous outputs whole.
+Single files (reports, exports) go through ``atomic_write`` (temporary file, then rename).
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pandas as pd
+
+from kpi.errors import KpiError
+
+
+class Busy(KpiError):
+    exit_code = 3
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path, what: str) -> Iterator[None]:
+    """Hold ``<folder>/.kpi.lock`` for the whole run; a second run is told who holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".kpi.lock"
+    fh = path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            raise Busy(f"another kpi run is using {folder} ({holder}); wait for it to finish and try again") from None
+        raise
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"kpi {what}, process {os.getpid()}")
+        fh.flush()
+        yield
+    finally:
+        fh.seek(0)
+        fh.truncate()
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it replaces ``target`` whole, on failure it is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(target.name + ".old")
+    if old.exists() and not target.exists():
+        old.rename(target)  # a run killed between the two renames below: put the previous outputs back
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """CSV in UTF-8 (NFC text, ``.`` decimal) with a stable row order, written atomically."""
+    atomic_write(path, lambda p: frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"))
+
+
+def write_json(obj: object, path: Path) -> None:
+    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")

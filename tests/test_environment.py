@@ -1,0 +1,22 @@
+"""pyproject.toml and environment.yml name the same dependencies with the same lower bounds."""
+import re
+import tomllib
+
+import yaml
+
+from kpi import config
+
+
+def normalise(spec: str) -> tuple[str, str]:
+    name, bound = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec).groups()
+    return name.lower().replace("_", "-"), bound.replace(" ", "")
+
+
+def test_environment_yml_mirrors_pyproject():
+    project = tomllib.loads((config.PROJ_ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {normalise(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    env = yaml.safe_load((config.PROJ_ROOT / "environment.yml").read_text())
+    specs = [s for s in env["dependencies"] if isinstance(s, str)]
+    conda = {normalise(s) for s in specs if normalise(s)[0] not in ("python", "pip")}
+    assert conda == wanted
+    assert dict(map(normalise, specs))["python"] == project["requires-python"]
