@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi import __version__, derive, reference, sources, validate
+from kpi import __version__, config, derive, reference, sources, validate
+from kpi.changes import compare
 from kpi.clean import KEY, OBS_COLUMNS, clean_cells, clean_list
 from kpi.config import DataPaths
 from kpi.errors import SourceError
@@ -148,6 +149,9 @@ def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) 
     obs = result.observations
     write_table(obs, out / "observations.csv")
     obs.to_parquet(out / "observations.parquet", index=False)
+    priority = dict(zip(result.sources["source_id"], result.sources["priority"]))
+    changes = compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
+    write_table(changes, out / "changes.csv")
     write_table(result.rejects, out / "rejects.csv")
     write_table(result.findings, out / "findings.csv")
     write_table(result.conflicts, out / "conflicts.csv")
@@ -218,6 +222,9 @@ def datapackage(result: IngestResult, ref_dir: Path | None = None) -> dict:
          "indicators": [{"id": r.id, "name_vi": r.name_vi, "name_en": r.name_en, "unit": r.unit,
                          "aggregation": r.aggregation, "nature": r.nature, "definition": r.definition}
                         for r in used.itertuples()]},
+        {"name": "changes", "path": "changes.csv", "format": "csv",
+         "description": f"Two-period comparison {config.DEFAULT_BASELINE_YEAR} → {config.DEFAULT_TARGET_YEAR} "
+                        "(kpi build and kpi.compare take other years)"},
         {"name": "rejects", "path": "rejects.csv", "format": "csv",
          "schema": schema(result.rejects, {"source_ref": "Place of the rejected value", "reason": "Why it was rejected"})},
         {"name": "findings", "path": "findings.csv", "format": "csv", "schema": schema(result.findings, {})},

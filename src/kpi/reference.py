@@ -5,6 +5,7 @@ provenance record (``*.meta.yml``) lives beside it in ``data/raw/``.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import hashlib
@@ -164,10 +165,15 @@ def conversion_factor(from_text: str, to_unit: str, ref_dir: Path | None = None)
 
 
 def layout(layout_id: str, ref_dir: Path | None = None) -> dict:
-    """A source layout (sheet, header rows, column map) from ``layouts/<id>.yml``."""
+    """A source layout (sheet, header rows, column map) from ``layouts/<id>.yml`` (a fresh copy)."""
     path = (ref_dir or config.REFERENCE_DIR) / "layouts" / f"{layout_id}.yml"
     if not path.exists():
         raise ReferenceError_(f"layout {layout_id!r} not found: expected {path.name} in the layouts folder")
+    return copy.deepcopy(_layout_file(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _layout_file(path: Path, mtime_ns: int) -> dict:
     with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 

@@ -105,16 +105,14 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     """
     from kpi.derive import FINDING_COLUMNS
 
-    rows = []
-    for (indicator, area), group in obs[obs["status"] != "derived"].groupby(["indicator", "area_code"]):
-        for _, a in group.iterrows():
-            same = group[(group["value"] == a["value"]) & (group["year"] != a["year"])
-                         & (group["source_id"] > a["source_id"])]
-            for _, b in same.iterrows():
-                rows.append({
-                    "check": "same_value_other_year", "indicator": indicator, "area_code": area,
-                    "year": a["year"], "source_id": a["source_id"], "source_ref": a["source_ref"],
-                    "message": (f"{_fmt(a['value'])} {a['unit']} is given for {a['year']} by {a['source_id']} "
-                                f"({a['status']}) and for {b['year']} by {b['source_id']} ({b['status']}, {b['source_ref']})"),
-                })
-    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+    printed = obs[obs["status"] != "derived"]
+    pairs = printed.merge(printed, on=["indicator", "area_code", "value"], suffixes=("", "_b"))
+    pairs = pairs[(pairs["year"] != pairs["year_b"]) & (pairs["source_id"] < pairs["source_id_b"])]
+    return pd.DataFrame({
+        "check": "same_value_other_year", "indicator": pairs["indicator"], "area_code": pairs["area_code"],
+        "year": pairs["year"], "source_id": pairs["source_id"], "source_ref": pairs["source_ref"],
+        "message": [f"{_fmt(v)} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
+                    for v, u, y, s, st, yb, sb, stb, rb in zip(
+                        pairs["value"], pairs["unit"], pairs["year"], pairs["source_id"], pairs["status"],
+                        pairs["year_b"], pairs["source_id_b"], pairs["status_b"], pairs["source_ref_b"])],
+    }, columns=FINDING_COLUMNS)

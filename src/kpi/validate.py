@@ -64,28 +64,30 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool], ref_dir: Path |
     """
     cat = reference.catalogue(ref_dir)
     areas = reference.gazetteer(ref_dir).areas
-    parents = {era: dict(zip(t["code"], t["parent"])) for era, t in areas.groupby("era")}
-    findings = []
-    additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
-    for (indicator, year, source), group in additive.groupby(["indicator", "year", "source_id"]):
-        era = reference.era_of_year(int(year))
-        parent = {**parents.get("former", {}), **parents.get("all", {}), **parents.get(era, {})}
-        for total in group.itertuples(index=False):
-            parts = group[group["area_code"].map(parent) == total.area_code]
-            parts = parts[~parts["area_code"].str.contains("+", regex=False)]
-            if parts.empty:
-                continue
-            total_parts = parts["value"].sum()
-            exact = complete.get(source, False)
-            bad = (abs(total_parts - total.value) > TOLERANCE) if exact else (total_parts > total.value + TOLERANCE)
-            if bad and total.status != "lower_bound":
-                findings.append({
-                    "check": "breakdown_sum", "indicator": indicator, "area_code": total.area_code,
-                    "year": year, "source_id": source, "source_ref": total.source_ref,
-                    "message": (f"parts by commune add up to {_fmt(total_parts)} {total.unit} "
-                                f"({len(parts)} communes) but the total is {_fmt(total.value)} {total.unit}"),
-                })
-    return pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    additive = obs[(obs["indicator"].map(cat["aggregation"]) == "sum") & ~obs["area_code"].str.contains("+", regex=False)]
+    era = additive["year"].map(reference.era_of_year)
+    links = areas[["code", "era", "parent"]]
+    parent = additive[["area_code"]].assign(era=era).merge(
+        pd.concat([links, links[links["era"].isin(["all", "former"])].drop(columns="era").merge(
+            pd.DataFrame({"era": ["pre2025", "post2025"]}), how="cross")]).drop_duplicates(["code", "era"]),
+        left_on=["area_code", "era"], right_on=["code", "era"], how="left")["parent"].fillna("")
+    parts = additive.assign(parent=parent.values)
+    parts = parts[parts["parent"] != ""]
+    keys = ["indicator", "year", "source_id", "parent"]
+    sums = parts.groupby(keys, as_index=False).agg(parts_value=("value", "sum"), communes=("value", "size"))
+    merged = sums.merge(additive, left_on=["indicator", "year", "source_id", "parent"],
+                        right_on=["indicator", "year", "source_id", "area_code"])
+    exact = merged["source_id"].map(lambda s: complete.get(s, False))
+    diff = merged["parts_value"] - merged["value"]
+    bad = (exact & (diff.abs() > TOLERANCE)) | (~exact & (diff > TOLERANCE))
+    bad &= merged["status"] != "lower_bound"
+    merged = merged[bad]
+    return pd.DataFrame({
+        "check": "breakdown_sum", "indicator": merged["indicator"], "area_code": merged["area_code"],
+        "year": merged["year"], "source_id": merged["source_id"], "source_ref": merged["source_ref"],
+        "message": [f"parts by commune add up to {_fmt(p)} {u} ({n} communes) but the total is {_fmt(v)} {u}"
+                    for p, u, n, v in zip(merged["parts_value"], merged["unit"], merged["communes"], merged["value"])],
+    }, columns=FINDING_COLUMNS)
 
 
 def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:

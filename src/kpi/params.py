@@ -1,0 +1,68 @@
+"""Notebook and build parameters, checked before any work: type, range, known area, years in the data.
+
+A bad parameter raises ``ParameterError`` with one line saying which and why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kpi import reference
+from kpi.config import DataPaths
+from kpi.errors import ParameterError
+from kpi.labels import LANGS
+
+MIN_YEAR, MAX_YEAR = 2000, 2100  # the package's series start in the 2000s; later years are future editions
+
+
+@dataclass(frozen=True)
+class Parameters:
+    baseline_year: int
+    target_year: int
+    area_code: str
+    lang: str
+    data_dir: Path
+
+
+def _year(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParameterError(f"{name}={value!r}: expected a whole year such as 2012, got {type(value).__name__}")
+    if not MIN_YEAR <= value <= MAX_YEAR:
+        raise ParameterError(f"{name}={value}: expected a year between {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+def check(baseline_year: object, target_year: object, area_code: object, lang: object,
+          data_dir: object = None, observations: pd.DataFrame | None = None) -> Parameters:
+    """Check the five notebook parameters; ``observations`` (if given) must hold both years.
+
+    >>> check(2012, "2022", "106", "vi")
+    Traceback (most recent call last):
+    ...
+    kpi.errors.ParameterError: target_year='2022': expected a whole year such as 2012, got str
+    """
+    baseline = _year("baseline_year", baseline_year)
+    target = _year("target_year", target_year)
+    if baseline >= target:
+        raise ParameterError(f"baseline_year={baseline} must be before target_year={target}")
+    if not isinstance(lang, str) or lang not in LANGS:
+        raise ParameterError(f"lang={lang!r}: expected one of {', '.join(LANGS)}")
+    if not isinstance(area_code, str):
+        raise ParameterError(f"area_code={area_code!r}: expected the code as text, e.g. \"106\" or \"03413\"")
+    gaz = reference.gazetteer()
+    if not (gaz.known_code(area_code, target) or gaz.known_code(area_code, baseline)):
+        raise ParameterError(f"area_code={area_code!r}: not a known area code (see data/reference/areas.csv)")
+    if data_dir is not None and not isinstance(data_dir, (str, Path)):
+        raise ParameterError(f"data_dir={data_dir!r}: expected a folder path or None")
+    paths = DataPaths.of(data_dir)
+    if not paths.root.is_dir():
+        raise ParameterError(f"data_dir={str(paths.root)!r}: folder not found")
+    if observations is not None:
+        years = sorted(set(observations["year"].astype(int)))
+        for name, year in (("baseline_year", baseline), ("target_year", target)):
+            if year not in years:
+                raise ParameterError(f"{name}={year}: no observation for {year} in the data "
+                                     f"(years present: {', '.join(map(str, years))})")
+    return Parameters(baseline, target, area_code, lang, paths.root)

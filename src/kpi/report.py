@@ -1,0 +1,263 @@
+"""What the notebooks call: one ``start`` that checks parameters and loads data, then display helpers.
+
+Notebooks stay thin (parameters, one call per section); every table here shows each
+figure with its status and its exact source place.
+
+    ctx = start(2012, 2022, "106", "vi", None)
+    ctx.heading("tea")
+    ctx.headline(theme="tea")
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kpi import api, charts, labels, params, reference
+from kpi.changes import compare
+from kpi.errors import KpiError
+from kpi.sources import pick
+
+
+def _display(obj) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def _html(markup: str):
+    from IPython.display import HTML
+
+    return HTML(markup)
+
+
+def _escape(text: object) -> str:
+    import html
+
+    return html.escape("" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text))
+
+
+def _one_line_errors() -> None:
+    """In IPython, show a KpiError as one line instead of a traceback (the cell still fails)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        return [f"{etype.__name__}: {value}"]
+
+    shell.set_custom_exc((KpiError,), handler)
+
+
+@dataclass
+class Context:
+    """Parameters and data of one notebook run."""
+
+    p: params.Parameters
+    obs: pd.DataFrame
+    priority: dict[str, int]
+    best: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.best = pick(self.obs, self.priority)
+
+    # --- text ------------------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        return self.p.lang
+
+    def t(self, group: str, key: str) -> str:
+        return labels.text(group, key, self.lang)
+
+    def area_label(self, code: str | None = None) -> str:
+        return labels.area_name(code or self.p.area_code, self.p.target_year, self.lang)
+
+    def heading(self, theme: str) -> None:
+        """The report's title (theme, area, years) in the chosen language."""
+        title = labels.text("themes", theme, self.lang)
+        sub = f"{self.area_label()} · {self.p.baseline_year} → {self.p.target_year}"
+        _display(_html(f"<h1>{_escape(title)}</h1><p class='kpi-sub'>{_escape(sub)}</p>"
+                       f"<p class='kpi-note'>{_escape(self.t('text', 'notes_sources'))}</p>"))
+
+    def section(self, key: str) -> None:
+        _display(_html(f"<h2>{_escape(self.t('text', key))}</h2>"))
+
+    # --- tables ----------------------------------------------------------------------
+    def _table(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
+            return
+        _display(_html(frame.to_html(index=False, escape=True, classes="kpi-table", border=0, na_rep="–")))
+
+    def _cell(self, value: float, unit: str, status: str) -> str:
+        return labels.fmt_value(value, unit, self.lang, status)
+
+    def _area_rows(self, frame: pd.DataFrame, with_children: bool = False) -> pd.DataFrame:
+        codes = {self.p.area_code}
+        if with_children:
+            codes |= set(self.children())
+        return frame[frame["area_code"].isin(codes)]
+
+    def children(self) -> list[str]:
+        """Codes of the units inside the area (communes of the district), in the target year's era."""
+        areas = reference.gazetteer().areas
+        era = reference.era_of_year(self.p.target_year)
+        inside = areas[(areas["parent"] == self.p.area_code) & areas["era"].isin([era, "former"])]
+        return list(inside["code"])
+
+    def headline(self, theme: str | None = None) -> pd.DataFrame:
+        """Every indicator with values at both years: baseline, target, change, % change, CAGR, statuses."""
+        changes = compare(self._area_rows(self.obs), self.p.baseline_year, self.p.target_year,
+                          area=self.p.area_code, priority=self.priority)
+        if theme:
+            changes = changes[changes["indicator"].map(reference.catalogue()["theme"]) == theme]
+        complete = changes[changes["complete"]]
+        c = lambda k: self.t("columns", k)  # noqa: E731
+        table = pd.DataFrame({
+            c("indicator"): complete["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
+            f"{c('baseline')} {self.p.baseline_year}": [self._cell(v, u, s) for v, u, s in
+                                                        zip(complete["baseline_value"], complete["unit"], complete["baseline_status"])],
+            f"{c('target')} {self.p.target_year}": [self._cell(v, u, s) for v, u, s in
+                                                    zip(complete["target_value"], complete["unit"], complete["target_status"])],
+            c("change_abs"): [labels.fmt_change(v, self.lang, u) for v, u in zip(complete["change_abs"], complete["unit"])],
+            c("change_pct"): [labels.fmt_change(v, self.lang, decimals=1) for v in complete["change_pct"]],
+            c("cagr_pct"): [labels.fmt_change(v, self.lang, decimals=2) for v in complete["cagr_pct"]],
+            c("baseline_status"): complete["baseline_status"].map(lambda s: labels.status_label(s, self.lang)),
+            c("target_status"): complete["target_status"].map(lambda s: labels.status_label(s, self.lang)),
+            c("source"): [f"{b} | {t}" for b, t in zip(complete["baseline_ref"], complete["target_ref"])],
+        })
+        self._table(table)
+        missing = changes[~changes["complete"]]
+        if len(missing):
+            names = ", ".join(labels.indicator_name(i, self.lang) for i in missing["indicator"].head(12))
+            more = f" (+{len(missing) - 12})" if len(missing) > 12 else ""
+            word = {"vi": "Chỉ có số liệu ở một trong hai năm", "en": "Values in only one of the two years"}[self.lang]
+            _display(_html(f"<p class='kpi-note'>{word}: {_escape(names)}{more}.</p>"))
+        return complete
+
+    def values(self, indicators: list[str], all_sources: bool = True, children: bool = False,
+               years: list[int] | None = None) -> pd.DataFrame:
+        """Every value of the indicators for the area: year, value with unit, status, source place."""
+        rows = self.obs if all_sources else self.best
+        rows = self._area_rows(rows[rows["indicator"].isin(indicators)], with_children=children)
+        if years is not None:
+            rows = rows[rows["year"].isin(years)]
+        rows = rows.sort_values(["indicator", "area_code", "year", "source_id"])
+        c = lambda k: self.t("columns", k)  # noqa: E731
+        table = pd.DataFrame({
+            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
+            c("area"): rows["area_code"].map(self.area_label),
+            c("year"): rows["year"].astype(str),
+            c("value"): [self._cell(v, u, s) for v, u, s in zip(rows["value"], rows["unit"], rows["status"])],
+            c("status"): rows["status"].map(lambda s: labels.status_label(s, self.lang)),
+            c("source"): rows["source_ref"],
+        })
+        self._table(table)
+        return rows
+
+    def list_table(self, name: str, columns: dict[str, str], where: dict[str, str] | None = None) -> pd.DataFrame:
+        """A processed list (OCOP products, partners, varieties) with the chosen columns, labelled."""
+        table = api.load_table(f"lists/{name}", self.p.data_dir)
+        for role, wanted in (where or {}).items():
+            table = table[table[role].astype(str).str.contains(wanted, case=False, regex=False)]
+        if self.p.area_code != "106" and "area_codes" in table:
+            table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: self.p.area_code in c)]
+        shown = table[list(columns) + ["source_ref"]].rename(
+            columns={**{k: self.t("columns", v) for k, v in columns.items()}, "source_ref": self.t("columns", "source")})
+        for col in shown.columns:
+            shown[col] = shown[col].map(lambda v: labels.fmt_number(v, self.lang) if isinstance(v, float) else v)
+        self._table(shown)
+        return table
+
+    def checks(self) -> None:
+        """Validation findings and source conflicts, in the reader's language."""
+        findings = api.load_table("findings", self.p.data_dir)
+        conflicts = api.load_table("conflicts", self.p.data_dir)
+        c = lambda k: self.t("columns", k)  # noqa: E731
+        self.section("findings")
+        self._table(pd.DataFrame({
+            c("check"): findings["check"].map(lambda k: self.t("checks", k)),
+            c("indicator"): findings["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
+            c("area"): findings["area_code"].map(self.area_label), c("year"): findings["year"].astype(str),
+            c("message"): findings["message"], c("source"): findings["source_ref"],
+        }))
+        self.section("conflicts")
+        self._table(pd.DataFrame({
+            c("indicator"): conflicts["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
+            c("area"): conflicts["area_code"].map(self.area_label), c("year"): conflicts["year"].astype(str),
+            c("chosen"): [f"{self._cell(v, u, s)} ({src})" for v, u, s, src in zip(
+                conflicts["chosen_value"], conflicts["unit"], conflicts["chosen_status"], conflicts["chosen_source"])],
+            c("other"): [f"{self._cell(v, u, s)} ({src}: {ref})" for v, u, s, src, ref in zip(
+                conflicts["other_value"], conflicts["unit"], conflicts["other_status"], conflicts["other_source"],
+                conflicts["other_ref"])],
+        }))
+
+    # --- charts ----------------------------------------------------------------------
+    def trend(self, indicator: str):
+        rows = self._area_rows(self.obs[self.obs["indicator"] == indicator])
+        if rows.empty:
+            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
+            return None
+        return charts.trend(rows, indicator, self.lang, colours=charts.source_colours(list(self.priority)))
+
+    def by_commune(self, indicators: list[str], title_key: str, stacked: bool = False):
+        """Table and bar chart of the indicators for each unit inside the area (chosen source)."""
+        rows = self.best[self.best["indicator"].isin(indicators) & (self.best["year"] == self.p.target_year)]
+        rows = rows[rows["area_code"].isin(self.children() or [self.p.area_code])]
+        if rows.empty:
+            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
+            return None
+        rows = rows.assign(area=rows["area_code"].map(self.area_label))
+        wide = rows.pivot_table(index="area", columns="indicator", values="value", aggfunc="first")
+        c = lambda k: self.t("columns", k)  # noqa: E731
+        table = pd.DataFrame({c("area"): wide.index})
+        for ind in indicators:
+            if ind in wide:
+                unit = rows.loc[rows["indicator"] == ind, "unit"].iloc[0]
+                table[labels.indicator_name(ind, self.lang)] = [labels.fmt_value(v, unit, self.lang) for v in wide[ind]]
+        refs = rows.groupby("area")["source_ref"].apply(lambda s: ", ".join(r.rsplit("!", 1)[-1] for r in s))
+        table[c("source")] = table[c("area")].map(refs).map(lambda r: f"{rows['source_ref'].iloc[0].rsplit('!', 1)[0]}!{r}")
+        self._table(table)
+        return charts.bars(rows, "area", [i for i in indicators if i in set(rows["indicator"])], self.lang,
+                           self.t("text", title_key), stacked=stacked)
+
+    def bars_of(self, indicators: list[str], title_key: str, year: int | None = None):
+        """Bar chart of several indicators of one unit for the area in one year (default: target)."""
+        year = year or self.p.target_year
+        rows = self.best[self.best["indicator"].isin(indicators) & (self.best["year"] == year)
+                         & (self.best["area_code"] == self.p.area_code)]
+        if rows.empty:
+            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
+            return None
+        rows = rows.assign(label=rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
+                           series="value")
+        table = rows.assign(indicator="series")
+        return charts.bars(table, "label", ["series"], self.lang, self.t("text", title_key))
+
+    def sources_side_by_side(self, indicator: str, year: int | None = None):
+        """All sources' values of one indicator for the area, as a table and a bar chart."""
+        rows = self._area_rows(self.obs[self.obs["indicator"] == indicator])
+        if year is not None:
+            rows = rows[rows["year"] == year]
+        self.values([indicator], years=[year] if year is not None else None)
+        if rows.empty:
+            return None
+        rows = rows.assign(label=rows["source_id"] + " " + rows["year"].astype(str))
+        return charts.bars(rows, "label", [indicator], self.lang, self.t("text", "sources_side_by_side"))
+
+
+def start(baseline_year: object, target_year: object, area_code: object, lang: object,
+          data_dir: object = None) -> Context:
+    """Check the parameters (one-line errors), load the processed data and set the chart style."""
+    _one_line_errors()
+    p = params.check(baseline_year, target_year, area_code, lang, data_dir)
+    obs = api.load_observations(p.data_dir)
+    p = params.check(baseline_year, target_year, area_code, lang, data_dir, observations=obs)
+    charts.use_style()
+    return Context(p, obs, api.load_priorities(p.data_dir))
