@@ -32,6 +32,19 @@ class Cleaned:
     base_years: pd.Series  # base year of each increase row (index aligned with observations)
 
 
+def raw_text(raw: object) -> str:
+    """A raw cell value as the user typed it (Excel's 12.0 shown as 12).
+
+    >>> raw_text(12.0), raw_text(None), raw_text("1.947")
+    ('12', '', '1.947')
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw)
+
+
 def parse_year(raw: object) -> int | None:
     """A year from a cell or CSV text; None when it is not a plausible integer year.
 
@@ -66,7 +79,8 @@ def clean_cell(cell: dict, cat: pd.DataFrame, gaz: reference.Gazetteer, ref_dir:
         return [], f"year {cell['year_raw']!r} is not a year between {MIN_YEAR} and {MAX_YEAR}", "year"
     parsed = parse_number(cell["raw_value"])
     if parsed.error:
-        return [], parsed.error, "value"
+        expected = cat.loc[indicator, "unit"] if indicator in cat.index else ""
+        return [], parsed.error + (f"; expected a number in {expected}" if expected else ""), "value"
     if parsed.missing:
         return [], None, "missing"
     if parsed.ambiguous:
@@ -109,7 +123,7 @@ def clean_cell(cell: dict, cat: pd.DataFrame, gaz: reference.Gazetteer, ref_dir:
             return [], f"share {value:g} % is above 100 %", "value"
         out.append({
             "indicator": target, "area_code": area.code, "area_name": area.name, "year": year,
-            "value": value, "unit": unit, "status": parsed.status or "reported",
+            "value": value, "unit": unit, "status": parsed.status or cell.get("status") or "reported",
             "source_id": cell["source_id"], "source_ref": cell["source_ref"], "note": nfc(str(cell["note"] or "")),
             "base_year": parse_year(cell["base_year"]) if cell.get("base_year") not in (None, "") else None,
         })
@@ -129,8 +143,7 @@ def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
             missing += 1
         elif reason:
             rejects.append({"source_id": cell["source_id"], "source_ref": cell["source_ref"], "field": field_,
-                            "raw_value": "" if cell["raw_value"] is None else str(cell["raw_value"]),
-                            "reason": reason})
+                            "raw_value": raw_text(cell["raw_value"]), "reason": reason})
         rows.extend(out)
     frame = pd.DataFrame(rows, columns=OBS_COLUMNS + ["base_year"])
     frame = frame.astype({"year": "int64", "value": "float64"})

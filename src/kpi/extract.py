@@ -27,12 +27,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi.errors import SourceError, cell_ref, column_letter
+from kpi.errors import SourceError, cell_ref, column_index, column_letter
 from kpi.reference import SourceRecord, layout as load_layout
 from kpi.text import fold, nfc
 
 CELL_COLUMNS = ["source_id", "source_ref", "indicator", "area_raw", "year_raw", "raw_value",
-                "unit_raw", "base_year", "note"]
+                "unit_raw", "base_year", "note", "status"]
 REJECT_COLUMNS = ["source_id", "source_ref", "field", "raw_value", "reason"]
 NOTE_PREFIXES = ("ghi chu", "nguon", "note", "source", "*")
 
@@ -118,12 +118,13 @@ def _match_columns(texts: list[str], spec: dict, sheet: str, problems: list[str]
         if text:
             by_fold.setdefault(fold(text), c)
     found: dict[int, dict] = {}
-    wanted = [spec["area"]] + spec["columns"]
-    header_row_text = ", ".join(str(r) for r in spec["header_rows"])
+    wanted = [spec["area"]] + ([spec["status"]] if spec.get("status") else []) + spec["columns"]
+    rows_ = spec["header_rows"]
+    header_row_text = ("header row " if len(rows_) == 1 else "header rows ") + ", ".join(str(r) for r in rows_)
     for col in wanted:
         c = by_fold.get(fold(col["header"]))
         if c is None:
-            problems.append(f"sheet {sheet!r}: column {col['header']!r} not found in header rows "
+            problems.append(f"sheet {sheet!r}: column {col['header']!r} not found in "
                             f"{header_row_text}{_closest(col['header'], texts)}")
             continue
         found[c] = col
@@ -138,6 +139,21 @@ def _match_columns(texts: list[str], spec: dict, sheet: str, problems: list[str]
 
 def _is_note(text: str) -> bool:
     return fold(text).startswith(NOTE_PREFIXES)
+
+
+def _year_cell(rows: list[list], ref: str, sheet: str, problems: list[str]) -> int | None:
+    """The reference year typed in one cell of the sheet (e.g. C2 of the yearly form)."""
+    letters = "".join(ch for ch in ref if ch.isalpha())
+    r0, c0 = int(ref[len(letters):]) - 1, column_index(letters)
+    value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 1900 <= value <= 2100:
+        problems.append(f"sheet {sheet!r}: cell {ref} should hold the year of the figures (got {value!r})")
+        return None
+    return value
 
 
 def read_workbook(record: SourceRecord, spec_all: dict) -> Extracted:
@@ -158,8 +174,12 @@ def read_workbook(record: SourceRecord, spec_all: dict) -> Extracted:
         texts = header_texts(rows, spec["header_rows"], merged)
         columns = _match_columns(texts, spec, sheet_name, out.problems)
         area_col = next((c for c, col in columns.items() if col is spec["area"]), None)
+        status_col = next((c for c, col in columns.items() if col is spec.get("status")), None)
         if area_col is None:
             continue
+        sheet_year = None
+        if spec_all.get("year_cell"):
+            sheet_year = _year_cell(rows, spec_all["year_cell"], sheet_name, out.problems)
         units = rows[spec["unit_row"] - 1] if spec.get("unit_row") and spec["unit_row"] <= len(rows) else []
         ended_at = None
         for r0 in range(spec.get("unit_row", spec["header_rows"][-1]), len(rows)):
@@ -178,20 +198,27 @@ def read_workbook(record: SourceRecord, spec_all: dict) -> Extracted:
                 continue
             area_text = texts_in_row[area_col] if area_col < len(row) else ""
             is_total = fold(area_text) in total_labels or fold(area_text.split(" - ")[0]) in total_labels
+            status_text = texts_in_row[status_col] if status_col is not None and status_col < len(row) else ""
+            status = spec_all.get("status_choices", {}).get(status_text, "") if status_text else ""
             for c, col in columns.items():
-                if col is spec["area"] or c >= len(row) or texts_in_row[c] == "":
+                if col is spec["area"] or col is spec.get("status") or c >= len(row) or texts_in_row[c] == "":
                     continue
                 ref = f"{name}!{sheet_name}!{cell_ref(r0, c)}"
                 if not area_text:
                     out.reject(ref, "area", row[c], f"value without an area name in {cell_ref(r0, area_col)}")
                     continue
+                if status_text and not status:
+                    choices = ", ".join(spec_all.get("status_choices", {}))
+                    out.reject(ref, "status", status_text,
+                               f"status {status_text!r} in {cell_ref(r0, status_col)} is not one of: {choices}")
+                    continue
                 unit = _text(units[c]) if c < len(units) else ""
                 out.cells.append({
                     "source_id": record.source_id, "source_ref": ref, "indicator": col["indicator"],
                     "area_raw": spec_all.get("total_area", "106") if is_total else area_text,
-                    "year_raw": col.get("year", spec.get("year")), "raw_value": row[c],
+                    "year_raw": col.get("year", spec.get("year", sheet_year)), "raw_value": row[c],
                     "unit_raw": unit or col.get("unit", ""), "base_year": col.get("base_year"),
-                    "note": col.get("note", ""),
+                    "note": col.get("note", ""), "status": status,
                 })
             for c, text in enumerate(texts_in_row):
                 if text and c not in columns and c != area_col and not any(
@@ -254,11 +281,11 @@ def read_records(record: SourceRecord, spec: dict) -> Extracted:
         base = {"source_id": record.source_id, "area_raw": row.get("area", ""),
                 "year_raw": row.get("year", ""), "unit_raw": row.get("unit", ""), "note": note}
         out.cells.append({**base, "source_ref": full_ref, "indicator": nfc(row.get("indicator", "")),
-                          "raw_value": row.get("value", ""), "base_year": None})
+                          "raw_value": row.get("value", ""), "base_year": None, "status": ""})
         if row.get("increase", "").strip():
             out.cells.append({**base, "source_ref": full_ref + " (increase)",
                               "indicator": nfc(row.get("indicator", "")) + ".increase",
-                              "raw_value": row["increase"], "base_year": row.get("base_year", "")})
+                              "raw_value": row["increase"], "base_year": row.get("base_year", ""), "status": ""})
     return out
 
 

@@ -169,7 +169,30 @@ def layout(layout_id: str, ref_dir: Path | None = None) -> dict:
     path = (ref_dir or config.REFERENCE_DIR) / "layouts" / f"{layout_id}.yml"
     if not path.exists():
         raise ReferenceError_(f"layout {layout_id!r} not found: expected {path.name} in the layouts folder")
-    return copy.deepcopy(_layout_file(path, path.stat().st_mtime_ns))
+    return expand_layout(copy.deepcopy(_layout_file(path, path.stat().st_mtime_ns)), ref_dir)
+
+
+def collectable(cat: pd.DataFrame) -> pd.DataFrame:
+    """Indicators an office types in (not ratios computed from parts, printed checks or increases)."""
+    return cat[(cat["numerator"] == "") & (cat["printed_of"] == "") & (cat["increase_of"] == "")]
+
+
+def column_header(row: pd.Series) -> str:
+    """Header of an indicator's column in the yearly form: Vietnamese name, then English."""
+    return f"{row['name_vi']} - {row['name_en']}"
+
+
+def expand_layout(spec: dict, ref_dir: Path | None = None) -> dict:
+    """Fill sheet defaults and, for forms, the indicator columns from the catalogue."""
+    defaults = spec.get("sheet_defaults", {})
+    cat = catalogue(ref_dir)
+    for sheet in spec.get("sheets", []):
+        for key, value in defaults.items():
+            sheet.setdefault(key, copy.deepcopy(value))
+        if spec.get("columns_from_catalogue"):
+            rows = collectable(cat[cat["theme"] == sheet["theme"]])
+            sheet["columns"] = [{"header": column_header(r), "indicator": r["id"]} for _, r in rows.iterrows()]
+    return spec
 
 
 @functools.lru_cache(maxsize=64)
