@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -17,6 +18,57 @@ def _ingest(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _build(args: argparse.Namespace) -> int:
+    from kpi import build
+
+    result = build.build(baseline=args.baseline, target=args.target, area=args.area, lang=args.lang, jobs=args.jobs,
+                         force=args.force, data_dir=args.data_dir, notebooks_dir=args.notebooks_dir,
+                         reports_dir=args.reports_dir,
+                         timeout=args.timeout if args.timeout is not None else build.DEFAULT_TIMEOUT_S)
+    for failed in result.failed:
+        print(f"kpi build: error: {failed.message}", file=sys.stderr)
+    print(result.index_path)
+    return result.exit_code
+
+
+def _template(args: argparse.Namespace) -> int:
+    from kpi.template import write_template
+
+    out = write_template(args.year, args.out)
+    print(f"{out}: data-collection form for {args.year}; fill it in, then `kpi check {out.name}`")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from kpi.check import check_file
+
+    report = check_file(args.file, args.layout)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from kpi import api, changes, export, params
+
+    p = params.check(args.baseline, args.target, args.area, "vi", args.data_dir)
+    obs = api.load_observations(p.data_dir)
+    table = changes.compare(obs, p.baseline_year, p.target_year, area=None if args.all_areas else p.area_code,
+                            priority=api.load_priorities(p.data_dir))
+    out = export.export(table, args.out, p.baseline_year, p.target_year)
+    print(f"{out}: {len(table)} indicators, {p.baseline_year} → {p.target_year}")
+    return 0
+
+
+def _add_years(p: argparse.ArgumentParser) -> None:
+    from kpi import config
+
+    p.add_argument("--baseline", type=int, default=config.DEFAULT_BASELINE_YEAR,
+                   help=f"baseline year (default: {config.DEFAULT_BASELINE_YEAR})")
+    p.add_argument("--target", type=int, default=config.DEFAULT_TARGET_YEAR,
+                   help=f"target year (default: {config.DEFAULT_TARGET_YEAR})")
+    p.add_argument("--area", default=config.DEFAULT_AREA, help=f"area code (default: {config.DEFAULT_AREA}, Tam Đường district)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kpi", description="Tam Đường KPI data package")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
@@ -24,6 +76,32 @@ def parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="clean data/raw into data/processed")
     ing.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
     ing.set_defaults(func=_ingest)
+    bld = sub.add_parser("build", help="ingest, execute every notebook and render the HTML reports")
+    bld.add_argument("--baseline", type=int, default=2012, help="baseline year (default: 2012)")
+    bld.add_argument("--target", type=int, default=2022, help="target year (default: 2022)")
+    bld.add_argument("--area", default="106", help="area code (default: 106, Tam Đường district)")
+    bld.add_argument("--lang", choices=("vi", "en"), default="vi", help="report language (default: vi)")
+    bld.add_argument("--jobs", type=int, default=1, help="notebooks run at a time (default: 1)")
+    bld.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
+    bld.add_argument("--timeout", type=int, default=None, help="seconds a cell may run before it fails (default: 600)")
+    bld.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
+    bld.add_argument("--notebooks-dir", default=None, help="notebooks to run (default: the project's notebooks/)")
+    bld.add_argument("--reports-dir", default=None, help="where reports are written (default: the project's reports/)")
+    bld.set_defaults(func=_build)
+    tpl = sub.add_parser("template", help="write the bilingual data-collection form for a year")
+    tpl.add_argument("--year", type=int, required=True, help="the year the figures will refer to")
+    tpl.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
+    tpl.set_defaults(func=_template)
+    chk = sub.add_parser("check", help="check a workbook or CSV before adding it to data/raw (exit 0 when it can be ingested)")
+    chk.add_argument("file", type=Path)
+    chk.add_argument("--layout", default=None, help="layout id (default: guessed from the sheet names or header)")
+    chk.set_defaults(func=_check)
+    exp = sub.add_parser("export", help="write the changes table as a workbook for officials")
+    exp.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
+    _add_years(exp)
+    exp.add_argument("--all-areas", action="store_true", help="every area, not only --area")
+    exp.add_argument("--data-dir", default=None, help="data folder holding processed/ (default: the project's data/)")
+    exp.set_defaults(func=_export)
     return p
 
 

@@ -7,6 +7,10 @@ class KpiError(Exception):
 
     exit_code = 2
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows it in a notebook: one line, not a traceback (the cell still fails)."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class SourceError(KpiError):
     """A raw file that cannot be read as its layout says (all its problems at once)."""

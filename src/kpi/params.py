@@ -34,6 +34,31 @@ def _year(name: str, value: object) -> int:
     return value
 
 
+def check_area(area_code: str, baseline: int, target: int) -> None:
+    """An area code is read in the era of the target year (codes were reused on 1 July 2025).
+
+    >>> check_area("03413", 2012, 2026)
+    Traceback (most recent call last):
+    ...
+    kpi.errors.ParameterError: area_code='03413' (Xã Sơn Bình) does not exist in 2026: it became part of Xã Bình Lư (03390) on 1 July 2025
+    """
+    from kpi import reorg
+
+    gaz = reference.gazetteer()
+    if gaz.known_code(area_code, target):
+        return
+    if not gaz.known_code(area_code, None):
+        raise ParameterError(f"area_code={area_code!r}: not a known area code (see data/reference/areas.csv)")
+    if reference.era_of_year(target) == "pre2025":
+        raise ParameterError(f"area_code={area_code!r} ({gaz.name(area_code, reference.ERA_BOUNDARY_YEAR)}) exists "
+                             f"from 1 July 2025: choose a target_year from {reference.ERA_BOUNDARY_YEAR}")
+    successor = reorg.new_unit_of(area_code)
+    where = (f"it became part of {successor[1]} ({successor[0]})" if successor
+             else "the district was abolished and its communes reorganised (see data/reference/reorganisation_2025.csv)")
+    raise ParameterError(f"area_code={area_code!r} ({gaz.name(area_code, baseline)}) does not exist in {target}: "
+                         f"{where} on 1 July 2025")
+
+
 def check(baseline_year: object, target_year: object, area_code: object, lang: object,
           data_dir: object = None, observations: pd.DataFrame | None = None) -> Parameters:
     """Check the five notebook parameters; ``observations`` (if given) must hold both years.
@@ -51,9 +76,7 @@ def check(baseline_year: object, target_year: object, area_code: object, lang: o
         raise ParameterError(f"lang={lang!r}: expected one of {', '.join(LANGS)}")
     if not isinstance(area_code, str):
         raise ParameterError(f"area_code={area_code!r}: expected the code as text, e.g. \"106\" or \"03413\"")
-    gaz = reference.gazetteer()
-    if not (gaz.known_code(area_code, target) or gaz.known_code(area_code, baseline)):
-        raise ParameterError(f"area_code={area_code!r}: not a known area code (see data/reference/areas.csv)")
+    check_area(area_code, baseline, target)
     if data_dir is not None and not isinstance(data_dir, (str, Path)):
         raise ParameterError(f"data_dir={data_dir!r}: expected a folder path or None")
     paths = DataPaths.of(data_dir)

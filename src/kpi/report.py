@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi import api, charts, labels, params, reference
+from kpi import api, charts, editions, labels, params, reference, reorg
 from kpi.changes import compare
-from kpi.errors import KpiError
+from kpi.ingest import data_version
 from kpi.sources import pick
 
 
@@ -39,22 +39,6 @@ def _escape(text: object) -> str:
     return html.escape("" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text))
 
 
-def _one_line_errors() -> None:
-    """In IPython, show a KpiError as one line instead of a traceback (the cell still fails)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def handler(shell, etype, value, tb, tb_offset=None):
-        return [f"{etype.__name__}: {value}"]
-
-    shell.set_custom_exc((KpiError,), handler)
-
-
 @dataclass
 class Context:
     """Parameters and data of one notebook run."""
@@ -62,6 +46,7 @@ class Context:
     p: params.Parameters
     obs: pd.DataFrame
     priority: dict[str, int]
+    data_version: str = ""
     best: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,10 +64,10 @@ class Context:
         return labels.area_name(code or self.p.area_code, self.p.target_year, self.lang)
 
     def heading(self, theme: str) -> None:
-        """The report's title (theme, area, years) in the chosen language."""
+        """The area and years of the report in the chosen language (the notebook's title is above it)."""
         title = labels.text("themes", theme, self.lang)
-        sub = f"{self.area_label()} · {self.p.baseline_year} → {self.p.target_year}"
-        _display(_html(f"<h1>{_escape(title)}</h1><p class='kpi-sub'>{_escape(sub)}</p>"
+        sub = f"{title}: {self.area_label()} · {self.p.baseline_year} → {self.p.target_year}"
+        _display(_html(f"<p class='kpi-sub'><strong>{_escape(sub)}</strong></p>"
                        f"<p class='kpi-note'>{_escape(self.t('text', 'notes_sources'))}</p>"))
 
     def section(self, key: str) -> None:
@@ -198,6 +183,34 @@ class Context:
                 conflicts["other_ref"])],
         }))
 
+    def since_last_edition(self) -> pd.DataFrame:
+        """Values new, revised or gone since the previous build's data (editions kept by ``kpi build``)."""
+        current = api.load_observations(self.p.data_dir)
+        previous, changes = editions.changes_since_previous(current, self.data_version, self.p.data_dir)
+        if previous is None:
+            word = {"vi": "Đây là lần dựng đầu tiên với dữ liệu này: chưa có bản trước để so sánh.",
+                    "en": "First edition of this data: there is no previous edition to compare with."}[self.lang]
+            _display(_html(f"<p class='kpi-note'>{word}</p>"))
+            return changes
+        kinds = {"new": {"vi": "mới", "en": "new"}, "revised": {"vi": "sửa đổi", "en": "revised"},
+                 "gone": {"vi": "không còn", "en": "gone"}}
+        counts = changes["change"].value_counts()
+        head = {"vi": f"So với bản dữ liệu trước ({previous})", "en": f"Compared with the previous edition ({previous})"}[self.lang]
+        summary = ", ".join(f"{kinds[k][self.lang]}: {counts.get(k, 0)}" for k in kinds)
+        _display(_html(f"<p class='kpi-note'>{_escape(head)}: {_escape(summary)}.</p>"))
+        c = lambda k: self.t("columns", k)  # noqa: E731
+        self._table(pd.DataFrame({
+            c("check"): changes["change"].map(lambda k: kinds[k][self.lang]),
+            c("indicator"): changes["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
+            c("area"): changes["area_code"].map(self.area_label), c("year"): changes["year"].astype(str),
+            {"vi": "Giá trị cũ", "en": "Old value"}[self.lang]: [
+                self._cell(v, u, s) for v, u, s in zip(changes["old_value"], changes["unit"], changes["old_status"])],
+            {"vi": "Giá trị mới", "en": "New value"}[self.lang]: [
+                self._cell(v, u, s) for v, u, s in zip(changes["new_value"], changes["unit"], changes["new_status"])],
+            c("source"): changes["source_ref"],
+        }))
+        return changes
+
     # --- charts ----------------------------------------------------------------------
     def trend(self, indicator: str):
         rows = self._area_rows(self.obs[self.obs["indicator"] == indicator])
@@ -213,7 +226,7 @@ class Context:
         if rows.empty:
             _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
             return None
-        rows = rows.assign(area=rows["area_code"].map(self.area_label))
+        rows = rows.assign(area=rows["area_code"].map(self.area_label)).sort_values("area")
         wide = rows.pivot_table(index="area", columns="indicator", values="value", aggfunc="first")
         c = lambda k: self.t("columns", k)  # noqa: E731
         table = pd.DataFrame({c("area"): wide.index})
@@ -252,12 +265,24 @@ class Context:
         return charts.bars(rows, "label", [indicator], self.lang, self.t("text", "sources_side_by_side"))
 
 
+def _in_era_of_target(p: params.Parameters, obs: pd.DataFrame) -> pd.DataFrame:
+    """Observations in the units of the target year: from 2025, old years re-aggregated to the new communes.
+
+    ``params.check`` has made sure the area exists in the target year's era (03390 is Thị
+    trấn Tam Đường up to 2024 and Xã Bình Lư from 2025).
+    """
+    if reference.era_of_year(p.target_year) == "pre2025":
+        return obs
+    return reorg.series_in_new_units(obs)
+
+
 def start(baseline_year: object, target_year: object, area_code: object, lang: object,
           data_dir: object = None) -> Context:
     """Check the parameters (one-line errors), load the processed data and set the chart style."""
-    _one_line_errors()
     p = params.check(baseline_year, target_year, area_code, lang, data_dir)
     obs = api.load_observations(p.data_dir)
     p = params.check(baseline_year, target_year, area_code, lang, data_dir, observations=obs)
+    version = data_version(obs)
+    obs = _in_era_of_target(p, obs)
     charts.use_style()
-    return Context(p, obs, api.load_priorities(p.data_dir))
+    return Context(p, obs, api.load_priorities(p.data_dir), version)

@@ -1,0 +1,776 @@
+"""``kpi build``: ingest, execute every notebook with papermill, render each to one HTML file.
+
+# Load inputs: parameters checked, raw data ingested (its data version), the previous build's state.
+# Process data: every notebook whose inputs changed is executed on the project's own kernel,
+# up to ``jobs`` at a time; one that fails does not stop the others.
+# Save outputs: ``reports/<lang>/<area>/<baseline>-<target>/<notebook>.html`` (self-contained:
+# code hidden, images embedded, no request to any other host), the executed notebook beside it in
+# ``_executed/``, ``reports/index.html`` and the state file -- each written atomically, under a lock.
+
+A notebook is skipped when its inputs -- notebook bytes, data version, parameters and library
+version -- are those of its last successful build and its report is still on disk.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import json
+import logging
+import multiprocessing
+import os
+import re
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import quote
+
+import jupyter_client
+import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from traitlets import Unicode, default
+from traitlets.config import Config
+
+import kpi
+from kpi import config
+from kpi.errors import KpiError, ParameterError
+from kpi.write import atomic_write_text, run_lock
+
+DEFAULT_TIMEOUT_S = 600  # a cell of these notebooks takes seconds; ten minutes means it hangs
+KERNEL_START_TIMEOUT_S = 60  # a cold kernel start (imports on a slow disk) takes a few seconds
+KERNEL_NAME = "kpi-project"  # a label only: ProjectKernelSpecManager never looks a kernelspec up
+STATE_FILE = ".build-state.json"
+STATE_FORMAT = 1  # bump when the state layout changes: an unknown format means rebuild everything
+EXECUTED_DIR = "_executed"
+INDEX_FILE = "index.html"
+INJECTED_TAG = "injected-parameters"  # the cell papermill adds with the build's parameters
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's own error banners; the header says it instead
+PARAMETERS_TAG = "parameters"
+
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+
+
+# --------------------------------------------------------------------------- labels
+
+
+LABELS = {  # (Vietnamese, English); the report's language comes first
+    "index_title": ("Báo cáo chỉ tiêu huyện Tam Đường", "Tam Đường indicator reports"),
+    "back": ("Danh mục báo cáo", "Report index"),
+    "baseline": ("Năm gốc", "Baseline year"),
+    "target": ("Năm so sánh", "Target year"),
+    "area": ("Địa bàn", "Area"),
+    "lang": ("Ngôn ngữ", "Language"),
+    "data_version": ("Phiên bản dữ liệu", "Data version"),
+    "built_at": ("Thời điểm tạo", "Built at"),
+    "report": ("Báo cáo", "Report"),
+    "status": ("Trạng thái", "Status"),
+    "seconds": ("Thời gian chạy (giây)", "Run time (s)"),
+    "error": ("Lỗi", "Error"),
+    "notebook": ("Notebook đã chạy", "Executed notebook"),
+    "last_build": ("Lần tạo gần nhất", "Last build"),
+    "cell": ("ô {n}", "cell {n}"),
+    "before_cells": ("trước khi chạy ô nào", "before any cell ran"),
+    "failed_banner": ("Báo cáo này chưa hoàn chỉnh: notebook bị lỗi",
+                      "This report is incomplete: the notebook failed"),
+    OK: ("hoàn thành", "ok"),
+    SKIPPED: ("bỏ qua (không đổi)", "skipped (unchanged)"),
+    FAILED: ("lỗi", "failed"),
+    "vi": ("Tiếng Việt", "Vietnamese"),
+    "en": ("Tiếng Anh", "English"),
+}
+
+
+def label(key: str, lang: str, **values: object) -> str:
+    """Both languages, the report's first: ``Năm gốc · Baseline year`` (vi) or ``Baseline year · Năm gốc`` (en).
+
+    >>> label("baseline", "vi"), label("cell", "en", n=3)
+    ('Năm gốc · Baseline year', 'cell 3 · ô 3')
+    """
+    vi, en = (text.format(**values) for text in LABELS[key])
+    return f"{vi} · {en}" if lang == "vi" else f"{en} · {vi}"
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Where and why a notebook stopped: ``cell`` counts the notebook's own cells from 1 (None: before any)."""
+
+    cell: int | None
+    ename: str
+    evalue: str
+
+    def __str__(self) -> str:
+        return f"{self.ename}: {self.evalue}" if self.evalue else self.ename
+
+
+def where(cell: int | None) -> str:
+    return f"at cell {cell}" if cell is not None else "before any cell ran"
+
+
+@dataclass
+class NotebookResult:
+    name: str  # file name, e.g. tea.ipynb
+    status: str  # ok, skipped or failed
+    seconds: float
+    html_path: Path | None
+    executed_path: Path | None = None
+    title: str = ""
+    inputs: str = ""  # hash of the inputs this report was built from
+    built_at: str = ""
+    error_cell: int | None = None
+    error_message: str | None = None
+
+    @property
+    def message(self) -> str:
+        """One line for the terminal: ``tea.ipynb failed at cell 5: ValueError: …``."""
+        if self.status != FAILED:
+            return f"{self.name}: {self.status}"
+        return f"{self.name} failed {where(self.error_cell)}: {self.error_message}"
+
+
+@dataclass
+class BuildResult:
+    notebooks: list[NotebookResult]
+    index_path: Path
+    data_version: str
+    seconds: float
+
+    @property
+    def failed(self) -> list[NotebookResult]:
+        return [r for r in self.notebooks if r.status == FAILED]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+# --------------------------------------------------------------------------- the kernel
+
+
+def project_kernel_spec() -> KernelSpec:
+    """The kernel of the interpreter running the build, whatever kernelspecs are (not) installed.
+
+    A notebook saved elsewhere names a kernel (``python3``, ``conda-env-x``) that may not exist
+    here; looking it up would fail with NoSuchKernel or run another environment's Python.
+    The metadata (e.g. CurveZMQ support) is what the installed ipykernel declares for itself.
+    """
+    from ipykernel.kernelspec import get_kernel_dict
+
+    declared = get_kernel_dict()
+    return KernelSpec(
+        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name="Python (kpi)",
+        language="python",
+        env={
+            # the inline backend embeds PNG figures even if the caller's shell sets MPLBACKEND=Agg
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            # silences the debugger's frozen-modules warning that would clutter the build's stderr
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        },
+        metadata=declared.get("metadata", {}),
+        kernel_protocol_version=declared.get("kernel_protocol_version", ""),
+    )
+
+
+class ProjectKernelSpecManager(KernelSpecManager):
+    """Answers every kernel name with the project's own kernel: no lookup, so no NoSuchKernel."""
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        return project_kernel_spec()
+
+
+class ProjectKernelManager(jupyter_client.AsyncKernelManager):
+    """nbclient's kernel manager, started from ``ProjectKernelSpecManager``.
+
+    ``kernel_log`` (set through the client's traitlets config) receives the kernel process's own
+    stderr: ipykernel's log lines (it reports the interrupt sent at every shutdown) and whatever a
+    crashing native library prints stay with the executed notebook instead of the build's terminal.
+    """
+
+    kernel_log = Unicode("", help="file for the kernel process's stderr; empty: inherit").tag(config=True)
+
+    @default("kernel_spec_manager")
+    def _kernel_spec_manager_default(self) -> KernelSpecManager:
+        return ProjectKernelSpecManager()
+
+    @default("transport_encryption")
+    def _transport_encryption_default(self) -> str:
+        # encrypted loopback when libzmq can, which also spares every kernel's plain-TCP warning on stderr
+        import zmq
+
+        return "auto" if zmq.has("curve") else "disabled"
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+        if not self.kernel_log:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        with open(self.kernel_log, "ab") as log:  # the child holds its own copy once started
+            return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": log})
+
+    @property
+    def ipykernel(self) -> bool:
+        # it is one, whatever its name: nbclient then keeps IPython's history in memory, so
+        # parallel kernels do not contend for one history database
+        return True
+
+
+# --------------------------------------------------------------------------- inputs and state
+
+
+@dataclass(frozen=True)
+class Run:
+    """One set of parameters and the folder its reports go to."""
+
+    baseline: int
+    target: int
+    area: str
+    lang: str
+    data_dir: Path
+    reports_dir: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.lang}/{self.area}/{self.baseline}-{self.target}"
+
+    @property
+    def folder(self) -> Path:
+        return self.reports_dir / self.key
+
+    def parameters(self) -> dict:
+        """The notebook parameters papermill injects (``data_dir`` absolute: kernels start in notebooks/)."""
+        return {"baseline_year": self.baseline, "target_year": self.target, "area_code": self.area,
+                "lang": self.lang, "data_dir": str(self.data_dir)}
+
+
+def library_version() -> str:
+    """A hash of the library's code and version: a change to any module may change every report."""
+    root = Path(kpi.__file__).resolve().parent
+    digest = hashlib.sha256(kpi.__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def inputs_hash(notebook: Path, data_version: str, parameters: dict, library: str) -> str:
+    payload = json.dumps({
+        "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
+        "data_version": data_version, "parameters": parameters, "library": library,
+    }, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def load_state(reports_dir: Path) -> dict:
+    """The previous build's state; unreadable or of another format means nothing is up to date."""
+    path = reports_dir / STATE_FILE
+    if not path.exists():
+        return {"format": STATE_FORMAT, "runs": {}}
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"build state {path.name} unreadable ({exc.__class__.__name__}); rebuilding every report", flush=True)
+        return {"format": STATE_FORMAT, "runs": {}}
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        return {"format": STATE_FORMAT, "runs": {}}
+    return state
+
+
+def is_up_to_date(entry: dict | None, inputs: str, reports_dir: Path) -> bool:
+    """Same inputs, not failed, and the report and executed notebook are still on disk."""
+    if not entry or entry.get("inputs") != inputs or entry.get("status") == FAILED:
+        return False
+    paths = [entry.get("html"), entry.get("executed")]
+    return all(p and (reports_dir / p).is_file() for p in paths)
+
+
+def entry_of(result: NotebookResult, reports_dir: Path) -> dict:
+    rel = lambda p: p.relative_to(reports_dir).as_posix() if p else None  # noqa: E731
+    return {"inputs": result.inputs, "status": result.status, "seconds": round(result.seconds, 2),
+            "html": rel(result.html_path), "executed": rel(result.executed_path), "title": result.title,
+            "built_at": result.built_at, "error_cell": result.error_cell, "error": result.error_message}
+
+
+def result_of(name: str, entry: dict, reports_dir: Path) -> NotebookResult:
+    """A skipped notebook's result, from the entry of the build that made its report."""
+    return NotebookResult(
+        name=name, status=SKIPPED, seconds=0.0, html_path=reports_dir / entry["html"],
+        executed_path=reports_dir / entry["executed"] if entry.get("executed") else None,
+        title=entry.get("title", ""), inputs=entry["inputs"], built_at=entry.get("built_at", ""))
+
+
+# --------------------------------------------------------------------------- one notebook
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything a worker process needs to execute and render one notebook (picklable)."""
+
+    notebook: Path
+    html_path: Path
+    executed_path: Path
+    index_href: str  # from the report back to reports/index.html
+    parameters: dict
+    header: dict  # area name, data version, build time: shown on the report
+    inputs: str
+    timeout: int
+
+
+def run_task(task: Task) -> NotebookResult:
+    """Execute, then render, one notebook; a failure of either is a failed result, never an exception."""
+    started = time.perf_counter()
+    failure = execute(task)
+    title = task.notebook.stem
+    try:
+        nb = read_for_render(task)
+        title = title_of(nb, title)
+        atomic_write_text(task.html_path, page(nb, task, title, failure))
+    except Exception as exc:  # noqa: BLE001 -- a report that cannot be rendered fails alone; the others go on
+        task.html_path.unlink(missing_ok=True)  # a previous build's report would pass for this one
+        failure = failure or Failure(None, "RenderError", f"{exc.__class__.__name__}: {first_line(exc)}")
+    return NotebookResult(
+        name=task.notebook.name, status=FAILED if failure else OK, seconds=time.perf_counter() - started,
+        html_path=task.html_path if task.html_path.exists() else None,
+        executed_path=task.executed_path if task.executed_path.exists() else None,
+        title=title, inputs=task.inputs, built_at=task.header["built_at"],
+        error_cell=failure.cell if failure else None, error_message=str(failure) if failure else None)
+
+
+def execute(task: Task) -> Failure | None:
+    """Run the notebook with papermill into a partial file, then rename it over the executed notebook.
+
+    papermill saves after every cell, so a notebook that fails, times out or loses its kernel
+    still leaves what ran; the rename makes the executed notebook whole or the previous one.
+    """
+    import papermill
+
+    task.executed_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = task.executed_path.with_name(f".{task.executed_path.stem}.{os.getpid()}.partial.ipynb")
+    log = run_log_path(task.executed_path)
+    log.write_bytes(b"")
+    kernel_config = Config({"ProjectKernelManager": {"kernel_log": str(log)}})
+    failure = None
+    try:
+        with papermill_logging_to(log):
+            papermill.execute_notebook(
+                str(task.notebook), str(partial), parameters=task.parameters,
+                kernel_name=KERNEL_NAME, language="python", kernel_manager_class=ProjectKernelManager,
+                config=kernel_config, start_timeout=KERNEL_START_TIMEOUT_S, execution_timeout=task.timeout,
+                progress_bar=False, cwd=str(task.notebook.parent))
+    except Exception as exc:  # noqa: BLE001 -- whatever stops one notebook is recorded; the others still run
+        failure = describe_failure(exc, partial, task.timeout)
+    except BaseException:  # interrupted: keep the previous executed notebook, leave no partial file
+        partial.unlink(missing_ok=True)
+        raise
+    if partial.exists():
+        os.replace(partial, task.executed_path)
+    elif failure:
+        task.executed_path.unlink(missing_ok=True)  # a stale success would contradict the failure
+    return failure
+
+
+def run_log_path(executed_path: Path) -> Path:
+    """``_executed/<notebook>.log``: papermill's messages and the kernel's stderr, for debugging."""
+    return executed_path.with_suffix(".log")
+
+
+@contextlib.contextmanager
+def papermill_logging_to(path: Path) -> Iterator[None]:
+    """Send papermill's log (which repeats every cell error) to the notebook's log file, not the terminal."""
+    logger = logging.getLogger("papermill")
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[papermill] %(levelname)s | %(message)s"))
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.propagate = propagate
+
+
+def describe_failure(exc: Exception, partial: Path, timeout: int) -> Failure:
+    """The failing cell (as the notebook numbers it) and a one-line cause, whatever stopped the run."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        cell = failing_cell(nbformat.read(partial, as_version=4)) if partial.exists() else None
+    except (OSError, ValueError):  # cut short while papermill was writing it: the cause still counts
+        cell = None
+    if isinstance(exc, PapermillExecutionError):
+        return Failure(cell, exc.ename, first_line(exc.evalue))
+    if isinstance(exc, CellTimeoutError):
+        return Failure(cell, "TimeoutError", f"the cell ran longer than the {timeout} s allowed per cell")
+    if isinstance(exc, DeadKernelError):
+        return Failure(cell, "DeadKernelError", "the kernel died while running the cell (out of memory, or a crash)")
+    return Failure(cell, exc.__class__.__name__, first_line(exc))
+
+
+def first_line(exc: object) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def own_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The notebook's cells as its author numbers them: without papermill's injected and banner cells."""
+    added = {INJECTED_TAG, PAPERMILL_ERROR_TAG}
+    return [c for c in nb.cells if not added.intersection(c.get("metadata", {}).get("tags", []))]
+
+
+def failing_cell(nb: nbformat.NotebookNode) -> int | None:
+    """1-based number of the cell that raised, or else of the last cell started (timeout, dead kernel).
+
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("1")])
+    >>> nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="E", evalue="", traceback=[])]
+    >>> failing_cell(nb)
+    2
+    """
+    cells = own_cells(nb)
+    for number, cell in enumerate(cells, start=1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return number
+        if cell.get("metadata", {}).get("papermill", {}).get("exception"):
+            return number
+    started = [n for n, c in enumerate(cells, start=1) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    return started[-1] if started else None
+
+
+def read_for_render(task: Task) -> nbformat.NotebookNode:
+    """The executed notebook, or the source one when the kernel never ran it (its prose still shows)."""
+    path = task.executed_path if task.executed_path.exists() else task.notebook
+    return nbformat.read(path, as_version=4)
+
+
+def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
+    """The first markdown heading, else the file stem.
+
+    >>> title_of(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Intro\\n\\n## Chè · Tea ##")]), "x")
+    'Chè · Tea'
+    >>> title_of(nbformat.v4.new_notebook(), "tea")
+    'tea'
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", cell.source, flags=re.M)
+            if match:
+                return re.sub(r"[*_`]", "", match.group(1)).strip()
+    return fallback
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def body_html(nb: nbformat.NotebookNode, resources_path: Path) -> str:
+    """The notebook as an HTML fragment: code hidden, papermill's cells removed, images inline.
+
+    The "basic" template is used because "lab" and "classic" load require.js and MathJax
+    from CDNs; the page around it (``page``) brings its own CSS.
+    """
+    from nbconvert import HTMLExporter
+
+    c = Config()
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = {INJECTED_TAG, PAPERMILL_ERROR_TAG}
+    c.TagRemovePreprocessor.remove_input_tags = {PARAMETERS_TAG}
+    c.HTMLExporter.exclude_input = True
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.embed_images = True  # markdown images from local files become data: URIs
+    exporter = HTMLExporter(config=c, template_name="basic")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(resources_path)}})
+    return without_remote_resources(body)
+
+
+def without_remote_resources(fragment: str) -> str:
+    """Remove what would make a browser contact another host: remote scripts, stylesheets, sources.
+
+    Links the reader clicks (``<a href=…>``) are kept: they request nothing by themselves.
+
+    >>> without_remote_resources('<script src="https://cdn.x/r.js"></script><p>a</p>')
+    '<p>a</p>'
+    >>> without_remote_resources('<link rel="stylesheet" href="//cdn.x/a.css"><img src="http://x/a.png">')
+    '<img data-remote-src="http://x/a.png">'
+    """
+    fragment = re.sub(r"<script\b[^>]*\bsrc\s*=[^>]*>.*?</script\s*>", "", fragment, flags=re.I | re.S)
+    fragment = re.sub(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", "", fragment, flags=re.I)
+    return re.sub(r"\s(src|srcset|poster)\s*=\s*([\"']?)((?:https?:)?//)", r" data-remote-\1=\2\3", fragment,
+                  flags=re.I)
+
+
+def header_html(task: Task, title: str, has_heading: bool, failure: Failure | None) -> str:
+    """The parameters, data version and build time on top of every report (both languages)."""
+    p, h, lang = task.parameters, task.header, task.parameters["lang"]
+    rows = [("baseline", p["baseline_year"]), ("target", p["target_year"]),
+            ("area", f"{p['area_code']} — {h['area_name']}"), ("lang", label(p["lang"], lang)),
+            ("data_version", h["data_version"]), ("built_at", h["built_at"])]
+    items = "".join(f'<div><dt>{html.escape(label(k, lang))}</dt><dd>{html.escape(str(v))}</dd></div>'
+                    for k, v in rows)
+    back = f'<a href="{html.escape(task.index_href)}">← {html.escape(label("back", lang))}</a>'
+    parts = [f'<p class="kpi-nav">{back}</p>']
+    if not has_heading:
+        parts.append(f"<h1>{html.escape(title)}</h1>")
+    parts.append(f'<dl class="kpi-params">{items}</dl>')
+    if failure:
+        where = label("cell", lang, n=failure.cell) if failure.cell is not None else label("before_cells", lang)
+        parts.append(f'<p class="kpi-failed" role="alert"><strong>{html.escape(label("failed_banner", lang))}'
+                     f'</strong> ({html.escape(where)}): <code>{html.escape(str(failure))}</code></p>')
+    return '<header class="kpi-header">' + "".join(parts) + "</header>"
+
+
+def page(nb: nbformat.NotebookNode, task: Task, title: str, failure: Failure | None) -> str:
+    has_heading = title_of(nb, "") != ""
+    body = body_html(nb, task.notebook.parent)
+    header = header_html(task, title, has_heading, failure)
+    return html_document(task.parameters["lang"], title, f'{header}<article class="kpi-report">{body}</article>')
+
+
+def html_document(lang: str, title: str, main: str) -> str:
+    """A complete page that works offline: inline CSS, no script, and an empty icon so no favicon request."""
+    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<link rel="icon" href="data:,">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
+            f"<body>\n<main>\n{main}\n</main>\n</body>\n</html>\n")
+
+
+CSS = """
+:root { color-scheme: light; --ink: #1d2733; --muted: #5b6776; --line: #d8dee6; --accent: #1f6f4a; --bad: #a4262c; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f6f7f9; color: var(--ink);
+  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; min-height: 100vh; }
+h1, h2, h3 { line-height: 1.25; margin: 1.4em 0 .5em; }
+h1 { font-size: 1.8em; margin-top: .6em; } h2 { font-size: 1.35em; } h3 { font-size: 1.1em; }
+a { color: var(--accent); } a.anchor-link { display: none; }
+.kpi-nav { margin: 0 0 8px; font-size: .9em; }
+.kpi-params { display: flex; flex-wrap: wrap; gap: 6px 24px; margin: 8px 0 16px; padding: 10px 14px;
+  background: #eef3f0; border-left: 4px solid var(--accent); font-size: .9em; }
+.kpi-params div { display: flex; gap: 6px; } .kpi-params dt { color: var(--muted); }
+.kpi-params dt::after { content: ":"; }
+.kpi-params dd { margin: 0; font-weight: 600; }
+.kpi-failed { padding: 10px 14px; background: #fbeaea; border-left: 4px solid var(--bad); color: var(--bad); }
+table { border-collapse: collapse; margin: 12px 0; font-size: .92em; font-variant-numeric: tabular-nums; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+thead th { background: #f0f2f5; border-bottom: 2px solid var(--line); }
+td.num { text-align: right; } tbody tr:nth-child(even) { background: #fafbfc; }
+.jp-OutputArea-output, .output_subarea { overflow-x: auto; }
+img, svg { max-width: 100%; height: auto; }
+pre { white-space: pre-wrap; margin: 8px 0;
+  font: .88em/1.45 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+.output_stderr, .output_error { background: #fbeaea; padding: 2px 10px; }
+.output_area + .output_area { margin-top: 8px; }
+.ansi-red-fg { color: #b22; } .ansi-green-fg { color: #176; } .ansi-yellow-fg { color: #860; }
+.ansi-blue-fg { color: #235; } .ansi-cyan-fg { color: #067; } .ansi-bold { font-weight: bold; }
+.status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .88em; white-space: nowrap; }
+.status-ok { background: #e3f1e8; color: var(--accent); } .status-skipped { background: #eceff3; color: var(--muted); }
+.status-failed { background: #fbeaea; color: var(--bad); }
+.muted { color: var(--muted); font-size: .9em; }
+"""
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def index_html(state: dict, current: Run) -> str:
+    """Every report on disk, the current parameters first, each with the status of its last build."""
+    keys = [current.key] + sorted(k for k in state["runs"] if k != current.key)
+    title = label("index_title", current.lang)
+    sections = "".join(run_section(state["runs"][k], current.lang) for k in keys)
+    return html_document(current.lang, title, f"<h1>{html.escape(title)}</h1>{sections}")
+
+
+def run_section(run: dict, lang: str) -> str:
+    p = run["parameters"]
+    heading = (f'{label(p["lang"], lang)} · {p["area_code"]} {run.get("area_name", "")} · '
+               f'{p["baseline_year"]} → {p["target_year"]}')
+    columns = ("report", "status", "seconds", "error", "notebook")
+    head = "".join(f"<th>{html.escape(label(k, lang))}</th>" for k in columns)
+    rows = "".join(report_row(name, entry, lang) for name, entry in sorted(run["notebooks"].items()))
+    built = (f'<p class="muted">{html.escape(label("data_version", lang))}: {html.escape(run.get("data_version", ""))}'
+             f' · {html.escape(label("last_build", lang))}: {html.escape(run.get("built_at", ""))}</p>')
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f"<section><h2>{html.escape(heading)}</h2>{built}{table}</section>"
+
+
+def report_row(name: str, entry: dict, lang: str) -> str:
+    href = lambda rel: html.escape(quote(rel))  # noqa: E731 -- paths relative to reports/, so the folder can move
+    title = html.escape(entry.get("title") or Path(name).stem)
+    link = f'<a href="{href(entry["html"])}">{title}</a>' if entry.get("html") else title
+    status = entry["status"]
+    error = ""
+    if status == FAILED:
+        where = (label("cell", lang, n=entry["error_cell"]) if entry.get("error_cell") is not None
+                 else label("before_cells", lang))
+        error = f"{html.escape(where)}: <code>{html.escape(entry.get('error') or '')}</code>"
+    executed = f'<a href="{href(entry["executed"])}">{html.escape(name)}</a>' if entry.get("executed") else ""
+    seconds = f'{entry["seconds"]:.1f}' if status != SKIPPED else ""
+    return (f'<tr class="row-{status}"><td>{link}</td><td><span class="status status-{status}">'
+            f'{html.escape(label(status, lang))}</span></td><td class="num">{seconds}</td><td>{error}</td>'
+            f"<td>{executed}</td></tr>")
+
+
+# --------------------------------------------------------------------------- the build
+
+
+def check_run(baseline: int, target: int, area: str, lang: str, data_dir: Path, reports_dir: Path, jobs: int,
+              timeout: int) -> Run:
+    """The parameters, checked before any work (the notebook parameters by ``kpi.params``)."""
+    from kpi import params
+
+    checked = params.check(baseline, target, area, lang, data_dir)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError(f"jobs={jobs!r}: expected a whole number of notebooks at a time, 1 or more")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ParameterError(f"timeout={timeout!r}: expected seconds per cell, more than 0")
+    if not re.fullmatch(r"[0-9A-Za-z+_-]+", area):
+        raise ParameterError(f"area_code={area!r}: only letters, digits, '+', '_' and '-' can name a report folder")
+    return Run(checked.baseline_year, checked.target_year, checked.area_code, checked.lang,
+               Path(checked.data_dir).resolve(), reports_dir.resolve())
+
+
+def find_notebooks(notebooks_dir: Path) -> list[Path]:
+    if not notebooks_dir.is_dir():
+        raise KpiError(f"notebooks folder not found: {notebooks_dir}")
+    found = sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
+    if not found:
+        raise KpiError(f"no notebook (*.ipynb) in {notebooks_dir}: nothing to build")
+    return found
+
+
+def area_name(code: str) -> str:
+    from kpi import reference
+
+    try:
+        return reference.gazetteer().name(code)
+    except KeyError:
+        return ""
+
+
+def plan(notebooks: list[Path], run: Run, previous: dict, common: dict, force: bool,
+         timeout: int) -> tuple[list[Task], list[NotebookResult]]:
+    """Split the notebooks into tasks to run and results of reports that are up to date."""
+    tasks, skipped = [], []
+    for notebook in notebooks:
+        inputs = inputs_hash(notebook, common["data_version"], run.parameters(), common["library"])
+        entry = previous.get(notebook.name)
+        if not force and is_up_to_date(entry, inputs, run.reports_dir):
+            skipped.append(result_of(notebook.name, entry, run.reports_dir))
+            continue
+        html_path = run.folder / f"{notebook.stem}.html"
+        tasks.append(Task(
+            notebook=notebook, html_path=html_path, executed_path=run.folder / EXECUTED_DIR / notebook.name,
+            index_href=os.path.relpath(run.reports_dir / INDEX_FILE, html_path.parent).replace(os.sep, "/"),
+            parameters=run.parameters(), header=common["header"], inputs=inputs, timeout=timeout))
+    return tasks, skipped
+
+
+def progress_line(number: int, total: int, result: NotebookResult) -> str:
+    prefix = f"[{number}/{total}] {result.name}"
+    if result.status == SKIPPED:
+        return f"{prefix}: skipped (unchanged)"
+    if result.status == FAILED:
+        return f"{prefix}: failed {where(result.error_cell)} after {result.seconds:.1f} s: {result.error_message}"
+    return f"{prefix}: finished in {result.seconds:.1f} s"
+
+
+def execute_all(tasks: list[Task], jobs: int, echo: Callable[[str], None]) -> Iterator[NotebookResult]:
+    """Results in the order notebooks finish; ``jobs`` > 1 runs them in separate processes."""
+    if jobs == 1 or len(tasks) <= 1:
+        for task in tasks:
+            echo(f"{task.notebook.name}: started")
+            yield run_task(task)
+        return
+    # spawn, not fork: the parent may hold threads (zmq, a test's web server) that fork would copy half-way
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        queue, running = list(tasks), {}
+        while queue or running:
+            while queue and len(running) < jobs:
+                task = queue.pop(0)
+                echo(f"{task.notebook.name}: started")
+                running[pool.submit(run_task, task)] = task
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield outcome(future, running.pop(future))
+
+
+def outcome(future: Future, task: Task) -> NotebookResult:
+    try:
+        return future.result()
+    except BrokenProcessPool:  # the worker itself died (not the kernel): say so, keep the others
+        return NotebookResult(name=task.notebook.name, status=FAILED, seconds=0.0, html_path=None,
+                              inputs=task.inputs, built_at=task.header["built_at"],
+                              error_message="BrokenProcessPool: the worker process running it stopped")
+
+
+def save_state(state: dict, run: Run, results: list[NotebookResult], header: dict) -> dict:
+    """The state with this run's notebooks replaced; other runs keep the reports still on disk.
+
+    A notebook no longer in the notebooks folder leaves this run's entries (and so the index).
+    """
+    runs = {}
+    for key, other in state["runs"].items():
+        kept = {name: e for name, e in other["notebooks"].items()
+                if e.get("html") and (run.reports_dir / e["html"]).is_file()}
+        if key != run.key and kept:
+            runs[key] = {**other, "notebooks": kept}
+    runs[run.key] = {"parameters": {k: v for k, v in run.parameters().items() if k != "data_dir"}, **header,
+                     "notebooks": {r.name: entry_of(r, run.reports_dir) for r in results}}
+    new_state = {"format": STATE_FORMAT, "runs": runs}
+    atomic_write_text(run.reports_dir / STATE_FILE, json.dumps(new_state, ensure_ascii=False, indent=1) + "\n")
+    return new_state
+
+
+def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str = "vi", jobs: int = 1,
+          force: bool = False, data_dir: str | Path | None = None, notebooks_dir: str | Path | None = None,
+          reports_dir: str | Path | None = None, timeout: int = DEFAULT_TIMEOUT_S) -> BuildResult:
+    """Ingest, execute and render every notebook, write the index; progress goes to stdout.
+
+    Raises KpiError (one line) for bad parameters, unreadable data or a missing notebooks folder;
+    a notebook that fails is a result with status ``failed`` and makes ``exit_code`` 1.
+    """
+    from kpi import editions, ingest
+
+    started = time.perf_counter()
+    echo = lambda line: print(line, flush=True)  # noqa: E731
+    reports = Path(reports_dir) if reports_dir is not None else config.REPORTS_DIR
+    run = check_run(baseline, target, area, lang, Path(data_dir) if data_dir is not None else config.DATA_DIR,
+                    reports, jobs, timeout)
+    notebooks = find_notebooks(Path(notebooks_dir) if notebooks_dir is not None else config.NOTEBOOKS_DIR)
+    with run_lock(run.reports_dir, "build"):
+        # Load inputs.
+        ingested = ingest.run(run.data_dir)
+        echo(f"ingest: {ingested.summary_lines[0]}; rejects: {len(ingested.rejects)}")
+        editions.snapshot(ingested.data_version, run.data_dir)  # the overview lists what changed since the last one
+        built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+        name = area_name(run.area)
+        common = {"data_version": ingested.data_version, "library": library_version(),
+                  "header": {"area_name": name, "data_version": ingested.data_version, "built_at": built_at}}
+        state = load_state(run.reports_dir)
+        previous = state["runs"].get(run.key, {}).get("notebooks", {})
+        # Process data.
+        tasks, results = plan(notebooks, run, previous, common, force, timeout)
+        total = len(notebooks)
+        for number, result in enumerate(results, start=1):
+            echo(progress_line(number, total, result))
+        for result in execute_all(tasks, jobs, echo):
+            results.append(result)
+            echo(progress_line(len(results), total, result))
+        results.sort(key=lambda r: r.name)
+        # Save outputs.
+        state = save_state(state, run, results, common["header"])
+        index_path = run.reports_dir / INDEX_FILE
+        atomic_write_text(index_path, index_html(state, run))
+    counts = {s: sum(r.status == s for r in results) for s in (OK, SKIPPED, FAILED)}
+    echo(f"reports: {counts[OK]} ok, {counts[SKIPPED]} skipped (unchanged), {counts[FAILED]} failed "
+         f"in {time.perf_counter() - started:.1f} s")
+    return BuildResult(notebooks=results, index_path=index_path, data_version=ingested.data_version,
+                       seconds=time.perf_counter() - started)
