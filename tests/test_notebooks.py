@@ -95,14 +95,15 @@ def test_reports_hide_code_and_embed_images(vi, en):
         assert "data:image/png;base64," in vi[name]
 
 
-def test_bad_parameter_stops_the_build_with_one_line():
+def test_bad_parameter_stops_the_build_with_one_line(workspace, vi):
+    from kpi import params
+    from kpi.api import load_observations
+
+    obs = load_observations(workspace / "data")
     with pytest.raises(ParameterError, match=r"^baseline_year=2013: no observation for 2013 in the data"):
-        from kpi import params
-        from kpi.api import load_observations
-        params.check(2013, 2022, "106", "vi", None, observations=load_observations(config.DATA_DIR)
-                     if (config.DATA_DIR / "processed" / "observations.parquet").exists() else None)
+        params.check(2013, 2022, "106", "vi", workspace / "data", observations=obs)
     with pytest.raises(ParameterError, match=r"^area_code='999': not a known area code"):
-        kbuild.build(area="999")
+        kbuild.build(area="999", data_dir=workspace / "data", reports_dir=workspace / "reports")
 
 
 def test_bad_parameter_in_the_notebook_is_one_line(workspace, vi, tmp_path):
