@@ -1,0 +1,58 @@
+"""The yearly cycle end to end, on synthetic workbooks made from the real form at test time:
+template → fill → check → ingest → build with the new target year → the report shows it;
+a workbook in post-2025 units joins the old series."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from kpi import build as kbuild
+from kpi import config
+from kpi.check import check_file
+
+from .yearly import add_to_raw, filled_form
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cycle")
+    shutil.copytree(config.DATA_DIR / "raw", root / "data" / "raw")
+    first = kbuild.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2)
+    form = filled_form(2023, root / "tam_duong_2023.xlsx")
+    report = check_file(form)
+    add_to_raw(form, root / "data" / "raw")
+    second = kbuild.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2, target=2023)
+    again = kbuild.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2, target=2023)
+    return {"root": root, "first": first, "check": report, "second": second, "again": again}
+
+
+def test_the_filled_form_passes_check(cycle):
+    assert cycle["check"].ok, cycle["check"].lines()
+
+
+def test_new_target_year_is_built_and_shown(cycle):
+    second = cycle["second"]
+    assert second.exit_code == 0 and {r.status for r in second.notebooks} == {"ok"}
+    overview = (cycle["root"] / "reports" / "vi" / "106" / "2012-2023" / "01_overview.html").read_text(encoding="utf-8")
+    assert "Năm so sánh 2023" in overview and "2012 → 2023" in overview
+    assert "Sản lượng lương thực có hạt" in overview           # 2012 (derived) and 2023 (the new form)
+    assert "So với bản dữ liệu trước" in overview and "mới:" in overview   # what changed since the last edition
+
+
+def test_only_what_changed_is_rebuilt(cycle):
+    assert {r.status for r in cycle["again"].notebooks} == {"skipped"}
+    index = (cycle["root"] / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "2012-2022/01_overview.html" in index and "2012-2023/01_overview.html" in index
+
+
+def test_post_2025_workbook_continues_the_series(cycle):
+    root = cycle["root"]
+    add_to_raw(filled_form(2026, root / "tam_duong_2026.xlsx", seed=26), root / "data" / "raw")
+    result = kbuild.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2,
+                          baseline=2022, target=2026, area="03390")
+    assert result.exit_code == 0, [r.message for r in result.failed]
+    fish = (root / "reports" / "vi" / "03390" / "2022-2026" / "05_fish.html").read_text(encoding="utf-8")
+    assert "Xã Bình Lư" in fish
+    overview = (root / "reports" / "vi" / "03390" / "2022-2026" / "01_overview.html").read_text(encoding="utf-8")
+    assert "323\u00a0bể" in overview          # Sơn Bình's 2022 tanks, re-aggregated into Xã Bình Lư
