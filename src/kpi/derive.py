@@ -18,7 +18,9 @@ from kpi import reference
 from kpi.clean import KEY, OBS_COLUMNS
 from kpi.text import format_number
 
-FINDING_COLUMNS = ["check", "indicator", "area_code", "year", "source_id", "source_ref", "message"]
+# value: the figure as printed; expected: what its parts give; other: the other side of an echo
+FINDING_COLUMNS = ["check", "indicator", "area_code", "year", "source_id", "source_ref", "unit", "value", "expected",
+                   "other", "message"]
 
 
 def decimals_of(value: float, max_decimals: int = 6) -> int:
@@ -127,7 +129,8 @@ def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str
     d = decimals_of(printed["value"])
     return {
         "check": "printed_ratio", "indicator": indicator, "area_code": n.area_code, "year": n.year,
-        "source_id": n.source_id, "source_ref": printed["source_ref"],
+        "source_id": n.source_id, "source_ref": printed["source_ref"], "unit": printed["unit"],
+        "value": printed["value"], "expected": value, "other": "",
         "message": (f"printed {format_number(printed['value'], 'en', d)} {printed['unit']} but the parts give "
                     f"{format_number(value, 'en', d + 2)} {printed['unit']} ({ref}), which rounds to "
                     f"{format_number(round(value, d), 'en', d)}"),

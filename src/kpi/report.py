@@ -160,6 +160,27 @@ class Context:
         self._table(shown)
         return table
 
+    def finding_text(self, f: pd.Series) -> str:
+        """A finding in the reader's language, from its structured fields."""
+        unit = f["unit"] if isinstance(f["unit"], str) else ""
+        value = labels.fmt_value(f["value"], unit, self.lang)
+        expected = labels.fmt_value(f["expected"], unit, self.lang) if f["check"] != "printed_ratio" else \
+            labels.fmt_number(f["expected"], self.lang, 3) + ("\u00a0" + labels.unit_label(unit, self.lang) if unit else "")
+        templates = {
+            "printed_ratio": {"vi": "số in {value}, tính từ các thành phần được {expected}",
+                              "en": "printed {value}, its parts give {expected}"},
+            "breakdown_sum": {"vi": "tổng các xã ({other}) là {expected}, tổng in là {value}",
+                              "en": "commune parts ({other}) add up to {expected}, the printed total is {value}"},
+            "identity": {"vi": "{other} = {expected}, tổng in là {value}",
+                         "en": "{other} = {expected}, the printed total is {value}"},
+            "same_value_other_year": {"vi": "{value} cũng là số của {other}",
+                                      "en": "{value} is also the figure of {other}"},
+        }
+        template = templates.get(f["check"], {}).get(self.lang)
+        if template is None:
+            return str(f["message"])
+        return template.format(value=value, expected=expected, other=f["other"])
+
     def checks(self) -> None:
         """Validation findings and source conflicts, in the reader's language."""
         findings = api.load_table("findings", self.p.data_dir)
@@ -170,7 +191,7 @@ class Context:
             c("check"): findings["check"].map(lambda k: self.t("checks", k)),
             c("indicator"): findings["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
             c("area"): findings["area_code"].map(self.area_label), c("year"): findings["year"].astype(str),
-            c("message"): findings["message"], c("source"): findings["source_ref"],
+            c("message"): [self.finding_text(f) for _, f in findings.iterrows()], c("source"): findings["source_ref"],
         }))
         self.section("conflicts")
         self._table(pd.DataFrame({

@@ -111,6 +111,9 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "check": "same_value_other_year", "indicator": pairs["indicator"], "area_code": pairs["area_code"],
         "year": pairs["year"], "source_id": pairs["source_id"], "source_ref": pairs["source_ref"],
+        "unit": pairs["unit"], "value": pairs["value"], "expected": pairs["value"],
+        "other": [f"{sb} {yb} ({stb}, {rb})" for sb, yb, stb, rb in zip(
+            pairs["source_id_b"], pairs["year_b"], pairs["status_b"], pairs["source_ref_b"])],
         "message": [f"{_fmt(v)} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
                     for v, u, y, s, st, yb, sb, stb, rb in zip(
                         pairs["value"], pairs["unit"], pairs["year"], pairs["source_id"], pairs["status"],

@@ -85,6 +85,8 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool], ref_dir: Path |
     return pd.DataFrame({
         "check": "breakdown_sum", "indicator": merged["indicator"], "area_code": merged["area_code"],
         "year": merged["year"], "source_id": merged["source_id"], "source_ref": merged["source_ref"],
+        "unit": merged["unit"], "value": merged["value"], "expected": merged["parts_value"],
+        "other": merged["communes"].map(lambda n: f"{n} communes"),
         "message": [f"parts by commune add up to {_fmt(p)} {u} ({n} communes) but the total is {_fmt(v)} {u}"
                     for p, u, n, v in zip(merged["parts_value"], merged["unit"], merged["communes"], merged["value"])],
     }, columns=FINDING_COLUMNS)
@@ -106,7 +108,8 @@ def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
             if abs(values["value"].sum() - t.value) > TOLERANCE:
                 findings.append({
                     "check": "identity", "indicator": rule.total, "area_code": t.area_code, "year": t.year,
-                    "source_id": t.source_id, "source_ref": t.source_ref,
+                    "source_id": t.source_id, "source_ref": t.source_ref, "unit": t.unit, "value": t.value,
+                    "expected": values["value"].sum(), "other": " + ".join(parts),
                     "message": f"{' + '.join(parts)} = {_fmt(values['value'].sum())}, but {rule.total} = {_fmt(t.value)}",
                 })
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)
