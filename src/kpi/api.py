@@ -1,7 +1,15 @@
 """Loading the processed package for exploring: one-liners with examples that run as doctests.
 
->>> obs = load_observations()                          # doctest: +SKIP
->>> obs.query("indicator == 'tea.area'")               # doctest: +SKIP
+(``data_dir`` below is a freshly ingested copy of the shipped data; leave it out to use the
+project's own ``data/``.)
+
+>>> obs = load_observations(data_dir)
+>>> obs.query("indicator == 'tea.area' and area_code == '106'")[["year", "value", "status", "source_id"]].values.tolist()
+[[2018, 1424.0, 'reported', 'public_facts'], [2019, 1493.9, 'reported', 'public_facts'], [2021, 2000.0, 'estimate', 'public_facts'], [2022, 1947.0, 'reported', 'bc24_annex']]
+>>> from kpi import pick, compare
+>>> row = compare(pick(obs, load_priorities(data_dir)), 2012, 2022, area="106").set_index("indicator").loc["tea.output_fresh"]
+>>> float(row["baseline_value"]), float(row["target_value"]), row["baseline_status"]
+(3407.0, 10200.0, 'derived')
 """
 from __future__ import annotations
 
