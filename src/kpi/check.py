@@ -8,6 +8,8 @@ The file can be ingested when the report is empty (exit code 0).
 """
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import yaml
 from kpi import config, reference
 from kpi.clean import clean_cells
 from kpi.errors import KpiError, SourceError
-from kpi.extract import READERS, REJECT_COLUMNS, cells_frame, open_workbook
+from kpi.extract import READERS, REJECT_COLUMNS, cells_frame, open_workbook, read_csv_text, sniff_delimiter
+from kpi.text import nfc
 from kpi.reference import SourceRecord
 
 
@@ -56,8 +59,9 @@ def layouts_of_kind(kinds: tuple[str, ...], ref_dir: Path | None = None) -> list
 def guess_layout(path: Path, ref_dir: Path | None = None) -> str:
     """The workbook layout whose sheet names the file shares most (or the CSV layout by header)."""
     if path.suffix.lower() == ".csv":
-        header = path.read_text(encoding="utf-8-sig").splitlines()[:1]
-        columns = set(header[0].split(",")) if header else set()
+        text = read_csv_text(path)  # the same decoding as ingest: BOM, UTF-16, Windows-1258
+        header = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
+        columns = {nfc(h) for h in header}
         specs = layouts_of_kind(("records", "list"), ref_dir)
         best = max(specs, key=lambda s: len(columns & set(s["columns"].values())))
         return best["id"]

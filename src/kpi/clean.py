@@ -2,10 +2,21 @@
 
 Every cell either becomes an observation or goes to the rejects with its place, its raw
 value and the reason; a cell marked missing (``-``, empty) is counted, not kept.
+
+Beyond the number rules of ``kpi.text``: a date where a number belongs (Excel turns ``15.5``
+or ``15/5`` into one) and scientific notation (``1e20``) are refused with their own reason;
+a unit written in the cell must be the column's unit itself, not merely one convertible to
+it (``150 tạ`` in a ``tấn`` column is refused, never read as 150 t); and two values for one
+key (indicator, area, year, source) -- a commune listed twice, or under its old and new
+name -- are both rejected, each naming the other cell, never one kept at random.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import functools
+import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +24,8 @@ import pandas as pd
 
 from kpi import reference
 from kpi.errors import UnitMismatch
-from kpi.extract import REJECT_COLUMNS
-from kpi.text import nfc, parse_number
+from kpi.extract import REJECT_COLUMNS, raw_text
+from kpi.text import fold, format_number, nfc, parse_number
 
 OBS_COLUMNS = ["indicator", "area_code", "area_name", "year", "value", "unit", "status",
                "source_id", "source_ref", "note"]
@@ -22,6 +33,8 @@ KEY = ["indicator", "area_code", "year", "source_id"]
 MIN_YEAR, MAX_YEAR = 1900, 2100          # plausible reference years
 MAX_MAGNITUDE = 1e12                     # above any district or national figure in these units
 RANGE_SUFFIXES = ("_min", "_max")        # a printed range "160-320" feeds <id>_min and <id>_max
+SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?\s*[eE]\s*[+-]?\d+\s*$")  # 1e20, 1,5E+3
+NOT_AVAILABLE = frozenset({"n/a", "na", "n.a.", "#n/a", "nan", "null", "none"})  # folded words for "no figure"
 
 
 @dataclass
@@ -30,19 +43,6 @@ class Cleaned:
     rejects: pd.DataFrame
     missing: int
     base_years: pd.Series  # base year of each increase row (index aligned with observations)
-
-
-def raw_text(raw: object) -> str:
-    """A raw cell value as the user typed it (Excel's 12.0 shown as 12).
-
-    >>> raw_text(12.0), raw_text(None), raw_text("1.947")
-    ('12', '', '1.947')
-    """
-    if raw is None:
-        return ""
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw)
 
 
 def parse_year(raw: object) -> int | None:
@@ -64,57 +64,185 @@ def parse_year(raw: object) -> int | None:
     return year if MIN_YEAR <= year <= MAX_YEAR else None
 
 
+def value_type_problem(raw: object, expected: str) -> str | None:
+    """Cell contents that are not number text at all, with what to do: dates, scientific notation.
+
+    >>> value_type_problem(dt.date(2022, 5, 15), "ha")[:58]
+    'a date (2022-05-15) where a number in ha belongs: Excel tu'
+    >>> value_type_problem("1e20", "t")
+    "'1e20' is in scientific notation, which is not accepted: type the number in full, in t"
+    """
+    if isinstance(raw, (dt.date, dt.time, dt.timedelta)):  # dt.datetime is a dt.date
+        return (f"a date ({raw_text(raw)}) where a number in {expected or 'the column unit'} belongs: Excel turns "
+                "'15.5' or '15/5' into a date; format the cell as Text and type the figure again")
+    if isinstance(raw, str) and SCIENTIFIC.match(raw):
+        return (f"{raw!r} is in scientific notation, which is not accepted: type the number in full"
+                + (f", in {expected}" if expected else ""))
+    return None
+
+
+def _number_problem(raw: object, error: str, expected: str) -> str:
+    """The parser's reason, with the unit expected and, for "n/a" and the like, how to say "no figure"."""
+    reason = error + (f"; expected a number in {expected}" if expected else "")
+    if isinstance(raw, str) and fold(raw) in NOT_AVAILABLE:
+        reason += " (leave the cell empty or type '-' when there is no figure)"
+    return reason
+
+
+def ambiguous_reason(raw: str) -> str:
+    """Why ``1,947`` is refused, with both ways to write what was meant (see ``kpi.text``).
+
+    >>> ambiguous_reason("1,947").split("; ")[1]
+    'write 1.947 for 1947, or 1,9470 for the decimal number'
+    """
+    text = raw.strip()
+    if re.fullmatch(r"\d{1,3},\d{3}", text):
+        thousands = text.replace(",", "")
+        return (f"{raw!r} is ambiguous: the comma may be the decimal mark (the Vietnamese way) or group thousands "
+                f"(the English way, {thousands}); write {format_number(float(thousands))} for {thousands}, or "
+                f"{text}0 for the decimal number")
+    return (f"{raw!r} is ambiguous: a comma followed by exactly three digits may be the decimal mark (the "
+            "Vietnamese way) or group thousands (the English way); write thousands with a dot (1.947) and give "
+            "decimals other than three digits (1,9470)")
+
+
+def same_unit(cell_unit: str, column_unit: str, ref_dir: Path | None = None) -> bool:
+    """True when two units as written are one unit (``tấn`` and ``t``), not merely convertible (``tạ``).
+
+    >>> same_unit("tấn", "t"), same_unit("tạ", "tấn"), same_unit("ha", "bể")
+    (True, False, False)
+    """
+    code = reference.unit_of(column_unit, ref_dir)
+    if code is None or reference.unit_of(cell_unit, ref_dir) != code:
+        return False
+    factor = reference.conversion_factor
+    return factor(cell_unit, code, ref_dir) == factor(column_unit, code, ref_dir)
+
+
 def _unknown_indicator(indicator: str, cat: pd.DataFrame) -> str:
     close = difflib.get_close_matches(indicator, list(cat.index), n=1, cutoff=0.6)
     hint = f"; closest: {close[0]!r}" if close else ""
     return f"unknown indicator {indicator!r} (not in indicators.csv){hint}"
 
 
-def clean_cell(cell: dict, cat: pd.DataFrame, gaz: reference.Gazetteer, ref_dir: Path | None = None
-               ) -> tuple[list[dict], str | None, str]:
-    """Clean one extracted cell; returns (observations, reason it was rejected, field)."""
+@dataclass(frozen=True)
+class _Value:
+    """What a cell's raw value says, before its context: a number (or range), missing, or why not."""
+
+    value: float | None = None
+    high: float | None = None
+    status: str | None = None
+    unit_text: str = ""
+    reason: str | None = None
+    missing: bool = False
+
+
+def _read_value(raw: object, expected: str) -> _Value:
+    problem = value_type_problem(raw, expected)
+    if problem:
+        return _Value(reason=problem)
+    parsed = parse_number(raw)
+    if parsed.error:
+        return _Value(reason=_number_problem(raw, parsed.error, expected))
+    if parsed.missing:
+        return _Value(missing=True)
+    if parsed.ambiguous:
+        return _Value(reason=ambiguous_reason(str(raw)))
+    return _Value(parsed.value, parsed.high, parsed.status, parsed.unit_text)
+
+
+_read_text_value = functools.lru_cache(maxsize=1 << 16)(_read_value)  # office tables repeat their texts
+
+
+def read_value(raw: object, expected: str) -> _Value:
+    """``_read_value`` with a fast path for plain numbers and a cache for texts (the hot loop of ingest)."""
+    if type(raw) is float or type(raw) is int:
+        value = float(raw)
+        if value != value:  # NaN: an empty numeric cell
+            return _Value(missing=True)
+        if value in (float("inf"), float("-inf")):
+            return _read_value(raw, expected)
+        return _Value(value)
+    if isinstance(raw, str):
+        return _read_text_value(raw, expected)
+    return _read_value(raw, expected)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where a value goes: its indicator(s), area and unit factors -- the same for a whole column or row."""
+
+    targets: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    factors: tuple[float, ...] = ()
+    area_code: str = ""
+    area_name: str = ""
+    reason: str | None = None
+    field: str = ""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _context(indicator: str, year: int, area_raw: str, unit_raw: str, cell_unit: str, is_range: bool,
+             raw_for_message: str, ref_dir: Path | None) -> _Context:
+    cat = reference.catalogue(ref_dir)
+    targets = (indicator,)
+    if is_range:
+        targets = tuple(indicator + s for s in RANGE_SUFFIXES)
+        if not all(t in cat.index for t in targets):
+            return _Context(reason=f"a range ({raw_for_message!r}) is not allowed for indicator {indicator!r}",
+                            field="value")
+    elif indicator not in cat.index:
+        return _Context(reason=_unknown_indicator(indicator, cat), field="indicator")
+    try:
+        area = reference.gazetteer(ref_dir).match(area_raw, year)
+    except KeyError as exc:
+        return _Context(reason=exc.args[0], field="area")
+    column_unit = nfc(unit_raw)
+    unit_text = column_unit or cell_unit
+    if not unit_text:
+        return _Context(reason=f"no unit: expected {cat.loc[targets[0], 'unit']}", field="unit")
+    if reference.unit_of(unit_text, ref_dir) is None:
+        return _Context(reason=f"unit {unit_text!r} is not in the unit table (units.csv)", field="unit")
+    if column_unit and cell_unit and not same_unit(cell_unit, column_unit, ref_dir):
+        return _Context(reason=f"the cell says {cell_unit!r} but the column's unit is {column_unit!r}", field="unit")
+    units = tuple(cat.loc[t, "unit"] for t in targets)
+    try:
+        factors = tuple(reference.conversion_factor(unit_text, u, ref_dir) for u in units)
+    except UnitMismatch as exc:
+        return _Context(reason=str(exc), field="unit")
+    return _Context(targets, units, factors, area.code, area.name)
+
+
+def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -> tuple[list[dict], str | None, str]:
+    """Clean one extracted cell; returns (observations, reason it was rejected, field).
+
+    The checks run in a fixed order (year, value, indicator, area, unit, range of the value) so
+    a cell gets one reason, the first; what depends only on the column or row (indicator,
+    area, unit) is computed once per distinct context.  ``units`` maps indicator ids to their
+    catalogue unit.
+    """
     indicator = nfc(str(cell["indicator"] or ""))
     year = parse_year(cell["year_raw"])
     if year is None:
         return [], f"year {cell['year_raw']!r} is not a year between {MIN_YEAR} and {MAX_YEAR}", "year"
-    parsed = parse_number(cell["raw_value"])
-    if parsed.error:
-        expected = cat.loc[indicator, "unit"] if indicator in cat.index else ""
-        return [], parsed.error + (f"; expected a number in {expected}" if expected else ""), "value"
-    if parsed.missing:
+    expected = units.get(indicator, "")
+    raw = cell["raw_value"]
+    read = read_value(raw, expected)
+    if read.reason:
+        return [], read.reason, "value"
+    if read.missing:
         return [], None, "missing"
-    if parsed.ambiguous:
-        return [], (f"{cell['raw_value']!r} is ambiguous: read the Vietnamese way it is "
-                    f"{parsed.value:g} (comma = decimal mark), but it may mean thousands; write "
-                    "1.947 for one thousand nine hundred forty-seven or 1,947 with more decimals"), "value"
-    targets = [indicator]
-    if parsed.high is not None:
-        targets = [indicator + s for s in RANGE_SUFFIXES]
-        if not all(t in cat.index for t in targets):
-            return [], f"a range ({cell['raw_value']!r}) is not allowed for indicator {indicator!r}", "value"
-    elif indicator not in cat.index:
-        return [], _unknown_indicator(indicator, cat), "indicator"
-    try:
-        area = gaz.match(str(cell["area_raw"]), year)
-    except KeyError as exc:
-        return [], exc.args[0], "area"
-    column_unit = nfc(str(cell["unit_raw"] or ""))
-    cell_unit = parsed.unit_text
-    unit_text = column_unit or cell_unit
-    if not unit_text:
-        return [], f"no unit: expected {cat.loc[targets[0], 'unit']}", "unit"
-    if reference.unit_of(unit_text, ref_dir) is None:
-        return [], f"unit {unit_text!r} is not in the unit table (units.csv)", "unit"
-    if column_unit and cell_unit and reference.unit_of(cell_unit, ref_dir) != reference.unit_of(column_unit, ref_dir):
-        return [], f"the cell says {cell_unit!r} but the column's unit is {column_unit!r}", "unit"
+    ctx = _context(indicator, year, str(cell["area_raw"]), str(cell["unit_raw"] or ""), read.unit_text,
+                   read.high is not None, str(raw) if read.high is not None else "", ref_dir)
+    if ctx.reason:
+        return [], ctx.reason, ctx.field
     out = []
-    values = [parsed.value] if parsed.high is None else [parsed.value, parsed.high]
-    for target, value in zip(targets, values):
-        unit = cat.loc[target, "unit"]
-        try:
-            value = value * reference.conversion_factor(unit_text, unit, ref_dir)
-        except UnitMismatch as exc:
-            return [], str(exc), "unit"
+    values = (read.value,) if read.high is None else (read.value, read.high)
+    base_year = cell.get("base_year")
+    base = parse_year(base_year) if base_year not in (None, "") else None
+    note = cell["note"] or ""
+    for target, unit, factor, value in zip(ctx.targets, ctx.units, ctx.factors, values):
+        value = value * factor
         if abs(value) > MAX_MAGNITUDE:
             return [], f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value"
         if value < 0 and not target.endswith(".increase"):
@@ -122,29 +250,59 @@ def clean_cell(cell: dict, cat: pd.DataFrame, gaz: reference.Gazetteer, ref_dir:
         if unit == "%" and value > 100:
             return [], f"share {value:g} % is above 100 %", "value"
         out.append({
-            "indicator": target, "area_code": area.code, "area_name": area.name, "year": year,
-            "value": value, "unit": unit, "status": parsed.status or cell.get("status") or "reported",
-            "source_id": cell["source_id"], "source_ref": cell["source_ref"], "note": nfc(str(cell["note"] or "")),
-            "base_year": parse_year(cell["base_year"]) if cell.get("base_year") not in (None, "") else None,
+            "indicator": target, "area_code": ctx.area_code, "area_name": ctx.area_name, "year": year,
+            "value": value, "unit": unit, "status": read.status or cell.get("status") or "reported",
+            "source_id": cell["source_id"], "source_ref": cell["source_ref"], "note": note, "base_year": base,
         })
-    if target.endswith(".increase") and out[0]["base_year"] is None:
-        return [], f"an increase needs the year it is measured from (got {cell.get('base_year')!r})", "base_year"
+    if ctx.targets[-1].endswith(".increase") and base is None:
+        return [], f"an increase needs the year it is measured from (got {base_year!r})", "base_year"
     return out, None, ""
+
+
+def duplicate_reason(row: dict, others: list[dict]) -> str:
+    """Why a value whose key another value of the same source also has is rejected, naming both cells."""
+    what = f"two values of {row['indicator']} for {row['year']}"
+    own = row["_area_raw"]
+    places = "; ".join(
+        f"{o['source_ref']} ({own!r} is listed twice)" if fold(o["_area_raw"]) == fold(own)
+        else (f"{o['source_ref']} ({o['_area_raw']!r} and {own!r} are the same area, "
+              f"{row['area_name']} {row['area_code']})")
+        for o in others)
+    return f"{what}, also in {places}: keep one of the rows"
+
+
+def split_duplicates(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Rows sharing a key (indicator, area, year, source) are all rejected, each naming the others:
+    which of two typed values is right cannot be known, so neither is kept silently."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[tuple(row[k] for k in KEY)].append(row)
+    kept, rejects = [], []
+    for row in rows:
+        group = groups[tuple(row[k] for k in KEY)]
+        if len(group) == 1:
+            kept.append(row)
+            continue
+        rejects.append({"source_id": row["source_id"], "source_ref": row["source_ref"], "field": "area",
+                        "raw_value": raw_text(row["_raw"]),
+                        "reason": duplicate_reason(row, [o for o in group if o is not row])})
+    return kept, rejects
 
 
 def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
     """Clean every extracted cell; rejects keep the place, the raw value and the reason."""
-    cat = reference.catalogue(ref_dir)
-    gaz = reference.gazetteer(ref_dir)
+    units = reference.catalogue(ref_dir)["unit"].to_dict()
     rows, rejects, missing = [], [], 0
     for cell in cells.to_dict("records"):
-        out, reason, field_ = clean_cell(cell, cat, gaz, ref_dir)
+        out, reason, field_ = clean_cell(cell, units, ref_dir)
         if field_ == "missing":
             missing += 1
         elif reason:
             rejects.append({"source_id": cell["source_id"], "source_ref": cell["source_ref"], "field": field_,
                             "raw_value": raw_text(cell["raw_value"]), "reason": reason})
-        rows.extend(out)
+        rows.extend({**o, "_raw": cell["raw_value"], "_area_raw": nfc(str(cell["area_raw"]))} for o in out)
+    rows, duplicates = split_duplicates(rows)
+    rejects.extend(duplicates)
     frame = pd.DataFrame(rows, columns=OBS_COLUMNS + ["base_year"])
     frame = frame.astype({"year": "int64", "value": "float64"})
     return Cleaned(frame[OBS_COLUMNS], pd.DataFrame(rejects, columns=REJECT_COLUMNS), missing,
@@ -152,12 +310,20 @@ def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
 
 
 def clean_list(table: list[dict], spec: dict, ref_dir: Path | None = None) -> tuple[pd.DataFrame, list[dict]]:
-    """Clean one list table: areas to codes (``;`` separates several), numbers parsed, years checked."""
+    """Clean one list table: areas to codes (``;`` separates several), numbers parsed, years checked;
+    a line repeating an earlier one exactly is rejected (it would be counted twice)."""
     gaz = reference.gazetteer(ref_dir)
     numbers = spec.get("numbers", {})
-    rows, rejects = [], []
+    rows, rejects, seen = [], [], {}
     for row in table:
         out, bad = dict(row), []
+        content = tuple(sorted((k, v) for k, v in row.items() if k != "source_ref"))
+        if content in seen:  # a thing typed twice would be counted twice
+            rejects.append({"source_id": row["source_id"], "source_ref": row["source_ref"], "field": "line",
+                            "raw_value": "", "reason": f"repeats {seen[content]} exactly: a thing listed twice "
+                                                       "would be counted twice; delete one of the lines"})
+            continue
+        seen[content] = row["source_ref"]
         year = parse_year(row.get("year", ""))
         if year is None:
             bad.append(("year", row.get("year", ""), f"year {row.get('year', '')!r} is not a year"))

@@ -11,10 +11,11 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
-from kpi import __version__, config, derive, reference, sources, validate
+from kpi import __version__, config, derive, reference, safety, sources, validate
 from kpi.changes import compare
 from kpi.clean import KEY, OBS_COLUMNS, clean_cells, clean_list
 from kpi.config import DataPaths
@@ -56,19 +57,42 @@ class IngestResult:
 
 
 def check_checksums(records: list[reference.SourceRecord]) -> list[str]:
-    return [f"{r.path.name}: sha256 is {reference.sha256(r.path)} but its provenance record says {r.meta['sha256']}"
-            " (a raw file changed: restore it, or record the new file with a new provenance record)"
-            for r in records if reference.sha256(r.path) != str(r.meta["sha256"])]
-
-
-def read_all(records: list[reference.SourceRecord], ref_dir: Path | None = None) -> list[Extracted]:
-    """Extract every file; the problems of all files are raised together."""
-    parts, problems = [], []
-    for record in records:
+    """A problem per raw file that changed since its provenance record was written, or cannot be read."""
+    problems = []
+    for r in records:
         try:
-            parts.append(extract(record, ref_dir))
-        except SourceError as exc:
-            problems.extend(f"{exc.path}: {p}" for p in exc.problems)
+            digest = reference.sha256(r.path)
+        except OSError as exc:
+            problems.append(f"{r.path.name}: {safety.unreadable(exc)}")
+            continue
+        if digest != str(r.meta["sha256"]):
+            problems.append(f"{r.path.name}: sha256 is {digest} but its provenance record says {r.meta['sha256']}"
+                            " (a raw file changed: restore it, or record the new file with a new provenance record)")
+    return problems
+
+
+def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> Extracted | list[str]:
+    """One file's extract, or its problems (returned, not raised, so a worker can send them back)."""
+    record, ref_dir = job
+    try:
+        return extract(record, ref_dir)
+    except SourceError as exc:
+        return [f"{exc.path}: {p}" for p in exc.problems]
+
+
+def read_all(records: list[reference.SourceRecord], ref_dir: Path | None = None,
+             map: Callable = lambda fn, items: [fn(i) for i in items]) -> list[Extracted]:  # noqa: A002
+    """Extract every file; the problems of all files are raised together.
+
+    ``map(fn, items)`` (results in the order of ``items``) decides where the files are read:
+    here by default, or on the workers of an executor (``kpi.executors``).
+    """
+    parts, problems = [], []
+    for outcome in map(extract_one, [(record, ref_dir) for record in records]):
+        if isinstance(outcome, list):
+            problems.extend(outcome)
+        else:
+            parts.append(outcome)
     if problems:
         raise SourceError("data/raw", problems)
     return parts
@@ -118,17 +142,23 @@ def process(records: list[reference.SourceRecord], parts: list[Extracted], ref_d
     }
 
 
-def run(data_dir: str | Path | None = None, ref_dir: Path | None = None) -> IngestResult:
-    """Ingest ``<data_dir>/raw`` into ``<data_dir>/processed``; raises KpiError on file-level errors."""
+def run(data_dir: str | Path | None = None, ref_dir: Path | None = None, map: Callable | None = None) -> IngestResult:  # noqa: A002
+    """Ingest ``<data_dir>/raw`` into ``<data_dir>/processed``; raises KpiError on file-level errors.
+
+    ``map`` spreads the reading of the files (e.g. ``kpi.executors.executor("dask", address).map``).
+    """
     started = time.perf_counter()
     paths = DataPaths.of(data_dir)
     with run_lock(paths.root, "ingest"):
         # Load inputs.
         records = reference.source_records(paths.raw)
-        bad_sums = check_checksums(records)
-        if bad_sums:
-            raise SourceError("data/raw", bad_sums)
-        parts = read_all(records, ref_dir)
+        problems = check_checksums(records)
+        try:
+            parts = read_all(records, ref_dir, map) if map else read_all(records, ref_dir)
+        except SourceError as exc:  # a changed file is read all the same: what is wrong with it helps
+            problems += [p for p in exc.problems if p not in problems]
+        if problems:
+            raise SourceError("data/raw", problems)
         # Process data.
         tables = process(records, parts, ref_dir)
         # Save outputs.

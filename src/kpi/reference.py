@@ -169,7 +169,12 @@ def layout(layout_id: str, ref_dir: Path | None = None) -> dict:
     path = (ref_dir or config.REFERENCE_DIR) / "layouts" / f"{layout_id}.yml"
     if not path.exists():
         raise ReferenceError_(f"layout {layout_id!r} not found: expected {path.name} in the layouts folder")
-    return expand_layout(copy.deepcopy(_layout_file(path, path.stat().st_mtime_ns)), ref_dir)
+    return copy.deepcopy(_expanded_layout(path, path.stat().st_mtime_ns, ref_dir))
+
+
+@functools.lru_cache(maxsize=64)
+def _expanded_layout(path: Path, mtime_ns: int, ref_dir: Path | None) -> dict:
+    return expand_layout(copy.deepcopy(_layout_file(path, mtime_ns)), ref_dir)
 
 
 def collectable(cat: pd.DataFrame) -> pd.DataFrame:
@@ -229,25 +234,81 @@ def meta_path_of(raw_file: Path) -> Path:
     return raw_file.with_name(raw_file.name + ".meta.yml")
 
 
+def _link_problem(path: Path, raw_dir: Path) -> str | None:
+    """Why a raw file that is a link may not be read: it leads out of the raw folder, or nowhere.
+
+    The raw folder itself may be a link (to a shared drive, say); what counts is that every
+    file in it resolves inside it, so a link cannot make the run read ``/etc/passwd`` or a
+    file of another project.
+    """
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return "is a broken link (what it points to does not exist): refused; copy the file into data/raw"
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        return f"is a link that cannot be followed ({exc.__class__.__name__}): refused; copy the file into data/raw"
+    if not target.is_relative_to(raw_dir.resolve()):
+        return (f"is a link to {target}, outside the raw data folder: refused; copy the file into data/raw "
+                "instead of linking it")
+    return None
+
+
+def _raw_entries(raw_dir: Path, problems: list[str]) -> list[Path]:
+    """The raw files of a folder (not provenance records, hidden or Office lock files, or folders);
+    links out of the folder and things that are not files are problems, not skipped."""
+    paths = []
+    for path in sorted(raw_dir.iterdir()):
+        if path.name.startswith((".", "~$")) or path.name.endswith(".meta.yml"):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            continue
+        refused = _link_problem(path, raw_dir)
+        if refused is None and not path.is_file():
+            refused = "is not a regular file (a folder link, a pipe or a device): refused"
+        if refused:
+            problems.append(f"{path.name}: {refused}")
+            continue
+        paths.append(path)
+    return paths
+
+
+def _read_meta(meta_file: Path, raw_dir: Path) -> tuple[dict | None, str | None]:
+    """A provenance record's fields, or the one-line reason it cannot be used."""
+    refused = _link_problem(meta_file, raw_dir)
+    if refused:
+        return None, f"{meta_file.name}: {refused}"
+    try:
+        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        return None, f"{meta_file.name}: not valid YAML ({exc.__class__.__name__})"
+    except UnicodeDecodeError:
+        return None, f"{meta_file.name}: not UTF-8 text; save it as UTF-8"
+    except OSError as exc:
+        return None, f"{meta_file.name}: cannot be read ({exc.strerror or exc})"
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        return None, f"{meta_file.name}: expected fields (source_id: ..., title: ...), got a {type(meta).__name__}"
+    missing = [f for f in META_FIELDS if f not in meta]
+    if missing:
+        return None, f"{meta_file.name}: missing field(s) {', '.join(missing)}"
+    return meta, None
+
+
 def source_records(raw_dir: Path) -> list[SourceRecord]:
-    """Every raw file with its provenance record, sorted by name; a file without one is an error."""
+    """Every raw file with its provenance record, sorted by name; a file without one is an error,
+    and so is a link leading out of the raw folder (see ``_link_problem``)."""
     if not raw_dir.is_dir():
         raise ReferenceError_(f"raw data folder not found: {raw_dir}")
     records, problems = [], []
-    for path in sorted(p for p in raw_dir.iterdir() if p.is_file() and not p.name.endswith(".meta.yml")
-                       and not p.name.startswith((".", "~$"))):
+    for path in _raw_entries(raw_dir, problems):
         meta_file = meta_path_of(path)
         if not meta_file.exists():
             problems.append(f"{path.name}: no provenance record {meta_file.name} beside it")
             continue
-        try:
-            meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            problems.append(f"{meta_file.name}: not valid YAML ({exc.__class__.__name__})")
-            continue
-        missing = [f for f in META_FIELDS if f not in meta]
-        if missing:
-            problems.append(f"{meta_file.name}: missing field(s) {', '.join(missing)}")
+        meta, problem = _read_meta(meta_file, raw_dir)
+        if problem:
+            problems.append(problem)
             continue
         records.append(SourceRecord(path, meta))
     for meta_file in sorted(raw_dir.glob("*.meta.yml")):

@@ -5,8 +5,8 @@ dot groups thousands and the comma is the decimal mark, so ``1.947`` is 1947, ``
 74.03 and ``1.493,9`` is 1493.9.  Spaces may group thousands too (``3 000``).  Text that
 only makes sense in the English convention (``1,947.5``, ``74.03``, ``1,234,567``) is an
 error, never guessed.  A single comma followed by exactly three digits (``1,947``) is read
-the Vietnamese way (1.947) but flagged ``ambiguous``: the cleaning step refuses it where
-the unit is a count and lists it as a finding elsewhere.
+the Vietnamese way (1.947) but flagged ``ambiguous``: the cleaning step refuses it, asking
+for ``1.947`` (1947) or ``1,9470`` (the decimal number).
 
 Words around a number are kept apart, not crashed on: a qualifier in front gives a status
 (``trên 150`` → lower_bound, ``gần 2.000`` / ``ước 85`` / ``kế hoạch 20.087`` → estimate,
@@ -26,6 +26,7 @@ Words around a number are kept apart, not crashed on: a qualifier in front gives
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -66,6 +67,7 @@ def _fold_char(ch: str) -> str:
     return base.lower() if len(base.lower()) == 1 else ch
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Fold for matching: NFC, no diacritics, lower case, one space; same length as ``nfc``.
 
