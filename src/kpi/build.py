@@ -12,6 +12,7 @@ version -- are those of its last successful build and its report is still on dis
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import html
@@ -20,31 +21,31 @@ import logging
 import multiprocessing
 import os
 import re
-import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import quote
-
-import jupyter_client
-import nbformat
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-from traitlets import Unicode, default
-from traitlets.config import Config
 
 import kpi
 from kpi import config
 from kpi.errors import KpiError, ParameterError
 from kpi.write import atomic_write_text, run_lock
 
+if TYPE_CHECKING:  # imported where used: a build with nothing to run stays quick
+    import nbformat
+
+    from kpi import executors
+
 DEFAULT_TIMEOUT_S = 600  # a cell of these notebooks takes seconds; ten minutes means it hangs
 KERNEL_START_TIMEOUT_S = 60  # a cold kernel start (imports on a slow disk) takes a few seconds
 KERNEL_NAME = "kpi-project"  # a label only: ProjectKernelSpecManager never looks a kernelspec up
 STATE_FILE = ".build-state.json"
+KERNEL_LOG = ".warm-kernels.log"  # stderr of the kernels reused across reports (builds of many areas)
 STATE_FORMAT = 1  # bump when the state layout changes: an unknown format means rebuild everything
 EXECUTED_DIR = "_executed"
 INDEX_FILE = "index.html"
@@ -126,6 +127,7 @@ class NotebookResult:
     built_at: str = ""
     error_cell: int | None = None
     error_message: str | None = None
+    area: str = ""
 
     @property
     def message(self) -> str:
@@ -141,6 +143,7 @@ class BuildResult:
     index_path: Path
     data_version: str
     seconds: float
+    areas: dict[str, list[NotebookResult]] = field(default_factory=dict)  # the results of each area
 
     @property
     def failed(self) -> list[NotebookResult]:
@@ -154,70 +157,14 @@ class BuildResult:
 # --------------------------------------------------------------------------- the kernel
 
 
-def project_kernel_spec() -> KernelSpec:
-    """The kernel of the interpreter running the build, whatever kernelspecs are (not) installed.
+def __getattr__(name: str) -> object:
+    """The kernel classes live in ``kpi.kernels``; imported on first use, so a build with nothing
+    to run (or ``kpi build --help``) does not pay for importing Jupyter."""
+    if name in ("ProjectKernelManager", "ProjectKernelSpecManager", "project_kernel_spec"):
+        from kpi import kernels
 
-    A notebook saved elsewhere names a kernel (``python3``, ``conda-env-x``) that may not exist
-    here; looking it up would fail with NoSuchKernel or run another environment's Python.
-    The metadata (e.g. CurveZMQ support) is what the installed ipykernel declares for itself.
-    """
-    from ipykernel.kernelspec import get_kernel_dict
-
-    declared = get_kernel_dict()
-    return KernelSpec(
-        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        display_name="Python (kpi)",
-        language="python",
-        env={
-            # the inline backend embeds PNG figures even if the caller's shell sets MPLBACKEND=Agg
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            # silences the debugger's frozen-modules warning that would clutter the build's stderr
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        },
-        metadata=declared.get("metadata", {}),
-        kernel_protocol_version=declared.get("kernel_protocol_version", ""),
-    )
-
-
-class ProjectKernelSpecManager(KernelSpecManager):
-    """Answers every kernel name with the project's own kernel: no lookup, so no NoSuchKernel."""
-
-    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-        return project_kernel_spec()
-
-
-class ProjectKernelManager(jupyter_client.AsyncKernelManager):
-    """nbclient's kernel manager, started from ``ProjectKernelSpecManager``.
-
-    ``kernel_log`` (set through the client's traitlets config) receives the kernel process's own
-    stderr: ipykernel's log lines (it reports the interrupt sent at every shutdown) and whatever a
-    crashing native library prints stay with the executed notebook instead of the build's terminal.
-    """
-
-    kernel_log = Unicode("", help="file for the kernel process's stderr; empty: inherit").tag(config=True)
-
-    @default("kernel_spec_manager")
-    def _kernel_spec_manager_default(self) -> KernelSpecManager:
-        return ProjectKernelSpecManager()
-
-    @default("transport_encryption")
-    def _transport_encryption_default(self) -> str:
-        # encrypted loopback when libzmq can, which also spares every kernel's plain-TCP warning on stderr
-        import zmq
-
-        return "auto" if zmq.has("curve") else "disabled"
-
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
-        if not self.kernel_log:
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-        with open(self.kernel_log, "ab") as log:  # the child holds its own copy once started
-            return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": log})
-
-    @property
-    def ipykernel(self) -> bool:
-        # it is one, whatever its name: nbclient then keeps IPython's history in memory, so
-        # parallel kernels do not contend for one history database
-        return True
+        return getattr(kernels, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- inputs and state
@@ -319,12 +266,14 @@ class Task:
     header: dict  # area name, data version, build time: shown on the report
     inputs: str
     timeout: int
+    reuse_kernel: bool = False  # run in this worker's warm kernel (builds of many areas), not a fresh one
+    kernel_log: str = ""  # the warm kernel's stderr goes there
 
 
 def run_task(task: Task) -> NotebookResult:
     """Execute, then render, one notebook; a failure of either is a failed result, never an exception."""
     started = time.perf_counter()
-    failure = execute(task)
+    failure = execute_warm(task) if task.reuse_kernel else execute(task)
     title = task.notebook.stem
     try:
         nb = read_for_render(task)
@@ -338,7 +287,8 @@ def run_task(task: Task) -> NotebookResult:
         html_path=task.html_path if task.html_path.exists() else None,
         executed_path=task.executed_path if task.executed_path.exists() else None,
         title=title, inputs=task.inputs, built_at=task.header["built_at"],
-        error_cell=failure.cell if failure else None, error_message=str(failure) if failure else None)
+        error_cell=failure.cell if failure else None, error_message=str(failure) if failure else None,
+        area=task.parameters["area_code"])
 
 
 def execute(task: Task) -> Failure | None:
@@ -348,6 +298,9 @@ def execute(task: Task) -> Failure | None:
     still leaves what ran; the rename makes the executed notebook whole or the previous one.
     """
     import papermill
+    from traitlets.config import Config
+
+    from kpi.kernels import ProjectKernelManager
 
     task.executed_path.parent.mkdir(parents=True, exist_ok=True)
     partial = task.executed_path.with_name(f".{task.executed_path.stem}.{os.getpid()}.partial.ipynb")
@@ -372,6 +325,136 @@ def execute(task: Task) -> Failure | None:
     elif failure:
         task.executed_path.unlink(missing_ok=True)  # a stale success would contradict the failure
     return failure
+
+
+# --------------------------------------------------------------------------- warm kernels
+
+
+RESET_CODE = """\
+get_ipython().run_line_magic("reset", "-f")
+import matplotlib as _mpl, matplotlib.pyplot as _plt
+_plt.close("all")
+if not hasattr(_mpl, "_kpi_rc_at_start"):
+    _mpl._kpi_rc_at_start = _mpl.rcParams.copy()
+_mpl.rcParams.update(_mpl._kpi_rc_at_start)
+import os as _os
+_os.chdir({cwd!r})
+del _mpl, _plt, _os
+get_ipython().execution_count = 1
+"""  # a clean namespace, figures and style for the next notebook; the imported modules stay loaded
+
+
+class WarmKernel:
+    """One project kernel kept running for many notebooks of a build (builds of many areas).
+
+    A fresh papermill run pays for a kernel start and for importing pandas, matplotlib and
+    ``kpi`` on every notebook; here those are paid once per worker.  Before each notebook the
+    namespace is reset (``%reset -f``), figures closed, matplotlib's settings restored and the
+    working folder set to the notebook's, so a notebook sees what a fresh kernel would show it
+    -- except modules already imported, which is the point.  A kernel that timed out or died
+    is replaced.
+    """
+
+    def __init__(self, log: str):
+        from traitlets.config import Config
+
+        from kpi.kernels import ProjectKernelManager
+
+        self.km = ProjectKernelManager(kernel_name=KERNEL_NAME,
+                                       config=Config({"ProjectKernelManager": {"kernel_log": log}}))
+        self.kc = None
+
+    def run(self, nb: nbformat.NotebookNode, cwd: str, timeout: int, on_cell: Callable | None = None) -> None:
+        """Execute ``nb`` in place: reset, then every cell; raises what nbclient raises (cell error, timeout)."""
+        import nbformat
+        from nbclient import NotebookClient
+
+        reset = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET_CODE.format(cwd=cwd))])
+        for notebook, hook in ((reset, None), (nb, on_cell)):
+            client = NotebookClient(notebook, km=self.km, timeout=timeout, kernel_name=KERNEL_NAME,
+                                    startup_timeout=KERNEL_START_TIMEOUT_S, on_cell_execute=hook)
+            client.kc = self.kc
+            try:
+                client.execute(cwd=cwd)
+            finally:
+                self.kc = client.kc
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(Exception):  # already gone: nothing to stop
+            if self.kc is not None:
+                self.kc.stop_channels()
+        with contextlib.suppress(Exception):
+            if self.km.has_kernel:
+                from jupyter_core.utils import run_sync
+
+                run_sync(self.km.shutdown_kernel)(now=True)
+
+
+_warm = threading.local()  # one warm kernel per worker thread (a Dask worker may run several threads)
+_all_warm: list[WarmKernel] = []
+
+
+def warm_kernel(log: str) -> WarmKernel:
+    kernel = getattr(_warm, "kernel", None)
+    if kernel is None:
+        kernel = _warm.kernel = WarmKernel(log)
+        _all_warm.append(kernel)
+    return kernel
+
+
+def shutdown_warm_kernels() -> None:
+    """Stop every warm kernel of this process (end of a build; also at exit of a worker process)."""
+    while _all_warm:
+        _all_warm.pop().shutdown()
+    _warm.kernel = None
+
+
+atexit.register(shutdown_warm_kernels)
+
+
+def execute_warm(task: Task) -> Failure | None:
+    """Like ``execute``, in this worker's warm kernel: papermill's injected cell, nbclient's execution."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    task.executed_path.parent.mkdir(parents=True, exist_ok=True)
+    log = run_log_path(task.executed_path)
+    log.write_text(f"executed in the warm kernel of worker process {os.getpid()}; its stderr: {task.kernel_log}\n",
+                   encoding="utf-8")
+    # papermill's own reading (it gives every cell the metadata papermill expects) and injection
+    nb = parameterize_notebook(load_notebook_node(str(task.notebook)), task.parameters,
+                               kernel_name=KERNEL_NAME, language="python")
+    started: list[int] = []
+    kernel = warm_kernel(task.kernel_log)
+    failure = None
+    try:
+        kernel.run(nb, str(task.notebook.parent), task.timeout, lambda cell, cell_index: started.append(cell_index))
+    except CellExecutionError as exc:
+        failure = Failure(own_number(nb, started), exc.ename, first_line(exc.evalue))
+    except (CellTimeoutError, DeadKernelError) as exc:
+        failure = (Failure(own_number(nb, started), "TimeoutError",
+                           f"the cell ran longer than the {task.timeout} s allowed per cell")
+                   if isinstance(exc, CellTimeoutError) else
+                   Failure(own_number(nb, started), "DeadKernelError",
+                           "the kernel died while running the cell (out of memory, or a crash)"))
+        kernel.shutdown()  # the next notebook gets a new kernel
+        _all_warm.remove(kernel)
+        _warm.kernel = None
+    except Exception as exc:  # noqa: BLE001 -- whatever stops one notebook is recorded; the others still run
+        failure = Failure(own_number(nb, started), exc.__class__.__name__, first_line(exc))
+    atomic_write_text(task.executed_path, nbformat.writes(nb))
+    return failure
+
+
+def own_number(nb: nbformat.NotebookNode, started: list[int]) -> int | None:
+    """The notebook's own number (``own_cells``) of the last cell started, None if none was."""
+    if not started:
+        return None
+    cell = nb.cells[started[-1]]
+    own = own_cells(nb)
+    return next((n for n, c in enumerate(own, start=1) if c is cell), None)
 
 
 def run_log_path(executed_path: Path) -> Path:
@@ -400,6 +483,7 @@ def describe_failure(exc: Exception, partial: Path, timeout: int) -> Failure:
     """The failing cell (as the notebook numbers it) and a one-line cause, whatever stopped the run."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
+    import nbformat
 
     try:
         cell = failing_cell(nbformat.read(partial, as_version=4)) if partial.exists() else None
@@ -428,6 +512,7 @@ def own_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 def failing_cell(nb: nbformat.NotebookNode) -> int | None:
     """1-based number of the cell that raised, or else of the last cell started (timeout, dead kernel).
 
+    >>> import nbformat
     >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("1")])
     >>> nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="E", evalue="", traceback=[])]
     >>> failing_cell(nb)
@@ -445,6 +530,8 @@ def failing_cell(nb: nbformat.NotebookNode) -> int | None:
 
 def read_for_render(task: Task) -> nbformat.NotebookNode:
     """The executed notebook, or the source one when the kernel never ran it (its prose still shows)."""
+    import nbformat
+
     path = task.executed_path if task.executed_path.exists() else task.notebook
     return nbformat.read(path, as_version=4)
 
@@ -452,6 +539,7 @@ def read_for_render(task: Task) -> nbformat.NotebookNode:
 def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
     """The first markdown heading, else the file stem.
 
+    >>> import nbformat
     >>> title_of(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Intro\\n\\n## Chè · Tea ##")]), "x")
     'Chè · Tea'
     >>> title_of(nbformat.v4.new_notebook(), "tea")
@@ -475,6 +563,7 @@ def body_html(nb: nbformat.NotebookNode, resources_path: Path) -> str:
     from CDNs; the page around it (``page``) brings its own CSS.
     """
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
     c = Config()
     c.TagRemovePreprocessor.enabled = True
@@ -655,7 +744,7 @@ def area_name(code: str) -> str:
 
 
 def plan(notebooks: list[Path], run: Run, previous: dict, common: dict, force: bool,
-         timeout: int) -> tuple[list[Task], list[NotebookResult]]:
+         timeout: int, reuse_kernel: bool = False) -> tuple[list[Task], list[NotebookResult]]:
     """Split the notebooks into tasks to run and results of reports that are up to date."""
     tasks, skipped = [], []
     for notebook in notebooks:
@@ -668,12 +757,13 @@ def plan(notebooks: list[Path], run: Run, previous: dict, common: dict, force: b
         tasks.append(Task(
             notebook=notebook, html_path=html_path, executed_path=run.folder / EXECUTED_DIR / notebook.name,
             index_href=os.path.relpath(run.reports_dir / INDEX_FILE, html_path.parent).replace(os.sep, "/"),
-            parameters=run.parameters(), header=common["header"], inputs=inputs, timeout=timeout))
+            parameters=run.parameters(), header=common["header"][run.area], inputs=inputs, timeout=timeout,
+            reuse_kernel=reuse_kernel, kernel_log=str(run.reports_dir / KERNEL_LOG) if reuse_kernel else ""))
     return tasks, skipped
 
 
-def progress_line(number: int, total: int, result: NotebookResult) -> str:
-    prefix = f"[{number}/{total}] {result.name}"
+def progress_line(number: int, total: int, result: NotebookResult, area: str = "") -> str:
+    prefix = f"[{number}/{total}] {area + '/' if area else ''}{result.name}"
     if result.status == SKIPPED:
         return f"{prefix}: skipped (unchanged)"
     if result.status == FAILED:
@@ -681,8 +771,17 @@ def progress_line(number: int, total: int, result: NotebookResult) -> str:
     return f"{prefix}: finished in {result.seconds:.1f} s"
 
 
-def execute_all(tasks: list[Task], jobs: int, echo: Callable[[str], None]) -> Iterator[NotebookResult]:
-    """Results in the order notebooks finish; ``jobs`` > 1 runs them in separate processes."""
+def execute_all(tasks: list[Task], jobs: int, echo: Callable[[str], None],
+                pool: "executors.Executor | None" = None) -> Iterator[NotebookResult]:
+    """Results in the order notebooks finish; ``jobs`` > 1 runs them in separate processes.
+
+    With a Dask executor the tasks go to the cluster's workers instead (``jobs`` is then the cluster's).
+    """
+    if pool is not None and pool.name != "local":
+        echo(f"{len(tasks)} notebook(s) sent to the {pool.name} workers")
+        for _task, result in pool.as_completed(run_task, tasks):
+            yield result
+        return
     if jobs == 1 or len(tasks) <= 1:
         for task in tasks:
             echo(f"{task.notebook.name}: started")
@@ -690,13 +789,13 @@ def execute_all(tasks: list[Task], jobs: int, echo: Callable[[str], None]) -> It
         return
     # spawn, not fork: the parent may hold threads (zmq, a test's web server) that fork would copy half-way
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool_:
         queue, running = list(tasks), {}
         while queue or running:
             while queue and len(running) < jobs:
                 task = queue.pop(0)
                 echo(f"{task.notebook.name}: started")
-                running[pool.submit(run_task, task)] = task
+                running[pool_.submit(run_task, task)] = task
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 yield outcome(future, running.pop(future))
@@ -707,7 +806,7 @@ def outcome(future: Future, task: Task) -> NotebookResult:
         return future.result()
     except BrokenProcessPool:  # the worker itself died (not the kernel): say so, keep the others
         return NotebookResult(name=task.notebook.name, status=FAILED, seconds=0.0, html_path=None,
-                              inputs=task.inputs, built_at=task.header["built_at"],
+                              inputs=task.inputs, built_at=task.header["built_at"], area=task.parameters["area_code"],
                               error_message="BrokenProcessPool: the worker process running it stopped")
 
 
@@ -716,61 +815,205 @@ def save_state(state: dict, run: Run, results: list[NotebookResult], header: dic
 
     A notebook no longer in the notebooks folder leaves this run's entries (and so the index).
     """
+    return save_states(state, [(run, results, header)])
+
+
+def save_states(state: dict, outcomes: list[tuple[Run, list[NotebookResult], dict]]) -> dict:
+    """``save_state`` for the runs of one build (one per area), written once."""
+    reports_dir = outcomes[0][0].reports_dir
+    this_build = {run.key for run, _, _ in outcomes}
     runs = {}
     for key, other in state["runs"].items():
         kept = {name: e for name, e in other["notebooks"].items()
-                if e.get("html") and (run.reports_dir / e["html"]).is_file()}
-        if key != run.key and kept:
+                if e.get("html") and (reports_dir / e["html"]).is_file()}
+        if key not in this_build and kept:
             runs[key] = {**other, "notebooks": kept}
-    runs[run.key] = {"parameters": {k: v for k, v in run.parameters().items() if k != "data_dir"}, **header,
-                     "notebooks": {r.name: entry_of(r, run.reports_dir) for r in results}}
-    new_state = {"format": STATE_FORMAT, "runs": runs}
-    atomic_write_text(run.reports_dir / STATE_FILE, json.dumps(new_state, ensure_ascii=False, indent=1) + "\n")
+    for run, results, header in outcomes:
+        runs[run.key] = {"parameters": {k: v for k, v in run.parameters().items() if k != "data_dir"}, **header,
+                         "notebooks": {r.name: entry_of(r, reports_dir) for r in results}}
+    new_state = {"format": STATE_FORMAT, "runs": runs, **({"ingest": state["ingest"]} if "ingest" in state else {})}
+    atomic_write_text(reports_dir / STATE_FILE, json.dumps(new_state, ensure_ascii=False, indent=1) + "\n")
     return new_state
+
+
+# --------------------------------------------------------------------------- ingest, when needed
+
+
+def folder_fingerprint(folder: Path, digest: "hashlib._Hash") -> None:
+    """Every file's path, size, mtime and content into ``digest`` (content: a touched but equal file is equal)."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def ingest_inputs(data_dir: Path) -> str:
+    """A hash of what ``kpi ingest`` reads: the raw folder, the reference folder and the library."""
+    digest = hashlib.sha256(library_version().encode())
+    for folder in (config.DataPaths.of(data_dir).raw, config.REFERENCE_DIR):
+        digest.update(str(folder.name).encode())
+        if folder.is_dir():
+            folder_fingerprint(folder, digest)
+    return digest.hexdigest()[:16]
+
+
+def processed_version(data_dir: Path) -> str | None:
+    """The data version of ``processed/`` as the last ingest wrote it (None: missing or unreadable)."""
+    processed = config.DataPaths.of(data_dir).processed
+    try:
+        if not (processed / "observations.parquet").is_file():
+            return None
+        with (processed / "datapackage.json").open(encoding="utf-8") as fh:
+            return json.load(fh).get("version")
+    except (OSError, ValueError):
+        return None
+
+
+def ingest_step(data_dir: Path, state: dict, force: bool, pool: "executors.Executor",
+                echo: Callable[[str], None]) -> str:
+    """Ingest unless nothing it reads changed since the last build's ingest; returns the data version.
+
+    The stamp (inputs hash, data version) is kept in the build state, per data folder; the
+    processed folder must still hold that version, so a deleted or re-ingested folder counts.
+    """
+    inputs = ingest_inputs(data_dir)
+    stamps = state.setdefault("ingest", {})
+    stamp = stamps.get(str(data_dir), {})
+    if not force and stamp.get("inputs") == inputs and processed_version(data_dir) == stamp.get("data_version"):
+        echo(f"ingest: skipped (raw data, reference tables and library unchanged); data version {stamp['data_version']}")
+        return stamp["data_version"]
+    from kpi import editions, ingest
+
+    ingested = ingest.run(data_dir, map=pool.map if pool.name != "local" else None)
+    echo(f"ingest: {ingested.summary_lines[0]}; rejects: {len(ingested.rejects)}")
+    editions.snapshot(ingested.data_version, data_dir)  # the overview lists what changed since the last one
+    stamps[str(data_dir)] = {"inputs": inputs, "data_version": ingested.data_version}
+    return ingested.data_version
+
+
+# --------------------------------------------------------------------------- many areas
+
+
+def split_areas(areas: str | list[str]) -> list[str]:
+    """``"03413, 03424"`` or a list: the codes in order, once each.
+
+    >>> split_areas("03413, 03424,03413")
+    ['03413', '03424']
+    """
+    codes = [c.strip() for c in areas.split(",")] if isinstance(areas, str) else [str(c).strip() for c in areas]
+    return list(dict.fromkeys(c for c in codes if c))
+
+
+def all_areas(data_dir: Path, target: int) -> list[str]:
+    """``--areas all``: every area with data in the target year (not groups of communes), district first."""
+    import pandas as pd
+
+    from kpi import reference
+
+    obs = pd.read_parquet(config.DataPaths.of(data_dir).processed / "observations.parquet",
+                          columns=["area_code", "year"])
+    gaz = reference.gazetteer()
+    groups = set(gaz.areas.loc[gaz.areas["level"] == "group", "code"])
+    codes = sorted(c for c in set(obs.loc[obs["year"] == target, "area_code"])
+                   if c not in groups and gaz.known_code(c, target))
+    district = config.DEFAULT_AREA
+    if gaz.known_code(district, target):
+        codes = [district] + [c for c in codes if c != district]
+    if not codes:
+        raise ParameterError(f"--areas all: no area has data for {target}")
+    return codes
+
+
+# --------------------------------------------------------------------------- the build
 
 
 def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str = "vi", jobs: int = 1,
           force: bool = False, data_dir: str | Path | None = None, notebooks_dir: str | Path | None = None,
-          reports_dir: str | Path | None = None, timeout: int = DEFAULT_TIMEOUT_S) -> BuildResult:
+          reports_dir: str | Path | None = None, timeout: int = DEFAULT_TIMEOUT_S,
+          areas: str | list[str] | None = None, executor: str = "local", scheduler: str | None = None
+          ) -> BuildResult:
     """Ingest, execute and render every notebook, write the index; progress goes to stdout.
+
+    ``areas`` (codes, or ``"all"``: every area with data in the target year and the district)
+    builds one set of reports per area instead of ``area``; their notebooks run in warm kernels,
+    one per worker, reused from one report to the next.  ``executor="dask"`` with a scheduler
+    address sends the files to read and the reports to render to a Dask cluster.
 
     Raises KpiError (one line) for bad parameters, unreadable data or a missing notebooks folder;
     a notebook that fails is a result with status ``failed`` and makes ``exit_code`` 1.
     """
-    from kpi import editions, ingest
+    from kpi import executors
 
     started = time.perf_counter()
     echo = lambda line: print(line, flush=True)  # noqa: E731
     reports = Path(reports_dir) if reports_dir is not None else config.REPORTS_DIR
-    run = check_run(baseline, target, area, lang, Path(data_dir) if data_dir is not None else config.DATA_DIR,
-                    reports, jobs, timeout)
+    data = Path(data_dir) if data_dir is not None else config.DATA_DIR
+    codes = split_areas(areas) if areas is not None else [area]
+    if not codes:
+        raise ParameterError(f"--areas {areas!r}: expected area codes separated by commas, or all")
+    runs = [check_run(baseline, target, code, lang, data, reports, jobs, timeout) for code in codes if code != "all"]
     notebooks = find_notebooks(Path(notebooks_dir) if notebooks_dir is not None else config.NOTEBOOKS_DIR)
-    with run_lock(run.reports_dir, "build"):
-        # Load inputs.
-        ingested = ingest.run(run.data_dir)
-        echo(f"ingest: {ingested.summary_lines[0]}; rejects: {len(ingested.rejects)}")
-        editions.snapshot(ingested.data_version, run.data_dir)  # the overview lists what changed since the last one
-        built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-        name = area_name(run.area)
-        common = {"data_version": ingested.data_version, "library": library_version(),
-                  "header": {"area_name": name, "data_version": ingested.data_version, "built_at": built_at}}
-        state = load_state(run.reports_dir)
-        previous = state["runs"].get(run.key, {}).get("notebooks", {})
-        # Process data.
-        tasks, results = plan(notebooks, run, previous, common, force, timeout)
-        total = len(notebooks)
-        for number, result in enumerate(results, start=1):
-            echo(progress_line(number, total, result))
-        for result in execute_all(tasks, jobs, echo):
-            results.append(result)
-            echo(progress_line(len(results), total, result))
-        results.sort(key=lambda r: r.name)
-        # Save outputs.
-        state = save_state(state, run, results, common["header"])
-        index_path = run.reports_dir / INDEX_FILE
-        atomic_write_text(index_path, index_html(state, run))
+    pool = executors.executor(executor, scheduler)
+    reuse_kernel = areas is not None
+    first = runs[0] if runs else check_run(baseline, target, config.DEFAULT_AREA, lang, data, reports, jobs, timeout)
+    try:
+        with run_lock(first.reports_dir, "build"):
+            # Load inputs.
+            state = load_state(first.reports_dir)
+            version = ingest_step(first.data_dir, state, force, pool, echo)
+            if "all" in codes:
+                runs = [check_run(baseline, target, code, lang, data, reports, jobs, timeout)
+                        for code in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))]
+                echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
+            built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+            common = {"data_version": version, "library": library_version(),
+                      "header": {r.area: {"area_name": area_name(r.area), "data_version": version,
+                                          "built_at": built_at} for r in runs}}
+            # Process data.
+            tasks, done = [], {r.key: [] for r in runs}
+            for run in runs:
+                previous = state["runs"].get(run.key, {}).get("notebooks", {})
+                run_tasks, skipped = plan(notebooks, run, previous, common, force, timeout, reuse_kernel)
+                tasks += run_tasks
+                done[run.key] += skipped
+            run_of = {task.html_path: run.key for run in runs for task in tasks if task.html_path.parent == run.folder}
+            total, count = len(notebooks) * len(runs), 0
+            multi = len(runs) > 1
+            for run in runs:
+                for result in done[run.key]:
+                    count += 1
+                    echo(progress_line(count, total, result, run.area if multi else ""))
+            for task, result in zip_tasks(tasks, execute_all(tasks, jobs, echo if not multi else lambda _: None, pool)):
+                key = run_of[task.html_path]
+                done[key].append(result)
+                count += 1
+                echo(progress_line(count, total, result, task.parameters["area_code"] if multi else ""))
+            # Save outputs.
+            outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area])
+                        for run in runs]
+            state = save_states(state, outcomes)
+            index_path = first.reports_dir / INDEX_FILE
+            atomic_write_text(index_path, index_html(state, runs[0]))
+    finally:
+        if reuse_kernel:
+            if pool.name == "dask":
+                with contextlib.suppress(Exception):
+                    pool.run_on_workers(shutdown_warm_kernels)
+            shutdown_warm_kernels()
+        pool.close()
+    results = [r for _, rs, _ in outcomes for r in rs]
     counts = {s: sum(r.status == s for r in results) for s in (OK, SKIPPED, FAILED)}
     echo(f"reports: {counts[OK]} ok, {counts[SKIPPED]} skipped (unchanged), {counts[FAILED]} failed "
          f"in {time.perf_counter() - started:.1f} s")
-    return BuildResult(notebooks=results, index_path=index_path, data_version=ingested.data_version,
-                       seconds=time.perf_counter() - started)
+    return BuildResult(notebooks=results, index_path=index_path, data_version=version,
+                       seconds=time.perf_counter() - started,
+                       areas={run.area: rs for run, rs, _ in outcomes})
+
+
+def zip_tasks(tasks: list[Task], results: Iterator[NotebookResult]) -> Iterator[tuple[Task, NotebookResult]]:
+    """Each result with its task (results come in the order they finish), matched by the report's path."""
+    by_html = {task.html_path: task for task in tasks}
+    by_name_area = {(task.notebook.name, task.parameters["area_code"]): task for task in tasks}
+    for result in results:
+        task = by_html.get(result.html_path) or by_name_area[(result.name, result.area)]
+        yield task, result

@@ -54,26 +54,25 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
         from kpi.api import load_priorities
         priority = load_priorities()
     table = pick(table, priority or {})
-    rows = []
-    for (indicator, area_code), group in table.groupby(["indicator", "area_code"], sort=True):
-        ends = {int(r["year"]): r for _, r in group.iterrows()}
-        b, t = ends.get(baseline), ends.get(target)
-        if b is not None and t is not None and b["unit"] != t["unit"]:
-            raise UnitMismatch(f"{indicator} {area_code}: baseline in {b['unit']} but target in {t['unit']}")
-        any_end = t if t is not None else b
-        bv = b["value"] if b is not None else math.nan
-        tv = t["value"] if t is not None else math.nan
-        rows.append({
-            "indicator": indicator, "area_code": area_code, "area_name": any_end["area_name"], "unit": any_end["unit"],
-            "baseline_year": baseline, "baseline_value": bv,
-            "baseline_status": b["status"] if b is not None else "missing",
-            "baseline_source": b["source_id"] if b is not None else "", "baseline_ref": b["source_ref"] if b is not None else "",
-            "target_year": target, "target_value": tv,
-            "target_status": t["status"] if t is not None else "missing",
-            "target_source": t["source_id"] if t is not None else "", "target_ref": t["source_ref"] if t is not None else "",
-            "change_abs": tv - bv,
-            "change_pct": (tv - bv) / bv * 100 if bv and not math.isnan(bv) else math.nan,
-            "cagr_pct": cagr(bv, tv, target - baseline) if b is not None and t is not None else math.nan,
-            "complete": b is not None and t is not None,
-        })
-    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    ends = ["value", "status", "source_id", "source_ref", "unit", "area_name"]
+    b = table[table["year"] == baseline].set_index(["indicator", "area_code"])[ends]
+    t = table[table["year"] == target].set_index(["indicator", "area_code"])[ends]
+    both = b.add_suffix("_b").join(t.add_suffix("_t"), how="outer").sort_index().reset_index()
+    clash = both[both["unit_b"].notna() & both["unit_t"].notna() & (both["unit_b"] != both["unit_t"])]
+    if len(clash):
+        r = clash.iloc[0]
+        raise UnitMismatch(f"{r['indicator']} {r['area_code']}: baseline in {r['unit_b']} but target in {r['unit_t']}")
+    bv, tv = both["value_b"].astype(float), both["value_t"].astype(float)
+    complete = bv.notna() & tv.notna()
+    years = target - baseline
+    growth = (tv / bv).where((bv > 0) & (tv > 0))
+    return pd.DataFrame({
+        "indicator": both["indicator"], "area_code": both["area_code"],
+        "area_name": both["area_name_t"].fillna(both["area_name_b"]), "unit": both["unit_t"].fillna(both["unit_b"]),
+        "baseline_year": baseline, "baseline_value": bv, "baseline_status": both["status_b"].fillna("missing"),
+        "baseline_source": both["source_id_b"].fillna(""), "baseline_ref": both["source_ref_b"].fillna(""),
+        "target_year": target, "target_value": tv, "target_status": both["status_t"].fillna("missing"),
+        "target_source": both["source_id_t"].fillna(""), "target_ref": both["source_ref_t"].fillna(""),
+        "change_abs": tv - bv, "change_pct": ((tv - bv) / bv * 100).where(bv != 0),
+        "cagr_pct": ((growth ** (1 / years) - 1) * 100).where(complete), "complete": complete,
+    }, columns=CHANGE_COLUMNS)

@@ -13,7 +13,13 @@ from pathlib import Path
 def _ingest(args: argparse.Namespace) -> int:
     from kpi import ingest
 
-    result = ingest.run(args.data_dir)
+    from kpi import executors
+
+    pool = executors.executor(args.executor, args.scheduler)
+    try:
+        result = ingest.run(args.data_dir, map=pool.map if pool.name != "local" else None)
+    finally:
+        pool.close()
     print("\n".join(result.summary_lines))
     return result.exit_code
 
@@ -24,7 +30,8 @@ def _build(args: argparse.Namespace) -> int:
     result = build.build(baseline=args.baseline, target=args.target, area=args.area, lang=args.lang, jobs=args.jobs,
                          force=args.force, data_dir=args.data_dir, notebooks_dir=args.notebooks_dir,
                          reports_dir=args.reports_dir,
-                         timeout=args.timeout if args.timeout is not None else build.DEFAULT_TIMEOUT_S)
+                         timeout=args.timeout if args.timeout is not None else build.DEFAULT_TIMEOUT_S,
+                         areas=args.areas, executor=args.executor, scheduler=args.scheduler)
     for failed in result.failed:
         print(f"kpi build: error: {failed.message}", file=sys.stderr)
     print(result.index_path)
@@ -69,17 +76,29 @@ def _add_years(p: argparse.ArgumentParser) -> None:
     p.add_argument("--area", default=config.DEFAULT_AREA, help=f"area code (default: {config.DEFAULT_AREA}, Tam Đường district)")
 
 
+def _add_executor(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help=f"where {what} run: here (default) or on a Dask cluster (needs --scheduler)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of the Dask scheduler, e.g. tcp://127.0.0.1:8786 (with --executor dask)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kpi", description="Tam Đường KPI data package")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True)
     ing = sub.add_parser("ingest", help="clean data/raw into data/processed")
     ing.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
+    _add_executor(ing, "the raw files are read")
     ing.set_defaults(func=_ingest)
     bld = sub.add_parser("build", help="ingest, execute every notebook and render the HTML reports")
     bld.add_argument("--baseline", type=int, default=2012, help="baseline year (default: 2012)")
     bld.add_argument("--target", type=int, default=2022, help="target year (default: 2022)")
-    bld.add_argument("--area", default="106", help="area code (default: 106, Tam Đường district)")
+    where = bld.add_mutually_exclusive_group()
+    where.add_argument("--area", default="106", help="area code (default: 106, Tam Đường district)")
+    where.add_argument("--areas", default=None, metavar="CODES|all",
+                       help="one set of reports per area: codes separated by commas, or all (every area with data "
+                            "in the target year, and the district); kernels are reused from one report to the next")
     bld.add_argument("--lang", choices=("vi", "en"), default="vi", help="report language (default: vi)")
     bld.add_argument("--jobs", type=int, default=1, help="notebooks run at a time (default: 1)")
     bld.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
@@ -87,6 +106,7 @@ def parser() -> argparse.ArgumentParser:
     bld.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
     bld.add_argument("--notebooks-dir", default=None, help="notebooks to run (default: the project's notebooks/)")
     bld.add_argument("--reports-dir", default=None, help="where reports are written (default: the project's reports/)")
+    _add_executor(bld, "the raw files are read and the notebooks run")
     bld.set_defaults(func=_build)
     tpl = sub.add_parser("template", help="write the bilingual data-collection form for a year")
     tpl.add_argument("--year", type=int, required=True, help="the year the figures will refer to")

@@ -59,7 +59,7 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series, ref_dir: Path | None = N
     """
     cat = reference.catalogue(ref_dir)
     increases = obs.assign(base_year=base_years.values)
-    increases = increases[increases["indicator"].map(lambda i: bool(cat.loc[i, "increase_of"]) if i in cat.index else False)]
+    increases = increases[increases["indicator"].map(cat["increase_of"]).fillna("") != ""]
     rows = []
     for inc in increases.itertuples(index=False):
         level_id = cat.loc[inc.indicator, "increase_of"]

@@ -68,10 +68,9 @@ def conflicts(obs: pd.DataFrame, priority: dict[str, int], tolerance: float = TO
     'fish.output 106 2022: report gives 146 t (reported), news gives over 300 t (lower_bound)'
     """
     rows = []
-    ranked = _ranked(obs, priority)
+    several = obs.groupby(CELL)["source_id"].transform("nunique") > 1  # only cells given by two sources or more
+    ranked = _ranked(obs[several], priority)
     for _, group in ranked.groupby(CELL, sort=True):
-        if group["source_id"].nunique() < 2:
-            continue
         chosen = group.iloc[0]
         for _, other in group.iloc[1:].iterrows():
             if other["source_id"] == chosen["source_id"]:

@@ -97,19 +97,18 @@ def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
     path = (ref_dir or reference.config.REFERENCE_DIR) / "identities.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     findings = []
+    cell = ["area_code", "year", "source_id"]
     for rule in table.itertuples():
         parts = rule.parts.split()
         totals = obs[obs["indicator"] == rule.total]
-        for t in totals.itertuples(index=False):
-            same = obs[(obs["area_code"] == t.area_code) & (obs["year"] == t.year) & (obs["source_id"] == t.source_id)]
-            values = same[same["indicator"].isin(parts)]
-            if values["indicator"].nunique() != len(parts):
-                continue
-            if abs(values["value"].sum() - t.value) > TOLERANCE:
-                findings.append({
-                    "check": "identity", "indicator": rule.total, "area_code": t.area_code, "year": t.year,
-                    "source_id": t.source_id, "source_ref": t.source_ref, "unit": t.unit, "value": t.value,
-                    "expected": values["value"].sum(), "other": " + ".join(parts),
-                    "message": f"{' + '.join(parts)} = {_fmt(values['value'].sum())}, but {rule.total} = {_fmt(t.value)}",
-                })
+        given = obs[obs["indicator"].isin(parts)].groupby(cell).agg(parts_value=("value", "sum"),
+                                                                     n=("indicator", "nunique")).reset_index()
+        merged = totals.merge(given[given["n"] == len(parts)], on=cell)
+        for t in merged[(merged["parts_value"] - merged["value"]).abs() > TOLERANCE].itertuples(index=False):
+            findings.append({
+                "check": "identity", "indicator": rule.total, "area_code": t.area_code, "year": t.year,
+                "source_id": t.source_id, "source_ref": t.source_ref, "unit": t.unit, "value": t.value,
+                "expected": t.parts_value, "other": " + ".join(parts),
+                "message": f"{' + '.join(parts)} = {_fmt(t.parts_value)}, but {rule.total} = {_fmt(t.value)}",
+            })
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)

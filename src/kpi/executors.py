@@ -1,0 +1,112 @@
+"""Where the work of ``kpi ingest`` and ``kpi build`` runs: in this process, or on a Dask cluster.
+
+``local`` (the default) needs nothing beyond the standard library: ``kpi ingest`` reads its
+files one after the other and ``kpi build`` runs ``--jobs`` notebooks at a time in worker
+processes.  ``dask`` sends every file to read and every report to render to the workers of a
+running ``dask.distributed`` scheduler (``--executor dask --scheduler tcp://host:8786``); Dask is
+imported only then.  The workers must see the same paths as the caller (a shared filesystem):
+they read ``data/raw`` and the notebooks, and write the reports, where the caller would.
+
+Every executor offers the same two calls, so the callers do not know which one runs:
+``map(fn, items)`` returns the results in the order of ``items``; ``as_completed(fn, items)``
+yields ``(item, result)`` pairs as they finish.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+
+from kpi.errors import ParameterError
+
+EXECUTORS = ("local", "dask")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    name: str
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]: ...
+
+    def as_completed(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """In this process, one item after the other (the ``--jobs`` pool of ``kpi build`` is separate)."""
+
+    name = "local"
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        return [fn(item) for item in items]
+
+    def as_completed(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
+        for item in items:
+            yield item, fn(item)
+
+    def close(self) -> None:
+        pass
+
+
+class DaskExecutor:
+    """Items spread over the workers of a Dask distributed scheduler; results come back to the caller."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str):
+        try:
+            from dask.distributed import Client
+        except ImportError as exc:  # the optional extra is not installed: say how to get it
+            raise ParameterError("--executor dask needs Dask: pip install 'kpi[dask]' "
+                                 f"(importing dask.distributed failed: {exc})") from exc
+        try:
+            self.client = Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise ParameterError(f"--scheduler {scheduler}: no Dask scheduler answers there ({exc})") from exc
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        futures = self.client.map(fn, items, pure=False)
+        return self.client.gather(futures)
+
+    def as_completed(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
+        from dask.distributed import as_completed
+
+        items = list(items)
+        futures = self.client.map(fn, items, pure=False)
+        position = {future.key: n for n, future in enumerate(futures)}
+        for future in as_completed(futures):
+            yield items[position[future.key]], future.result()
+
+    def run_on_workers(self, fn: Callable[[], object]) -> None:
+        """Call ``fn`` once on every worker (e.g. to shut down the kernels a build kept warm)."""
+        self.client.run(fn)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def executor(name: str = "local", scheduler: str | None = None) -> Executor:
+    """The executor ``--executor name --scheduler address`` asks for; checked before any work.
+
+    >>> executor("local").name
+    'local'
+    >>> executor("spark")
+    Traceback (most recent call last):
+    ...
+    kpi.errors.ParameterError: --executor spark: expected one of local, dask
+    >>> executor("dask")
+    Traceback (most recent call last):
+    ...
+    kpi.errors.ParameterError: --executor dask needs --scheduler <address>, e.g. tcp://127.0.0.1:8786
+    """
+    if name not in EXECUTORS:
+        raise ParameterError(f"--executor {name}: expected one of {', '.join(EXECUTORS)}")
+    if name == "local":
+        if scheduler:
+            raise ParameterError("--scheduler is only used with --executor dask")
+        return LocalExecutor()
+    if not scheduler:
+        raise ParameterError("--executor dask needs --scheduler <address>, e.g. tcp://127.0.0.1:8786")
+    return DaskExecutor(scheduler)
