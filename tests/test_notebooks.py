@@ -104,6 +104,8 @@ def test_bad_parameter_stops_the_build_with_one_line(workspace, vi):
         params.check(2013, 2022, "106", "vi", workspace / "data", observations=obs)
     with pytest.raises(ParameterError, match=r"^area_code='999': not a known area code"):
         kbuild.build(area="999", data_dir=workspace / "data", reports_dir=workspace / "reports")
+    with pytest.raises(ParameterError, match=r"^baseline_year=2013: no observation for 2013 in the data \(years"):
+        kbuild.build(baseline=2013, data_dir=workspace / "data", reports_dir=workspace / "reports")
 
 
 def test_bad_parameter_in_the_notebook_is_one_line(workspace, vi, tmp_path):

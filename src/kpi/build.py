@@ -334,9 +334,8 @@ RESET_CODE = """\
 get_ipython().run_line_magic("reset", "-f")
 import matplotlib as _mpl, matplotlib.pyplot as _plt
 _plt.close("all")
-if not hasattr(_mpl, "_kpi_rc_at_start"):
-    _mpl._kpi_rc_at_start = _mpl.rcParams.copy()
-_mpl.rcParams.update(_mpl._kpi_rc_at_start)
+_plt.style.use("default")  # matplotlib's default style; backend and interactive mode are left as they are
+_plt.ion()  # the inline backend shows a cell's figures only in interactive mode
 import os as _os
 _os.chdir({cwd!r})
 del _mpl, _plt, _os
@@ -869,6 +868,20 @@ def processed_version(data_dir: Path) -> str | None:
         return None
 
 
+def check_years(data_dir: Path, baseline: int, target: int) -> None:
+    """Both years must be in the processed data: a report of an absent year is refused before any run."""
+    import pandas as pd
+
+    from kpi.config import DataPaths
+
+    years = sorted(set(pd.read_parquet(DataPaths.of(data_dir).processed / "observations.parquet",
+                                       columns=["year"])["year"].astype(int)))
+    for name, year in (("baseline_year", baseline), ("target_year", target)):
+        if year not in years:
+            raise ParameterError(f"{name}={year}: no observation for {year} in the data "
+                                 f"(years present: {', '.join(map(str, years))})")
+
+
 def ingest_step(data_dir: Path, state: dict, force: bool, pool: "executors.Executor",
                 echo: Callable[[str], None]) -> str:
     """Ingest unless nothing it reads changed since the last build's ingest; returns the data version.
@@ -954,13 +967,14 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
     runs = [check_run(baseline, target, code, lang, data, reports, jobs, timeout) for code in codes if code != "all"]
     notebooks = find_notebooks(Path(notebooks_dir) if notebooks_dir is not None else config.NOTEBOOKS_DIR)
     pool = executors.executor(executor, scheduler)
-    reuse_kernel = areas is not None
+    reuse_kernel = areas is not None or len(notebooks) > 1  # one kernel per worker, reset between notebooks
     first = runs[0] if runs else check_run(baseline, target, config.DEFAULT_AREA, lang, data, reports, jobs, timeout)
     try:
         with run_lock(first.reports_dir, "build"):
             # Load inputs.
             state = load_state(first.reports_dir)
             version = ingest_step(first.data_dir, state, force, pool, echo)
+            check_years(first.data_dir, baseline, target)
             if "all" in codes:
                 runs = [check_run(baseline, target, code, lang, data, reports, jobs, timeout)
                         for code in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))]
