@@ -160,6 +160,24 @@ def kpi_build(args: list[str], reference: Path | None) -> tuple[float, str]:
     return seconds, proc.stdout + proc.stderr
 
 
+def papermill_cli(data: Path, out: Path, reference: Path | None, area: str = "106") -> list[float]:
+    """The baseline a team would script by hand: for each notebook, the papermill command line on
+    the installed kernel, then `jupyter nbconvert --to html`; seconds per report (both steps)."""
+    out.mkdir(parents=True, exist_ok=True)
+    bin_dir = Path(sys.executable).parent
+    seconds = []
+    for notebook in sorted(config.NOTEBOOKS_DIR.glob("*.ipynb")):
+        executed = out / notebook.name
+        start = time.perf_counter()
+        subprocess.run([str(bin_dir / "papermill"), "--no-progress-bar", "-k", "kpi", str(notebook), str(executed),
+                        "-r", "data_dir", str(data), "-r", "area_code", area], env=env_with(reference),
+                       capture_output=True, check=True, cwd=config.NOTEBOOKS_DIR)
+        subprocess.run([str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
+                       env=env_with(reference), capture_output=True, check=True)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
 def report_seconds(reports: Path) -> list[float]:
     """Execute + render time of each report built (the build's own record of it)."""
     state = json.loads((reports / ".build-state.json").read_text(encoding="utf-8"))
@@ -296,9 +314,14 @@ def main() -> int:
     t_default, _ = kpi_build(["--data-dir", str(shipped), "--reports-dir", str(reports)], None)
     fresh = report_seconds(reports)  # before the no-op rebuild records them as skipped
     t_noop, out_noop = kpi_build(["--data-dir", str(shipped), "--reports-dir", str(reports)], None)
-    say(f"- default build (shipped data, 6 notebooks, fresh papermill kernel each): {t_default:.1f} s wall, "
-        f"{statistics.mean(fresh):.2f} s per report")
+    cli = papermill_cli(shipped, WORK / "papermill_cli_default", None)
+    say(f"- default build (shipped data, 6 notebooks, one warm kernel): {t_default:.1f} s wall, "
+        f"{statistics.mean(fresh):.2f} s per report inside the build")
     say(f"- no-op rebuild: {t_noop:.2f} s wall ({'ingest skipped' if 'ingest: skipped' in out_noop else 'ingest ran'})")
+    say(f"- the same 6 notebooks one by one with the papermill command line, then `jupyter nbconvert --to html`: "
+        f"{sum(cli):.1f} s ({statistics.mean(cli):.2f} s per report) = {sum(cli) / t_default:.1f}× the default build")
+    sizes = {p.name: p.stat().st_size / 1024 for p in sorted(reports.rglob("*.html")) if p.name != "index.html"}
+    say("- HTML sizes (default build): " + ", ".join(f"{n} {kb:.0f} KB" for n, kb in sizes.items()))
     province = WORK / "build_province"
     shutil.copytree(config.DATA_DIR / "raw", province / "raw")
     for f in (WORK / "province" / "raw").iterdir():
@@ -306,6 +329,7 @@ def main() -> int:
     codes = ",".join(d.code for d in synth.districts(PROVINCE_AREAS if not SMALL else 2))
     n_areas = len(codes.split(","))
     per_report = {}
+    fresh_province = None
     for jobs in (1, 2):
         folder = WORK / f"reports_areas_jobs{jobs}"
         if jobs > 1:  # the data is ingested by the first build: only the reports are timed
@@ -319,6 +343,11 @@ def main() -> int:
                 "not counted below)")
         done = report_seconds(folder)
         per_report[jobs] = wall / max(len(done), 1)
+        if fresh_province is None:  # the same data, one area, a fresh papermill run per notebook
+            fresh_province = papermill_cli(province, WORK / "papermill_cli_province", reference, codes.split(",")[0])
+            say(f"- fresh papermill command line + nbconvert on the same province data, area {codes.split(',')[0]}: "
+                f"{statistics.mean(fresh_province):.2f} s per report")
+        fresh = fresh_province
         failed = len(re.findall(r": failed ", out))
         say(f"- --areas ({n_areas} areas, {len(done)} reports, {failed} failed), --jobs {jobs}: {wall:.1f} s wall = "
             f"{per_report[jobs]:.2f} s per report (warm kernels; {statistics.mean(done):.2f} s per report inside "

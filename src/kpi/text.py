@@ -51,6 +51,7 @@ _NUMBER_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def nfc(text: str) -> str:
     """NFC-normalise and trim; inner runs of whitespace become one space.
 
