@@ -181,36 +181,59 @@ class _Context:
     field: str = ""
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _context(indicator: str, year: int, area_raw: str, unit_raw: str, cell_unit: str, is_range: bool,
-             raw_for_message: str, ref_dir: Path | None) -> _Context:
+@functools.lru_cache(maxsize=1 << 12)
+def _column_context(indicator: str, unit_raw: str, cell_unit: str, is_range: bool, raw_for_message: str,
+                    ref_dir: Path | None) -> tuple[_Context, _Context | None]:
+    """What depends on the indicator and units only: (targets and factors, or the reason), and
+    separately a unit problem (reported after an area problem, in the order of the checks)."""
     cat = reference.catalogue(ref_dir)
     targets = (indicator,)
     if is_range:
         targets = tuple(indicator + s for s in RANGE_SUFFIXES)
         if not all(t in cat.index for t in targets):
             return _Context(reason=f"a range ({raw_for_message!r}) is not allowed for indicator {indicator!r}",
-                            field="value")
+                            field="value"), None
     elif indicator not in cat.index:
-        return _Context(reason=_unknown_indicator(indicator, cat), field="indicator")
-    try:
-        area = reference.gazetteer(ref_dir).match(area_raw, year)
-    except KeyError as exc:
-        return _Context(reason=exc.args[0], field="area")
+        return _Context(reason=_unknown_indicator(indicator, cat), field="indicator"), None
     column_unit = nfc(unit_raw)
     unit_text = column_unit or cell_unit
     if not unit_text:
-        return _Context(reason=f"no unit: expected {cat.loc[targets[0], 'unit']}", field="unit")
+        return _Context(targets), _Context(reason=f"no unit: expected {cat.loc[targets[0], 'unit']}", field="unit")
     if reference.unit_of(unit_text, ref_dir) is None:
-        return _Context(reason=f"unit {unit_text!r} is not in the unit table (units.csv)", field="unit")
+        return _Context(targets), _Context(reason=f"unit {unit_text!r} is not in the unit table (units.csv)", field="unit")
     if column_unit and cell_unit and not same_unit(cell_unit, column_unit, ref_dir):
-        return _Context(reason=f"the cell says {cell_unit!r} but the column's unit is {column_unit!r}", field="unit")
+        return _Context(targets), _Context(reason=f"the cell says {cell_unit!r} but the column's unit is "
+                                                  f"{column_unit!r}", field="unit")
     units = tuple(cat.loc[t, "unit"] for t in targets)
     try:
         factors = tuple(reference.conversion_factor(unit_text, u, ref_dir) for u in units)
     except UnitMismatch as exc:
-        return _Context(reason=str(exc), field="unit")
-    return _Context(targets, units, factors, area.code, area.name)
+        return _Context(targets), _Context(reason=str(exc), field="unit")
+    return _Context(targets, units, factors), None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _area(area_raw: str, year: int, ref_dir: Path | None) -> tuple[str, str, str | None]:
+    """(code, official name, reason) of an area as written, for the year's units."""
+    try:
+        match = reference.gazetteer(ref_dir).match(area_raw, year)
+    except KeyError as exc:
+        return "", "", exc.args[0]
+    return match.code, match.name, None
+
+
+def _context(indicator: str, year: int, area_raw: str, unit_raw: str, cell_unit: str, is_range: bool,
+             raw_for_message: str, ref_dir: Path | None) -> _Context:
+    """Where a value goes; the checks in order: indicator (and range), area, unit."""
+    column, unit_problem = _column_context(indicator, unit_raw, cell_unit, is_range, raw_for_message, ref_dir)
+    if column.reason:
+        return column
+    code, name, reason = _area(area_raw, year, ref_dir)
+    if reason:
+        return _Context(reason=reason, field="area")
+    if unit_problem:
+        return unit_problem
+    return _Context(column.targets, column.units, column.factors, code, name)
 
 
 def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -> tuple[list[dict], str | None, str]:
@@ -262,10 +285,10 @@ def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -
 def duplicate_reason(row: dict, others: list[dict]) -> str:
     """Why a value whose key another value of the same source also has is rejected, naming both cells."""
     what = f"two values of {row['indicator']} for {row['year']}"
-    own = row["_area_raw"]
+    own = nfc(str(row["_area_raw"]))
     places = "; ".join(
-        f"{o['source_ref']} ({own!r} is listed twice)" if fold(o["_area_raw"]) == fold(own)
-        else (f"{o['source_ref']} ({o['_area_raw']!r} and {own!r} are the same area, "
+        f"{o['source_ref']} ({own!r} is listed twice)" if fold(str(o["_area_raw"])) == fold(own)
+        else (f"{o['source_ref']} ({nfc(str(o['_area_raw']))!r} and {own!r} are the same area, "
               f"{row['area_name']} {row['area_code']})")
         for o in others)
     return f"{what}, also in {places}: keep one of the rows"
@@ -275,11 +298,12 @@ def split_duplicates(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """Rows sharing a key (indicator, area, year, source) are all rejected, each naming the others:
     which of two typed values is right cannot be known, so neither is kept silently."""
     groups = defaultdict(list)
-    for row in rows:
-        groups[tuple(row[k] for k in KEY)].append(row)
+    keys = [(row["indicator"], row["area_code"], row["year"], row["source_id"]) for row in rows]  # KEY
+    for key, row in zip(keys, rows):
+        groups[key].append(row)
     kept, rejects = [], []
-    for row in rows:
-        group = groups[tuple(row[k] for k in KEY)]
+    for key, row in zip(keys, rows):
+        group = groups[key]
         if len(group) == 1:
             kept.append(row)
             continue
@@ -300,7 +324,9 @@ def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
         elif reason:
             rejects.append({"source_id": cell["source_id"], "source_ref": cell["source_ref"], "field": field_,
                             "raw_value": raw_text(cell["raw_value"]), "reason": reason})
-        rows.extend({**o, "_raw": cell["raw_value"], "_area_raw": nfc(str(cell["area_raw"]))} for o in out)
+        for o in out:  # what a duplicate's message names
+            o["_raw"], o["_area_raw"] = cell["raw_value"], cell["area_raw"]
+        rows.extend(out)
     rows, duplicates = split_duplicates(rows)
     rejects.extend(duplicates)
     frame = pd.DataFrame(rows, columns=OBS_COLUMNS + ["base_year"])

@@ -87,42 +87,36 @@ def ratios(obs: pd.DataFrame, ref_dir: Path | None = None) -> tuple[pd.DataFrame
     cat = reference.catalogue(ref_dir)
     rules = cat[(cat["numerator"] != "") & (cat["denominator"] != "")]
     printed_of = {row.printed_of: row.id for row in cat.itertuples() if row.printed_of}
-    existing = set(map(tuple, obs[KEY].itertuples(index=False)))
+    cell = ["area_code", "year", "source_id"]
     rows, findings = [], []
-    by_key = obs.set_index(["indicator", "area_code", "year", "source_id"])
     for rule in rules.itertuples():
-        num = obs[obs["indicator"] == rule.numerator]
-        for n in num.itertuples(index=False):
-            key = (rule.denominator, n.area_code, n.year, n.source_id)
-            if key not in by_key.index:
-                continue
-            d = by_key.loc[key]
-            d = d.iloc[0] if isinstance(d, pd.DataFrame) else d
-            if d["value"] == 0:
-                continue
-            value = n.value / d["value"] * rule.factor
-            ref = f"{n.source_ref} ÷ {d['source_ref']}"
-            if (rule.id, n.area_code, n.year, n.source_id) in existing:
-                printed = by_key.loc[(rule.id, n.area_code, n.year, n.source_id)]
-                printed = printed.iloc[0] if isinstance(printed, pd.DataFrame) else printed
-                if not agrees_with_printed(printed["value"], value):
-                    findings.append(_ratio_finding(rule.id, n, printed, value, ref))
-                continue
-            status = "derived" if {n.status, d["status"]} <= {"reported", "derived"} else "estimate"
-            rows.append({
-                "indicator": rule.id, "area_code": n.area_code, "area_name": n.area_name, "year": n.year,
-                "value": value, "unit": rule.unit, "status": status, "source_id": n.source_id,
-                "source_ref": ref,
-                "note": f"{_fmt(n.value)} / {_fmt(d['value'])}" + (" × 100" if rule.factor == 100 else ""),
-            })
-            printed_id = printed_of.get(rule.id)
-            pkey = (printed_id, n.area_code, n.year, n.source_id)
-            if printed_id and pkey in by_key.index:
-                printed = by_key.loc[pkey]
-                printed = printed.iloc[0] if isinstance(printed, pd.DataFrame) else printed
-                if not agrees_with_printed(printed["value"], value):
-                    findings.append(_ratio_finding(rule.id, n, printed, value, ref))
-    return pd.DataFrame(rows, columns=OBS_COLUMNS), pd.DataFrame(findings, columns=FINDING_COLUMNS)
+        pairs = obs[obs["indicator"] == rule.numerator].merge(
+            obs.loc[obs["indicator"] == rule.denominator, cell + ["value", "status", "source_ref"]],
+            on=cell, suffixes=("", "_d"))
+        pairs = pairs[pairs["value_d"] != 0]
+        if pairs.empty:
+            continue
+        pairs = pairs.assign(ratio=pairs["value"] / pairs["value_d"] * rule.factor,
+                             ref=pairs["source_ref"] + " ÷ " + pairs["source_ref_d"])
+        printed = obs.loc[obs["indicator"].isin([rule.id, printed_of.get(rule.id, "")]), cell + ["indicator", "value", "unit", "source_ref"]]
+        checked = pairs.merge(printed, on=cell, suffixes=("", "_p"))
+        for c in checked.itertuples(index=False):
+            if not agrees_with_printed(c.value_p, c.ratio):
+                findings.append(_ratio_finding(rule.id, c, pd.Series({"value": c.value_p, "unit": c.unit_p,
+                                                                      "source_ref": c.source_ref_p}), c.ratio, c.ref))
+        given = printed[printed["indicator"] == rule.id][cell]  # a printed ratio stays; its parts only check it
+        new = pairs.merge(given, on=cell, how="left", indicator=True)
+        new = new[new["_merge"] == "left_only"]
+        sure = new["status"].isin(["reported", "derived"]) & new["status_d"].isin(["reported", "derived"])
+        rows.append(pd.DataFrame({
+            "indicator": rule.id, "area_code": new["area_code"], "area_name": new["area_name"], "year": new["year"],
+            "value": new["ratio"], "unit": rule.unit, "status": sure.map({True: "derived", False: "estimate"}),
+            "source_id": new["source_id"], "source_ref": new["ref"],
+            "note": [f"{_fmt(a)} / {_fmt(b)}" + (" × 100" if rule.factor == 100 else "")
+                     for a, b in zip(new["value"], new["value_d"])],
+        }, columns=OBS_COLUMNS))
+    derived = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBS_COLUMNS)
+    return derived, pd.DataFrame(findings, columns=FINDING_COLUMNS)
 
 
 def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str) -> dict:

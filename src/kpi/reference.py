@@ -128,6 +128,7 @@ def units(ref_dir: Path | None = None) -> pd.DataFrame:
     return table.drop_duplicates("key").set_index("key")
 
 
+@functools.lru_cache(maxsize=1024)
 def unit_of(text: str, ref_dir: Path | None = None) -> str | None:
     """Canonical unit code of a unit as written, or None when unknown.
 
@@ -139,6 +140,7 @@ def unit_of(text: str, ref_dir: Path | None = None) -> str | None:
     return table.loc[key, "unit"] if key in table.index else None
 
 
+@functools.lru_cache(maxsize=1024)
 def conversion_factor(from_text: str, to_unit: str, ref_dir: Path | None = None) -> float:
     """Factor turning a value in unit ``from_text`` (as written) into ``to_unit`` (canonical).
 
