@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,8 +43,33 @@ class CheckReport:
             return [head + f"OK, {self.values} values can be ingested"]
         out = [head + f"{len(self.problems) + len(self.rejects)} problem(s)"]
         out += [f"  - {p}" for p in self.problems]
-        out += [f"  - {r.source_ref}: {r.raw_value!r}: {r.reason}" for r in self.rejects.itertuples()]
+        out += [f"  - {line}" for line in grouped(self.rejects)]
         return out
+
+
+def grouped(rejects: pd.DataFrame) -> list[str]:
+    """One line per reason and sheet: the cells that share it as a range (E6:E19) or a list.
+
+    >>> grouped(pd.DataFrame({"source_ref": ["f.xlsx!S!E6", "f.xlsx!S!E7", "f.csv:3"], "raw_value": ["1", "2", "x"],
+    ...     "reason": ["no header", "no header", "not a number"]}))
+    ["f.xlsx!S!E6:E7 (2 values, first '1'): no header", "f.csv:3: 'x': not a number"]
+    """
+    lines, order = [], {}
+    for r in rejects.itertuples():
+        place, _, cell = r.source_ref.rpartition("!")
+        key = (place, r.reason) if place else (r.source_ref, r.reason)
+        order.setdefault(key, []).append((cell if place else "", r.raw_value))
+    for (place, reason), cells in order.items():
+        if len(cells) == 1 or not cells[0][0]:
+            lines += [f"{place}{'!' + c if c else ''}: {v!r}: {reason}" for c, v in cells]
+            continue
+        names = [c for c, _ in cells]
+        cols = {re.sub(r"\d", "", c) for c in names}
+        rows = {re.sub(r"\D", "", c) for c in names}
+        span = f"{names[0]}:{names[-1]}" if len(cols) == 1 or len(rows) == 1 else ", ".join(names[:4]) + (
+            ", …" if len(names) > 4 else "")
+        lines.append(f"{place}!{span} ({len(cells)} values, first {cells[0][1]!r}): {reason}")
+    return lines
 
 
 def layouts_of_kind(kinds: tuple[str, ...], ref_dir: Path | None = None) -> list[dict]:
