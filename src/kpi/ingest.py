@@ -17,7 +17,7 @@ import pandas as pd
 
 from kpi import __version__, config, derive, reference, safety, sources, validate
 from kpi.changes import compare
-from kpi.clean import KEY, OBS_COLUMNS, clean_cells, clean_list
+from kpi.clean import KEY, OBS_COLUMNS, Cleaned, clean_cells, clean_list
 from kpi.config import DataPaths
 from kpi.errors import SourceError
 from kpi.extract import REJECT_COLUMNS, Extracted, cells_frame, extract
@@ -71,18 +71,22 @@ def check_checksums(records: list[reference.SourceRecord]) -> list[str]:
     return problems
 
 
-def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> Extracted | list[str]:
-    """One file's extract, or its problems (returned, not raised, so a worker can send them back)."""
+def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> tuple[Extracted, Cleaned] | list[str]:
+    """One file read and its cells cleaned, or its problems (returned, not raised, so a worker can
+    send them back).  Cleaning file by file keeps one file's raw cells in memory at a time."""
     record, ref_dir = job
     try:
-        return extract(record, ref_dir)
+        part = extract(record, ref_dir)
     except SourceError as exc:
         return [f"{exc.path}: {p}" for p in exc.problems]
+    cleaned = clean_cells(cells_frame([part]), ref_dir)
+    part.cells = []  # now in the cleaned table
+    return part, cleaned
 
 
 def read_all(records: list[reference.SourceRecord], ref_dir: Path | None = None,
-             map: Callable = lambda fn, items: [fn(i) for i in items]) -> list[Extracted]:  # noqa: A002
-    """Extract every file; the problems of all files are raised together.
+             map: Callable = lambda fn, items: [fn(i) for i in items]) -> list[tuple[Extracted, Cleaned]]:  # noqa: A002
+    """Extract and clean every file; the problems of all files are raised together.
 
     ``map(fn, items)`` (results in the order of ``items``) decides where the files are read:
     here by default, or on the workers of an executor (``kpi.executors``).
@@ -104,12 +108,14 @@ def data_version(obs: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def process(records: list[reference.SourceRecord], parts: list[Extracted], ref_dir: Path | None = None) -> dict:
-    """Clean, derive, validate and compare sources: the tables ingest writes."""
+def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]],
+            ref_dir: Path | None = None) -> dict:
+    """Derive, validate and compare sources over the cleaned files: the tables ingest writes."""
     layouts = {r.source_id: reference.layout(r.meta["layout"], ref_dir) for r in records}
     priority = {r.source_id: r.priority for r in records}
-    cleaned = clean_cells(cells_frame(parts), ref_dir)
-    rejects = [cleaned.rejects] + [pd.DataFrame(p.rejects, columns=REJECT_COLUMNS) for p in parts]
+    parts = [part for part, _ in files]
+    cleaned = [c for _, c in files]
+    rejects = [pd.DataFrame(p.rejects, columns=REJECT_COLUMNS) for p in parts] + [c.rejects for c in cleaned]
     lists, specs = {}, {}
     for part in parts:
         spec = layouts[part.source_id]
@@ -117,8 +123,9 @@ def process(records: list[reference.SourceRecord], parts: list[Extracted], ref_d
             table, list_rejects = clean_list(rows, spec, ref_dir)
             lists[name], specs[name] = table, spec
             rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
-    obs = cleaned.observations
-    base = derive.baselines(obs, cleaned.base_years, ref_dir)
+    obs = pd.concat([c.observations for c in cleaned], ignore_index=True)
+    base_years = pd.concat([c.base_years for c in cleaned], ignore_index=True)
+    base = derive.baselines(obs, base_years, ref_dir)
     listed = derive.list_aggregates(lists, specs, ref_dir)
     obs = pd.concat([obs, base, listed], ignore_index=True)
     ratios, ratio_findings = derive.ratios(obs, ref_dir)
@@ -138,7 +145,7 @@ def process(records: list[reference.SourceRecord], parts: list[Extracted], ref_d
     return {
         "observations": obs, "rejects": pd.concat(rejects, ignore_index=True), "findings": findings,
         "conflicts": sources.conflicts(obs, priority), "lists": lists, "sources": source_table,
-        "missing": cleaned.missing,
+        "missing": sum(c.missing for c in cleaned),
     }
 
 

@@ -39,6 +39,9 @@ def _escape(text: object) -> str:
     return html.escape("" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text))
 
 
+MAX_ROWS = 200  # rows of a list shown in a report; the full tables are in data/processed
+
+
 @dataclass
 class Context:
     """Parameters and data of one notebook run."""
@@ -183,8 +186,10 @@ class Context:
 
     def checks(self) -> None:
         """Validation findings and source conflicts, in the reader's language."""
-        findings = api.load_table("findings", self.p.data_dir)
-        conflicts = api.load_table("conflicts", self.p.data_dir)
+        findings = self._area_rows(api.load_table("findings", self.p.data_dir), with_children=True)
+        conflicts = self._area_rows(api.load_table("conflicts", self.p.data_dir), with_children=True)
+        hidden = {"findings": len(findings) - MAX_ROWS, "conflicts": len(conflicts) - MAX_ROWS}
+        findings, conflicts = findings.head(MAX_ROWS), conflicts.head(MAX_ROWS)
         c = lambda k: self.t("columns", k)  # noqa: E731
         self.section("findings")
         self._table(pd.DataFrame({
@@ -193,6 +198,7 @@ class Context:
             c("area"): findings["area_code"].map(self.area_label), c("year"): findings["year"].astype(str),
             c("message"): [self.finding_text(f) for _, f in findings.iterrows()], c("source"): findings["source_ref"],
         }))
+        self._more(hidden["findings"])
         self.section("conflicts")
         self._table(pd.DataFrame({
             c("indicator"): conflicts["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
@@ -203,11 +209,13 @@ class Context:
                 conflicts["other_value"], conflicts["unit"], conflicts["other_status"], conflicts["other_source"],
                 conflicts["other_ref"])],
         }))
+        self._more(hidden["conflicts"])
 
     def since_last_edition(self) -> pd.DataFrame:
         """Values new, revised or gone since the previous build's data (editions kept by ``kpi build``)."""
         current = api.load_observations(self.p.data_dir)
         previous, changes = editions.changes_since_previous(current, self.data_version, self.p.data_dir)
+        changes = self._area_rows(changes, with_children=True)
         if previous is None:
             word = {"vi": "Đây là lần dựng đầu tiên với dữ liệu này: chưa có bản trước để so sánh.",
                     "en": "First edition of this data: there is no previous edition to compare with."}[self.lang]
@@ -216,21 +224,30 @@ class Context:
         kinds = {"new": {"vi": "mới", "en": "new"}, "revised": {"vi": "sửa đổi", "en": "revised"},
                  "gone": {"vi": "không còn", "en": "gone"}}
         counts = changes["change"].value_counts()
+        shown = changes.head(MAX_ROWS)
         head = {"vi": f"So với bản dữ liệu trước ({previous})", "en": f"Compared with the previous edition ({previous})"}[self.lang]
         summary = ", ".join(f"{kinds[k][self.lang]}: {counts.get(k, 0)}" for k in kinds)
         _display(_html(f"<p class='kpi-note'>{_escape(head)}: {_escape(summary)}.</p>"))
         c = lambda k: self.t("columns", k)  # noqa: E731
         self._table(pd.DataFrame({
-            c("check"): changes["change"].map(lambda k: kinds[k][self.lang]),
-            c("indicator"): changes["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
-            c("area"): changes["area_code"].map(self.area_label), c("year"): changes["year"].astype(str),
+            c("check"): shown["change"].map(lambda k: kinds[k][self.lang]),
+            c("indicator"): shown["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
+            c("area"): shown["area_code"].map(self.area_label), c("year"): shown["year"].astype(str),
             {"vi": "Giá trị cũ", "en": "Old value"}[self.lang]: [
-                self._cell(v, u, s) for v, u, s in zip(changes["old_value"], changes["unit"], changes["old_status"])],
+                self._cell(v, u, s) for v, u, s in zip(shown["old_value"], shown["unit"], shown["old_status"])],
             {"vi": "Giá trị mới", "en": "New value"}[self.lang]: [
-                self._cell(v, u, s) for v, u, s in zip(changes["new_value"], changes["unit"], changes["new_status"])],
-            c("source"): changes["source_ref"],
+                self._cell(v, u, s) for v, u, s in zip(shown["new_value"], shown["unit"], shown["new_status"])],
+            c("source"): shown["source_ref"],
         }))
+        self._more(len(changes) - len(shown))
         return changes
+
+    def _more(self, hidden: int) -> None:
+        """Say how many rows a long table leaves out (a report stays small enough to e-mail)."""
+        if hidden > 0:
+            word = {"vi": f"… và {hidden} dòng nữa: xem bảng đầy đủ trong data/processed/ hoặc data/editions/.",
+                    "en": f"… and {hidden} more rows: see the full tables in data/processed/ or data/editions/."}
+            _display(_html(f"<p class='kpi-note'>{_escape(word[self.lang])}</p>"))
 
     # --- charts ----------------------------------------------------------------------
     def trend(self, indicator: str):

@@ -14,9 +14,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas costs a quarter second to import: not on the path of a build with nothing to do
+    import pandas as pd
 
 from kpi.errors import KpiError
 
@@ -99,7 +100,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> None:
+def write_table(frame: "pd.DataFrame", path: Path) -> None:
     """CSV in UTF-8 (NFC text, ``.`` decimal) with a stable row order, written atomically."""
     atomic_write(path, lambda p: frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"))
 
