@@ -103,9 +103,13 @@ def read_all(records: list[reference.SourceRecord], ref_dir: Path | None = None,
 
 
 def data_version(obs: pd.DataFrame) -> str:
-    """A short hash of the observations: the data version printed on every report."""
-    text = obs.sort_values(KEY).to_csv(index=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    """A short hash of the observations, whatever their row order: the data version printed on every report.
+
+    Rows are hashed one by one (pandas' stable row hash) and the sorted row hashes are digested,
+    so a nation-sized table is never turned into one big string.
+    """
+    rows = pd.util.hash_pandas_object(obs[OBS_COLUMNS], index=False).sort_values().to_numpy()
+    return hashlib.sha256(rows.tobytes()).hexdigest()[:12]
 
 
 def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]],
