@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader of our output went away (`kpi ingest | head`): nothing to say
+        sys.stderr.close()
+        return 141
     except KeyboardInterrupt:
         print("kpi: interrupted; previous outputs are intact", file=sys.stderr)
         return 130

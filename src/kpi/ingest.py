@@ -114,7 +114,11 @@ def data_version(obs: pd.DataFrame) -> str:
 
 def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]],
             ref_dir: Path | None = None) -> dict:
-    """Derive, validate and compare sources over the cleaned files: the tables ingest writes."""
+    """Derive, validate and compare sources over the cleaned files: the tables ingest writes.
+
+    ``files`` is consumed (emptied) once its tables are joined, so a nation-sized ingest does
+    not hold every file's table twice.
+    """
     layouts = {r.source_id: reference.layout(r.meta["layout"], ref_dir) for r in records}
     priority = {r.source_id: r.priority for r in records}
     parts = [part for part, _ in files]
@@ -129,6 +133,9 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
             rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
     obs = pd.concat([c.observations for c in cleaned], ignore_index=True)
     base_years = pd.concat([c.base_years for c in cleaned], ignore_index=True)
+    missing = sum(c.missing for c in cleaned)
+    del parts, cleaned
+    files.clear()
     base = derive.baselines(obs, base_years, ref_dir)
     listed = derive.list_aggregates(lists, specs, ref_dir)
     obs = pd.concat([obs, base, listed], ignore_index=True)
@@ -149,7 +156,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     return {
         "observations": obs, "rejects": pd.concat(rejects, ignore_index=True), "findings": findings,
         "conflicts": sources.conflicts(obs, priority), "lists": lists, "sources": source_table,
-        "missing": sum(c.missing for c in cleaned),
+        "missing": missing,
     }
 
 
