@@ -44,7 +44,12 @@ def agrees_with_printed(printed: float, computed: float) -> bool:
     return abs(computed - printed) <= 0.5 * 10 ** -decimals_of(printed) + 1e-9
 
 
-def _fmt(value: float) -> str:
+def plain_number(value: float) -> str:
+    """A number in the messages of the processed tables (English format; four decimals below 1).
+
+    >>> plain_number(41100.0), plain_number(0.125)
+    ('41,100', '0.1250')
+    """
     return format_number(value, "en", None if abs(value) >= 1 else 4)
 
 
@@ -73,7 +78,7 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series, ref_dir: Path | None = N
             "indicator": level_id, "area_code": inc.area_code, "area_name": inc.area_name, "year": base,
             "value": lv["value"] - inc.value, "unit": lv["unit"], "status": "derived",
             "source_id": inc.source_id, "source_ref": f"{lv['source_ref']} − {inc.source_ref}",
-            "note": (f"{base} = {inc.year} value {_fmt(lv['value'])} − printed increase {_fmt(inc.value)} "
+            "note": (f"{base} = {inc.year} value {plain_number(lv['value'])} − printed increase {plain_number(inc.value)} "
                      f"on {base} (statuses: {lv['status']}, {inc.status})"),
         })
     return pd.DataFrame(rows, columns=OBS_COLUMNS)
@@ -112,7 +117,7 @@ def ratios(obs: pd.DataFrame, ref_dir: Path | None = None) -> tuple[pd.DataFrame
             "indicator": rule.id, "area_code": new["area_code"], "area_name": new["area_name"], "year": new["year"],
             "value": new["ratio"], "unit": rule.unit, "status": sure.map({True: "derived", False: "estimate"}),
             "source_id": new["source_id"], "source_ref": new["ref"],
-            "note": [f"{_fmt(a)} / {_fmt(b)}" + (" × 100" if rule.factor == 100 else "")
+            "note": [f"{plain_number(a)} / {plain_number(b)}" + (" × 100" if rule.factor == 100 else "")
                      for a, b in zip(new["value"], new["value_d"])],
         }, columns=OBS_COLUMNS))
     derived = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBS_COLUMNS)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from kpi import config, reference
 from kpi.clean import OBS_COLUMNS
-from kpi.derive import _fmt
+from kpi.derive import plain_number
 from kpi.errors import KpiError
 
 STATUS_OF_SUM = ["lower_bound", "upper_bound", "estimate"]  # a sum is as weak as its weakest part
@@ -59,7 +59,7 @@ def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None, ref_dir
         statuses = set(group["status"])
         status = next((s for s in STATUS_OF_SUM if s in statuses), "derived")
         others = group["other_members"].iloc[0]
-        parts = ", ".join(f"{n} {_fmt(v)}" for n, v in zip(group["old_name"], group["value"]))
+        parts = ", ".join(f"{n} {plain_number(v)}" for n, v in zip(group["old_name"], group["value"]))
         rows.append({
             "indicator": indicator, "area_code": new_code, "area_name": group["new_name"].iloc[0], "year": int(year),
             "value": float(group["value"].sum()), "unit": group["unit"].iloc[0], "status": status,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpi.derive import _fmt
+from kpi.derive import plain_number
 
 TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: beyond rounding)
 STATUS_RANK = {"reported": 0, "derived": 1, "estimate": 2, "lower_bound": 3, "upper_bound": 3}
@@ -91,7 +91,7 @@ def conflicts(obs: pd.DataFrame, priority: dict[str, int], tolerance: float = TO
 def _describe(chosen: pd.Series, other: pd.Series) -> str:
     def val(row: pd.Series) -> str:
         prefix = {"lower_bound": "over ", "upper_bound": "under ", "estimate": "about "}.get(row["status"], "")
-        return f"{prefix}{_fmt(row['value'])} {row['unit']} ({row['status']})"
+        return f"{prefix}{plain_number(row['value'])} {row['unit']} ({row['status']})"
     return (f"{chosen['indicator']} {chosen['area_code']} {chosen['year']}: {chosen['source_id']} gives "
             f"{val(chosen)}, {other['source_id']} gives {val(other)}")
 
@@ -113,7 +113,7 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
         "unit": pairs["unit"], "value": pairs["value"], "expected": pairs["value"],
         "other": [f"{sb} {yb} ({stb}, {rb})" for sb, yb, stb, rb in zip(
             pairs["source_id_b"], pairs["year_b"], pairs["status_b"], pairs["source_ref_b"])],
-        "message": [f"{_fmt(v)} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
+        "message": [f"{plain_number(v)} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
                     for v, u, y, s, st, yb, sb, stb, rb in zip(
                         pairs["value"], pairs["unit"], pairs["year"], pairs["source_id"], pairs["status"],
                         pairs["year_b"], pairs["source_id_b"], pairs["status_b"], pairs["source_ref_b"])],

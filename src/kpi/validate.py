@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from kpi import reference
-from kpi.derive import FINDING_COLUMNS, _fmt
+from kpi.derive import FINDING_COLUMNS, plain_number
 from kpi.errors import KpiError
 
 TOLERANCE = 1e-6  # sums of printed integers must match exactly, up to float noise
@@ -87,7 +87,7 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool], ref_dir: Path |
         "year": merged["year"], "source_id": merged["source_id"], "source_ref": merged["source_ref"],
         "unit": merged["unit"], "value": merged["value"], "expected": merged["parts_value"],
         "other": merged["communes"].map(lambda n: f"{n} communes"),
-        "message": [f"parts by commune add up to {_fmt(p)} {u} ({n} communes) but the total is {_fmt(v)} {u}"
+        "message": [f"parts by commune add up to {plain_number(p)} {u} ({n} communes) but the total is {plain_number(v)} {u}"
                     for p, u, n, v in zip(merged["parts_value"], merged["unit"], merged["communes"], merged["value"])],
     }, columns=FINDING_COLUMNS)
 
@@ -109,6 +109,6 @@ def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
                 "check": "identity", "indicator": rule.total, "area_code": t.area_code, "year": t.year,
                 "source_id": t.source_id, "source_ref": t.source_ref, "unit": t.unit, "value": t.value,
                 "expected": t.parts_value, "other": " + ".join(parts),
-                "message": f"{' + '.join(parts)} = {_fmt(t.parts_value)}, but {rule.total} = {_fmt(t.value)}",
+                "message": f"{' + '.join(parts)} = {plain_number(t.parts_value)}, but {rule.total} = {plain_number(t.value)}",
             })
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)
