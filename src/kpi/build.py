@@ -709,11 +709,11 @@ def report_row(name: str, entry: dict, lang: str) -> str:
 
 
 def check_run(baseline: int, target: int, area: str, lang: str, data_dir: Path, reports_dir: Path, jobs: int,
-              timeout: int) -> Run:
+              timeout: int, area_known: bool = False) -> Run:
     """The parameters, checked before any work (the notebook parameters by ``kpi.params``)."""
     from kpi import params
 
-    checked = params.check(baseline, target, area, lang, data_dir)
+    checked = params.check(baseline, target, area, lang, data_dir, area_known=area_known)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ParameterError(f"jobs={jobs!r}: expected a whole number of notebooks at a time, 1 or more")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
@@ -722,6 +722,24 @@ def check_run(baseline: int, target: int, area: str, lang: str, data_dir: Path, 
         raise ParameterError(f"area_code={area!r}: only letters, digits, '+', '_' and '-' can name a report folder")
     return Run(checked.baseline_year, checked.target_year, checked.area_code, checked.lang,
                Path(checked.data_dir).resolve(), reports_dir.resolve())
+
+
+def checked_before(state: dict, data_dir: Path, key: str, force: bool) -> dict | None:
+    """The previous run of these parameters, when nothing the checks read has changed since.
+
+    Its area was found in the gazetteer and its years in the data: with the same raw data,
+    reference tables and library (the ingest stamp) and the same data version, the checks
+    would give the same answer, so a rebuild with nothing to do skips them (and pandas).
+    """
+    if force:
+        return None
+    stamp = state.get("ingest", {}).get(str(data_dir))
+    entry = state.get("runs", {}).get(key)
+    if not stamp or not entry or entry.get("data_version") != stamp.get("data_version"):
+        return None
+    if stamp.get("inputs") != ingest_inputs(data_dir) or processed_version(data_dir) != stamp.get("data_version"):
+        return None
+    return entry
 
 
 def find_notebooks(notebooks_dir: Path) -> list[Path]:
@@ -964,7 +982,16 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
     codes = split_areas(areas) if areas is not None else [area]
     if not codes:
         raise ParameterError(f"--areas {areas!r}: expected area codes separated by commas, or all")
-    runs = [check_run(baseline, target, code, lang, data, reports, jobs, timeout) for code in codes if code != "all"]
+    previous_state = load_state(reports.resolve())  # read only: which of these runs were checked before
+    runs, known = [], {}
+    for code in codes:
+        if code == "all":
+            continue
+        run = check_run(baseline, target, code, lang, data, reports, jobs, timeout, area_known=True)  # no area yet
+        known[run.key] = checked_before(previous_state, run.data_dir, run.key, force)
+        if known[run.key] is None:
+            run = check_run(baseline, target, code, lang, data, reports, jobs, timeout)
+        runs.append(run)
     notebooks = find_notebooks(Path(notebooks_dir) if notebooks_dir is not None else config.NOTEBOOKS_DIR)
     pool = executors.executor(executor, scheduler)
     reuse_kernel = areas is not None or len(notebooks) > 1  # one kernel per worker, reset between notebooks
@@ -974,14 +1001,16 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
             # Load inputs.
             state = load_state(first.reports_dir)
             version = ingest_step(first.data_dir, state, force, pool, echo)
-            check_years(first.data_dir, baseline, target)
+            if not runs or any(known.get(r.key) is None for r in runs):
+                check_years(first.data_dir, baseline, target)
             if "all" in codes:
                 runs = [check_run(baseline, target, code, lang, data, reports, jobs, timeout)
                         for code in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))]
                 echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
             built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
             common = {"data_version": version, "library": library_version(),
-                      "header": {r.area: {"area_name": area_name(r.area), "data_version": version,
+                      "header": {r.area: {"area_name": (known.get(r.key) or {}).get("area_name") or area_name(r.area),
+                                          "data_version": version,
                                           "built_at": built_at} for r in runs}}
             # Process data.
             tasks, done = [], {r.key: [] for r in runs}

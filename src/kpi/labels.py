@@ -20,7 +20,7 @@ from kpi import config, reference
 from kpi.errors import ParameterError
 from kpi.text import format_number
 
-LANGS = ("vi", "en")
+LANGS = config.LANGS
 
 
 @functools.lru_cache(maxsize=2)

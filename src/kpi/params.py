@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from kpi import reference
-from kpi.config import DataPaths
+from kpi.config import LANGS, DataPaths
 from kpi.errors import ParameterError
-from kpi.labels import LANGS
+
+if TYPE_CHECKING:  # pandas and the gazetteer load only where an area is checked, not on a no-op build's path
+    import pandas as pd
 
 MIN_YEAR, MAX_YEAR = 2000, 2100  # the package's series start in the 2000s; later years are future editions
 
@@ -42,7 +42,7 @@ def check_area(area_code: str, baseline: int, target: int) -> None:
     ...
     kpi.errors.ParameterError: area_code='03413' (Xã Sơn Bình) does not exist in 2026: it became part of Xã Bình Lư (03390) on 1 July 2025
     """
-    from kpi import reorg
+    from kpi import reference, reorg
 
     gaz = reference.gazetteer()
     if gaz.known_code(area_code, target):
@@ -60,8 +60,11 @@ def check_area(area_code: str, baseline: int, target: int) -> None:
 
 
 def check(baseline_year: object, target_year: object, area_code: object, lang: object,
-          data_dir: object = None, observations: pd.DataFrame | None = None) -> Parameters:
+          data_dir: object = None, observations: "pd.DataFrame | None" = None, area_known: bool = False) -> Parameters:
     """Check the five notebook parameters; ``observations`` (if given) must hold both years.
+
+    ``area_known`` skips the gazetteer look-up, for a caller that checked the same area
+    against the same reference data before (a rebuild with nothing changed).
 
     >>> check(2012, "2022", "106", "vi")
     Traceback (most recent call last):
@@ -76,7 +79,8 @@ def check(baseline_year: object, target_year: object, area_code: object, lang: o
         raise ParameterError(f"lang={lang!r}: expected one of {', '.join(LANGS)}")
     if not isinstance(area_code, str):
         raise ParameterError(f"area_code={area_code!r}: expected the code as text, e.g. \"106\" or \"03413\"")
-    check_area(area_code, baseline, target)
+    if not area_known:
+        check_area(area_code, baseline, target)
     if data_dir is not None and not isinstance(data_dir, (str, Path)):
         raise ParameterError(f"data_dir={data_dir!r}: expected a folder path or None")
     paths = DataPaths.of(data_dir)
