@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from kpi import config, reference
 from kpi.clean import clean_cells
@@ -74,12 +73,8 @@ def grouped(rejects: pd.DataFrame) -> list[str]:
 
 def layouts_of_kind(kinds: tuple[str, ...], ref_dir: Path | None = None) -> list[dict]:
     folder = (ref_dir or config.REFERENCE_DIR) / "layouts"
-    specs = []
-    for path in sorted(folder.glob("*.yml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if spec.get("kind") in kinds:
-            specs.append(reference.layout(path.stem, ref_dir))
-    return specs
+    specs = (reference.layout(path.stem, ref_dir) for path in sorted(folder.glob("*.yml")))
+    return [spec for spec in specs if spec.get("kind") in kinds]
 
 
 def guess_layout(path: Path, ref_dir: Path | None = None) -> str:

@@ -17,7 +17,7 @@ import difflib
 import functools
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +25,7 @@ import pandas as pd
 from kpi import reference
 from kpi.errors import UnitMismatch
 from kpi.extract import REJECT_COLUMNS, raw_text
-from kpi.text import fold, format_number, nfc, parse_number
+from kpi.text import ParsedNumber, fold, format_number, nfc, parse_number
 
 OBS_COLUMNS = ["indicator", "area_code", "area_name", "year", "value", "unit", "status",
                "source_id", "source_ref", "note"]
@@ -125,44 +125,31 @@ def _unknown_indicator(indicator: str, cat: pd.DataFrame) -> str:
     return f"unknown indicator {indicator!r} (not in indicators.csv){hint}"
 
 
-@dataclass(frozen=True)
-class _Value:
-    """What a cell's raw value says, before its context: a number (or range), missing, or why not."""
-
-    value: float | None = None
-    high: float | None = None
-    status: str | None = None
-    unit_text: str = ""
-    reason: str | None = None
-    missing: bool = False
-
-
-def _read_value(raw: object, expected: str) -> _Value:
+def _read_value(raw: object, expected: str) -> ParsedNumber:
+    """What a cell's raw value says before its context; ``error`` is the reason given to the user."""
     problem = value_type_problem(raw, expected)
     if problem:
-        return _Value(reason=problem)
+        return ParsedNumber(error=problem)
     parsed = parse_number(raw)
     if parsed.error:
-        return _Value(reason=_number_problem(raw, parsed.error, expected))
-    if parsed.missing:
-        return _Value(missing=True)
+        return replace(parsed, error=_number_problem(raw, parsed.error, expected))
     if parsed.ambiguous:
-        return _Value(reason=ambiguous_reason(str(raw)))
-    return _Value(parsed.value, parsed.high, parsed.status, parsed.unit_text)
+        return ParsedNumber(error=ambiguous_reason(str(raw)))
+    return parsed
 
 
 _read_text_value = functools.lru_cache(maxsize=1 << 16)(_read_value)  # office tables repeat their texts
 
 
-def read_value(raw: object, expected: str) -> _Value:
+def read_value(raw: object, expected: str) -> ParsedNumber:
     """``_read_value`` with a fast path for plain numbers and a cache for texts (the hot loop of ingest)."""
     if type(raw) is float or type(raw) is int:
         value = float(raw)
         if value != value:  # NaN: an empty numeric cell
-            return _Value(missing=True)
+            return ParsedNumber()
         if value in (float("inf"), float("-inf")):
             return _read_value(raw, expected)
-        return _Value(value)
+        return ParsedNumber(value=value)
     if isinstance(raw, str):
         return _read_text_value(raw, expected)
     return _read_value(raw, expected)
@@ -251,8 +238,8 @@ def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -
     expected = units.get(indicator, "")
     raw = cell["raw_value"]
     read = read_value(raw, expected)
-    if read.reason:
-        return [], read.reason, "value"
+    if read.error:
+        return [], read.error, "value"
     if read.missing:
         return [], None, "missing"
     ctx = _context(indicator, year, str(cell["area_raw"]), str(cell["unit_raw"] or ""), read.unit_text,
