@@ -24,3 +24,29 @@ def ingested(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ingested") / "data"
     shutil.copytree(config.DATA_DIR / "raw", root / "raw")
     return ingest.run(root)
+
+
+SETS = {  # the report sets the report tests read: both languages, the report's period and a shorter one
+    "vi": {"lang": "vi"}, "en": {"lang": "en"},
+    "vi-2018": {"lang": "vi", "baseline": 2018, "target": 2021}, "en-2018": {"lang": "en", "baseline": 2018, "target": 2021},
+}
+
+
+@pytest.fixture(scope="session")
+def report_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """The six real notebooks built four times (vi and en; 2012-2022 and 2018-2021) on a copy of the data.
+
+    Returns, per set, each report's HTML by theme (``tea``, ``fish`` …); ``report_sets["_root"]``
+    holds the workspace path.
+    """
+    from kpi import build
+
+    root = tmp_path_factory.mktemp("report-sets")
+    shutil.copytree(config.DATA_DIR / "raw", root / "data" / "raw")
+    out: dict = {"_root": root}
+    for name, options in SETS.items():
+        result = build.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2, **options)
+        assert result.exit_code == 0, [r.message for r in result.failed]
+        out[name] = {r.theme: r.html_path.read_text(encoding="utf-8") for r in result.notebooks}
+        out[name]["_paths"] = {r.theme: r.html_path for r in result.notebooks}
+    return out

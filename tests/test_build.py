@@ -34,6 +34,12 @@ from kpi.write import Busy, run_lock
 
 FIXTURES = Path(__file__).parent / "data" / "notebooks"
 RUN = Path("vi") / "106" / "2012-2022"  # the report folder of the default parameters
+
+
+def page_name(stem: str, lang: str = "vi") -> str:
+    """A report's file name says notebook, area, period and language."""
+    area = "huyen-tam-duong" if lang == "vi" else "tam-duong-district"
+    return f"{stem}_{area}_2012-2022_{lang}.html"
 REMOTE_URL = re.compile(r"""\s(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
 
@@ -46,7 +52,7 @@ class Built:
     mtimes_before: dict[str, int]
 
     def html(self, stem: str, run: Path = RUN) -> str:
-        return (self.reports / run / f"{stem}.html").read_text(encoding="utf-8")
+        return (self.reports / run / page_name(stem, run.parts[0])).read_text(encoding="utf-8")
 
     def status(self) -> dict[str, str]:
         return {r.name: r.status for r in self.result.notebooks}
@@ -102,7 +108,7 @@ def test_a_failing_notebook_fails_the_build_but_not_the_others(built):
     assert (failed.error_cell, failed.error_message) == (3, "ValueError: boom")
     assert failed.message == "fails.ipynb failed at cell 3: ValueError: boom"
     for stem in ("ok", "foreign_kernel", "fails"):
-        assert (built.reports / RUN / f"{stem}.html").is_file()
+        assert (built.reports / RUN / page_name(stem)).is_file()
         assert (built.reports / RUN / "_executed" / f"{stem}.ipynb").is_file()
 
 
@@ -136,22 +142,24 @@ def test_report_is_self_contained(built):
 def test_report_header_names_parameters_data_version_and_time(built):
     page = built.html("ok")
     assert page.startswith('<!DOCTYPE html>\n<html lang="vi">')
-    assert "<title>Báo cáo thử nghiệm · Test report</title>" in page
-    header = page.split('<header class="kpi-header">')[1].split("</header>")[0]
-    assert "<dt>Năm gốc · Baseline year</dt><dd>2012</dd>" in header
-    assert "<dt>Năm so sánh · Target year</dt><dd>2022</dd>" in header
-    assert "<dd>106 — Huyện Tam Đường</dd>" in header
-    assert "<dd>Tiếng Việt · Vietnamese</dd>" in header
-    assert f"<dt>Phiên bản dữ liệu · Data version</dt><dd>{built.result.data_version}</dd>" in header
+    # the title says what, where, when and in which language; the edition box is in the page's language only
+    assert "<title>Báo cáo thử nghiệm · Test report — Huyện Tam Đường, 2012–2022 · Tiếng Việt</title>" in page
+    header = page.split('<dl class="kpi-params">')[1].split("</dl>")[0]
+    assert "<dt>Giai đoạn</dt><dd>2012–2022</dd>" in header
+    assert "<dd>Huyện Tam Đường (106)</dd>" in header
+    assert "<dt>Ngôn ngữ</dt><dd>Tiếng Việt</dd>" in header
+    assert f"<dt>Phiên bản dữ liệu</dt><dd>{built.result.data_version}</dd>" in header
     when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
-    assert re.search(rf"<dt>Thời điểm tạo · Built at</dt><dd>{when}</dd>", header)
-    assert 'href="../../../index.html"' in header
+    assert re.search(rf"<dt>Thời điểm tạo</dt><dd>{when}</dd>", header)
+    assert "Baseline" not in header and "Data version" not in header
+    nav = page.split('<nav class="kpi-nav"')[1].split("</nav>")[0]
+    assert 'href="../../../index.html"' in nav
 
 
 def test_failed_report_shows_what_ran_and_where_it_stopped(built):
     page = built.html("fails")
     assert "Fails on purpose" in page
-    assert "(ô 3 · cell 3): <code>ValueError: boom</code>" in page
+    assert "(ô 3): <code>ValueError: boom</code>" in page
     assert "never reached" not in page and "papermill-error-cell" not in page
 
 
@@ -162,7 +170,7 @@ def test_kernel_is_the_project_interpreter_whatever_the_notebook_names(built):
     assert built.status()["foreign_kernel.ipynb"] == "ok"
     page = built.html("foreign_kernel")
     assert f"kernel python: {sys.executable}" in page
-    assert "<h1>foreign_kernel</h1>" in page  # no markdown heading: the title is the file stem
+    assert "<h1>foreign_kernel — Huyện Tam Đường, 2012–2022</h1>" in page  # no heading: the file stem
 
 
 def test_project_kernel_manager_never_looks_a_kernel_up():
@@ -177,11 +185,12 @@ def test_index_links_every_report_with_its_status(built):
     assert index.startswith('<!DOCTYPE html>\n<html lang="vi">')
     hrefs = re.findall(r'href="([^"]+)"', index)
     for stem in ("ok", "fails", "foreign_kernel"):
-        assert f"{RUN.as_posix()}/{stem}.html" in hrefs
+        assert f"{RUN.as_posix()}/{page_name(stem)}" in hrefs
     assert all((built.reports / h).is_file() for h in hrefs if not h.startswith("data:"))
-    row = re.search(r'<tr class="row-failed">.*?</tr>', index).group(0)
-    assert "fails.html" in row and "lỗi · failed" in row and "ô 3 · cell 3" in row and "ValueError: boom" in row
-    assert index.count('<span class="status status-ok">hoàn thành · ok</span>') == 2
+    row = re.search(r'<tr><th scope="row">Fails on purpose</th>.*?</tr>', index).group(0)
+    assert page_name("fails") in row and ">lỗi</span>" in row and "ô 3: <code>ValueError: boom</code>" in row
+    assert len(re.findall(r'<span class="status status-ok">mới tạo \d{4}-\d\d-\d\d \d\d:\d\d</span>', index)) == 2
+    assert "<h2>Huyện Tam Đường (106)</h2>" in index and "<h3>Giai đoạn 2012–2022</h3>" in index
     assert built.result.data_version in index
     assert not REMOTE_URL.search(index)
 
@@ -190,7 +199,7 @@ def test_state_file_records_inputs_and_outcomes(built):
     state = json.loads((built.reports / kbuild.STATE_FILE).read_text(encoding="utf-8"))
     entries = state["runs"][RUN.as_posix()]["notebooks"]
     assert entries["fails.ipynb"]["status"] == "failed" and entries["fails.ipynb"]["error_cell"] == 3
-    assert entries["ok.ipynb"]["html"] == f"{RUN.as_posix()}/ok.html"
+    assert entries["ok.ipynb"]["html"] == f"{RUN.as_posix()}/{page_name('ok')}"
     assert all(len(e["inputs"]) == 16 for e in entries.values())
 
 
@@ -211,11 +220,18 @@ def test_nothing_changed_executes_nothing(unchanged):
     assert "[1/2] foreign_kernel.ipynb: skipped (unchanged)" in unchanged.out
     after = mtimes(unchanged.reports)
     for stem in ("ok", "foreign_kernel"):
-        for rel in (f"{RUN.as_posix()}/{stem}.html", f"{RUN.as_posix()}/_executed/{stem}.ipynb"):
-            assert after[rel] == unchanged.mtimes_before[rel], rel
+        rel = f"{RUN.as_posix()}/_executed/{stem}.ipynb"
+        assert after[rel] == unchanged.mtimes_before[rel], rel
+        # the page is only re-linked: the report it linked to ("fails") is no longer in the set
+        page = unchanged.html(stem)
+        assert page_name("fails") not in page
+        assert re.sub(r"<!--kpi-nav-->.*<!--/kpi-nav-->", "", page) == \
+            re.sub(r"<!--kpi-nav-->.*<!--/kpi-nav-->", "", (unchanged.reports.parent / "reports" / RUN /
+                                                             page_name(stem)).read_text(encoding="utf-8"))
     index = (unchanged.reports / "index.html").read_text(encoding="utf-8")
-    assert index.count("bỏ qua (không đổi) · skipped (unchanged)") == 2
-    assert "fails.html" not in index  # a notebook no longer in the folder leaves the index
+    # unchanged reads as a plain fact, not as a warning: the neutral chip, with the time it was built
+    assert len(re.findall(r'<span class="status status-skipped">không đổi từ \d{4}-\d\d-\d\d \d\d:\d\d</span>', index)) == 2
+    assert page_name("fails") not in index  # a notebook no longer in the folder leaves the index
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +242,11 @@ def again(workspace, built) -> Built:
 def test_a_failed_notebook_is_never_up_to_date(again):
     assert again.status() == {"fails.ipynb": "failed", "foreign_kernel.ipynb": "skipped", "ok.ipynb": "skipped"}
     key = f"{RUN.as_posix()}/_executed/fails.ipynb"
-    assert mtimes(again.reports)[key] != again.mtimes_before[key]
+    after = mtimes(again.reports)
+    assert after[key] != again.mtimes_before[key]
+    for stem in ("ok", "foreign_kernel"):  # the same set: the up-to-date pages are not touched at all
+        rel = f"{RUN.as_posix()}/{page_name(stem)}"
+        assert after[rel] == again.mtimes_before[rel], rel
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +261,7 @@ def test_force_rebuilds_everything_in_parallel(forced):
         key = f"{RUN.as_posix()}/_executed/{stem}.ipynb"
         assert after[key] != forced.mtimes_before[key]
     assert forced.out.count(": started") == 3
-    assert "(ô 3 · cell 3): <code>ValueError: boom</code>" in forced.html("fails")
+    assert "(ô 3): <code>ValueError: boom</code>" in forced.html("fails")
 
 
 @pytest.fixture(scope="module")
@@ -270,11 +290,16 @@ def test_other_parameters_go_side_by_side(english):
     assert english.status() == {"ok.ipynb": "ok"}
     page = english.html("ok", run)
     assert page.startswith('<!DOCTYPE html>\n<html lang="en">')
-    assert "<dt>Baseline year · Năm gốc</dt><dd>2012</dd>" in page
+    assert "<dt>Period</dt><dd>2012–2022</dd>" in page and "<dd>Tam Đường district (106)</dd>" in page
     assert "parameters: 2012 -&gt; 2022, area 106, lang en" in page
     index = (english.reports / "index.html").read_text(encoding="utf-8")
-    assert f'href="{run.as_posix()}/ok.html"' in index and f'href="{RUN.as_posix()}/ok.html"' in index
-    assert index.index("English · Tiếng Anh") < index.index("Vietnamese · Tiếng Việt")  # current build first
+    assert f'href="{run.as_posix()}/{page_name("ok", "en")}"' in index
+    assert f'href="{RUN.as_posix()}/{page_name("ok")}"' in index
+    # one row per report, one column per language, in the language of the last build
+    assert '<th scope="col">Vietnamese</th><th scope="col">English</th>' in index
+    # each edition now links the other one (the Vietnamese page, built first, was re-linked)
+    assert f'href="../../../en/106/2012-2022/{page_name("ok", "en")}" hreflang="en"' in english.html("ok")
+    assert f'href="../../../vi/106/2012-2022/{page_name("ok")}" hreflang="vi"' in page
 
 
 # --------------------------------------------------------------------------- errors
@@ -325,11 +350,11 @@ def test_cli_names_notebook_and_cell_without_traceback(cli_run):
 
 def test_dead_and_hung_kernels_leave_a_partial_report(cli_run):
     _, reports = cli_run
-    dies = (reports / RUN / "dies.html").read_text(encoding="utf-8")
-    assert "about to die" in dies and "(ô 4 · cell 4): <code>DeadKernelError" in dies
-    assert "(ô 3 · cell 3): <code>TimeoutError" in (reports / RUN / "hangs.html").read_text(encoding="utf-8")
+    dies = (reports / RUN / page_name("dies")).read_text(encoding="utf-8")
+    assert "about to die" in dies and "(ô 4): <code>DeadKernelError" in dies
+    assert "(ô 3): <code>TimeoutError" in (reports / RUN / page_name("hangs")).read_text(encoding="utf-8")
     index = (reports / "index.html").read_text(encoding="utf-8")
-    assert index.count('<tr class="row-failed">') == 3
+    assert index.count('<span class="status status-failed">lỗi</span>') == 3
 
 
 def test_cli_reports_bad_parameters_in_one_line(workspace, tmp_path):
@@ -414,8 +439,8 @@ def assert_not_blank(shot: Path) -> None:
 
 @pytest.mark.parametrize("page", [
     pytest.param("index.html", id="index"),
-    pytest.param(f"{RUN.as_posix()}/ok.html", id="report"),
-    pytest.param(f"{RUN.as_posix()}/fails.html", id="failed-report"),
+    pytest.param(f"{RUN.as_posix()}/{page_name('ok')}", id="report"),
+    pytest.param(f"{RUN.as_posix()}/{page_name('fails')}", id="failed-report"),
 ])
 def test_reports_render_in_a_browser_without_other_requests(chromium, serve, built, tmp_path, page):
     server = serve(built.reports)

@@ -27,6 +27,10 @@ def cycle(tmp_path_factory):
     return {"root": root, "first": first, "check": report, "second": second, "again": again}
 
 
+def page(result: kbuild.BuildResult, theme: str) -> str:
+    return next(r for r in result.notebooks if r.theme == theme).html_path.read_text(encoding="utf-8")
+
+
 def test_the_filled_form_passes_check(cycle):
     assert cycle["check"].ok, cycle["check"].lines()
 
@@ -34,16 +38,18 @@ def test_the_filled_form_passes_check(cycle):
 def test_new_target_year_is_built_and_shown(cycle):
     second = cycle["second"]
     assert second.exit_code == 0 and {r.status for r in second.notebooks} == {"ok"}
-    overview = (cycle["root"] / "reports" / "vi" / "106" / "2012-2023" / "01_overview.html").read_text(encoding="utf-8")
-    assert "Năm so sánh 2023" in overview and "2012 → 2023" in overview
+    overview = page(second, "overview")
+    assert "Năm so sánh 2023" in overview and "Huyện Tam Đường · 2012–2023" in overview
     assert "Sản lượng lương thực có hạt" in overview           # 2012 (derived) and 2023 (the new form)
     assert "So với bản dữ liệu trước" in overview and "mới:" in overview   # what changed since the last edition
+    assert "<span>2023</span>" in overview.split("Thay đổi so với bản trước")[-1]
 
 
 def test_only_what_changed_is_rebuilt(cycle):
     assert {r.status for r in cycle["again"].notebooks} == {"skipped"}
     index = (cycle["root"] / "reports" / "index.html").read_text(encoding="utf-8")
-    assert "2012-2022/01_overview.html" in index and "2012-2023/01_overview.html" in index
+    assert "2012-2022/01-tong-quan_huyen-tam-duong_2012-2022_vi.html" in index
+    assert "2012-2023/01-tong-quan_huyen-tam-duong_2012-2023_vi.html" in index
 
 
 def test_post_2025_workbook_continues_the_series(cycle):
@@ -52,7 +58,15 @@ def test_post_2025_workbook_continues_the_series(cycle):
     result = kbuild.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2,
                           baseline=2022, target=2026, area="03390")
     assert result.exit_code == 0, [r.message for r in result.failed]
-    fish = (root / "reports" / "vi" / "03390" / "2022-2026" / "05_fish.html").read_text(encoding="utf-8")
+    fish = page(result, "fish")
     assert "Xã Bình Lư" in fish
-    overview = (root / "reports" / "vi" / "03390" / "2022-2026" / "01_overview.html").read_text(encoding="utf-8")
+    overview = page(result, "overview")
     assert "323\u00a0bể" in overview          # Sơn Bình's 2022 tanks, re-aggregated into Xã Bình Lư
+    # 03390 is read in the target year's era everywhere: title, edition box, file name and index
+    assert next(r for r in result.notebooks if r.theme == "fish").html_path.name == \
+        "05-ca-nuoc-lanh_xa-binh-lu_2022-2026_vi.html"
+    for report in (fish, overview):
+        assert "<title>Cá nước lạnh — Xã Bình Lư" in fish and "<dd>Xã Bình Lư (03390)</dd>" in report
+        assert "Thị trấn Tam Đường" not in report.split('<div class="kpi-apparatus">')[0].split("</h1>")[0]
+    index = (root / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "<h2>Xã Bình Lư (03390)</h2>" in index

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import quote
 
 import kpi
-from kpi import config
+from kpi import config, labels, render
 from kpi.errors import KpiError, ParameterError
 from kpi.write import atomic_write_text, run_lock
 
@@ -47,54 +47,13 @@ KERNEL_START_TIMEOUT_S = 60  # a cold kernel start (imports on a slow disk) take
 KERNEL_NAME = "kpi-project"  # a label only: ProjectKernelSpecManager never looks a kernelspec up
 STATE_FILE = ".build-state.json"
 KERNEL_LOG = ".warm-kernels.log"  # stderr of the kernels reused across reports (builds of many areas)
-STATE_FORMAT = 1  # bump when the state layout changes: an unknown format means rebuild everything
+STATE_FORMAT = 2  # bump when the state layout changes: an unknown format means rebuild everything
 EXECUTED_DIR = "_executed"
-INDEX_FILE = "index.html"
-INJECTED_TAG = "injected-parameters"  # the cell papermill adds with the build's parameters
-PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's own error banners; the header says it instead
-PARAMETERS_TAG = "parameters"
+INDEX_FILE = render.INDEX_FILE
+INJECTED_TAG = render.INJECTED_TAG
+PAPERMILL_ERROR_TAG = render.PAPERMILL_ERROR_TAG
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
-
-
-# --------------------------------------------------------------------------- labels
-
-
-LABELS = {  # (Vietnamese, English); the report's language comes first
-    "index_title": ("Báo cáo chỉ tiêu huyện Tam Đường", "Tam Đường indicator reports"),
-    "back": ("Danh mục báo cáo", "Report index"),
-    "baseline": ("Năm gốc", "Baseline year"),
-    "target": ("Năm so sánh", "Target year"),
-    "area": ("Địa bàn", "Area"),
-    "lang": ("Ngôn ngữ", "Language"),
-    "data_version": ("Phiên bản dữ liệu", "Data version"),
-    "built_at": ("Thời điểm tạo", "Built at"),
-    "report": ("Báo cáo", "Report"),
-    "status": ("Trạng thái", "Status"),
-    "seconds": ("Thời gian chạy (giây)", "Run time (s)"),
-    "error": ("Lỗi", "Error"),
-    "notebook": ("Notebook đã chạy", "Executed notebook"),
-    "last_build": ("Lần tạo gần nhất", "Last build"),
-    "cell": ("ô {n}", "cell {n}"),
-    "before_cells": ("trước khi chạy ô nào", "before any cell ran"),
-    "failed_banner": ("Báo cáo này chưa hoàn chỉnh: notebook bị lỗi",
-                      "This report is incomplete: the notebook failed"),
-    OK: ("hoàn thành", "ok"),
-    SKIPPED: ("bỏ qua (không đổi)", "skipped (unchanged)"),
-    FAILED: ("lỗi", "failed"),
-    "vi": ("Tiếng Việt", "Vietnamese"),
-    "en": ("Tiếng Anh", "English"),
-}
-
-
-def label(key: str, lang: str, **values: object) -> str:
-    """Both languages, the report's first: ``Năm gốc · Baseline year`` (vi) or ``Baseline year · Năm gốc`` (en).
-
-    >>> label("baseline", "vi"), label("cell", "en", n=3)
-    ('Năm gốc · Baseline year', 'cell 3 · ô 3')
-    """
-    vi, en = (text.format(**values) for text in LABELS[key])
-    return f"{vi} · {en}" if lang == "vi" else f"{en} · {vi}"
 
 
 # --------------------------------------------------------------------------- results
@@ -129,6 +88,7 @@ class NotebookResult:
     error_cell: int | None = None
     error_message: str | None = None
     area: str = ""
+    theme: str = ""
 
     @property
     def message(self) -> str:
@@ -241,7 +201,8 @@ def entry_of(result: NotebookResult, reports_dir: Path) -> dict:
     rel = lambda p: p.relative_to(reports_dir).as_posix() if p else None  # noqa: E731
     return {"inputs": result.inputs, "status": result.status, "seconds": round(result.seconds, 2),
             "html": rel(result.html_path), "executed": rel(result.executed_path), "title": result.title,
-            "built_at": result.built_at, "error_cell": result.error_cell, "error": result.error_message}
+            "built_at": result.built_at, "error_cell": result.error_cell, "error": result.error_message,
+            "theme": result.theme}
 
 
 def result_of(name: str, entry: dict, reports_dir: Path) -> NotebookResult:
@@ -249,7 +210,8 @@ def result_of(name: str, entry: dict, reports_dir: Path) -> NotebookResult:
     return NotebookResult(
         name=name, status=SKIPPED, seconds=0.0, html_path=reports_dir / entry["html"],
         executed_path=reports_dir / entry["executed"] if entry.get("executed") else None,
-        title=entry.get("title", ""), inputs=entry["inputs"], built_at=entry.get("built_at", ""))
+        title=entry.get("title", ""), inputs=entry["inputs"], built_at=entry.get("built_at", ""),
+        theme=entry.get("theme", ""))
 
 
 # --------------------------------------------------------------------------- one notebook
@@ -265,6 +227,9 @@ class Task:
     index_href: str  # from the report back to reports/index.html
     parameters: dict
     header: dict  # area name, data version, build time: shown on the report
+    title: str  # theme, area and period in the report's language (a notebook without a theme: its heading)
+    theme: str
+    nav: str  # links to the index, the other reports of the set and the other-language edition
     inputs: str
     timeout: int
     reuse_kernel: bool = False  # run in this worker's warm kernel (builds of many areas), not a fresh one
@@ -275,11 +240,13 @@ def run_task(task: Task) -> NotebookResult:
     """Execute, then render, one notebook; a failure of either is a failed result, never an exception."""
     started = time.perf_counter()
     failure = execute_warm(task) if task.reuse_kernel else execute(task)
-    title = task.notebook.stem
+    title = task.title
     try:
         nb = read_for_render(task)
-        title = title_of(nb, title)
-        atomic_write_text(task.html_path, page(nb, task, title, failure))
+        if not task.theme:
+            title = task.title.replace("\0", render.title_of(nb, task.notebook.stem))
+        atomic_write_text(task.html_path, render.page(nb, task.notebook.parent, title, task.parameters, task.header,
+                                                      task.nav, failure))
     except Exception as exc:  # noqa: BLE001 -- a report that cannot be rendered fails alone; the others go on
         task.html_path.unlink(missing_ok=True)  # a previous build's report would pass for this one
         failure = failure or Failure(None, "RenderError", f"{exc.__class__.__name__}: {first_line(exc)}")
@@ -289,7 +256,7 @@ def run_task(task: Task) -> NotebookResult:
         executed_path=task.executed_path if task.executed_path.exists() else None,
         title=title, inputs=task.inputs, built_at=task.header["built_at"],
         error_cell=failure.cell if failure else None, error_message=str(failure) if failure else None,
-        area=task.parameters["area_code"])
+        area=task.parameters["area_code"], theme=task.theme)
 
 
 def execute(task: Task) -> Failure | None:
@@ -536,176 +503,6 @@ def read_for_render(task: Task) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
-def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
-    """The first markdown heading, else the file stem.
-
-    >>> import nbformat
-    >>> title_of(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Intro\\n\\n## Chè · Tea ##")]), "x")
-    'Chè · Tea'
-    >>> title_of(nbformat.v4.new_notebook(), "tea")
-    'tea'
-    """
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            match = re.search(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", cell.source, flags=re.M)
-            if match:
-                return re.sub(r"[*_`]", "", match.group(1)).strip()
-    return fallback
-
-
-# --------------------------------------------------------------------------- HTML
-
-
-def body_html(nb: nbformat.NotebookNode, resources_path: Path) -> str:
-    """The notebook as an HTML fragment: code hidden, papermill's cells removed, images inline.
-
-    The "basic" template is used because "lab" and "classic" load require.js and MathJax
-    from CDNs; the page around it (``page``) brings its own CSS.
-    """
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
-
-    c = Config()
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = {INJECTED_TAG, PAPERMILL_ERROR_TAG}
-    c.TagRemovePreprocessor.remove_input_tags = {PARAMETERS_TAG}
-    c.HTMLExporter.exclude_input = True
-    c.HTMLExporter.exclude_input_prompt = True
-    c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.embed_images = True  # markdown images from local files become data: URIs
-    exporter = HTMLExporter(config=c, template_name="basic")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(resources_path)}})
-    return without_remote_resources(body)
-
-
-def without_remote_resources(fragment: str) -> str:
-    """Remove what would make a browser contact another host: remote scripts, stylesheets, sources.
-
-    Links the reader clicks (``<a href=…>``) are kept: they request nothing by themselves.
-
-    >>> without_remote_resources('<script src="https://cdn.x/r.js"></script><p>a</p>')
-    '<p>a</p>'
-    >>> without_remote_resources('<link rel="stylesheet" href="//cdn.x/a.css"><img src="http://x/a.png">')
-    '<img data-remote-src="http://x/a.png">'
-    """
-    fragment = re.sub(r"<script\b[^>]*\bsrc\s*=[^>]*>.*?</script\s*>", "", fragment, flags=re.I | re.S)
-    fragment = re.sub(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", "", fragment, flags=re.I)
-    return re.sub(r"\s(src|srcset|poster)\s*=\s*([\"']?)((?:https?:)?//)", r" data-remote-\1=\2\3", fragment,
-                  flags=re.I)
-
-
-def header_html(task: Task, title: str, has_heading: bool, failure: Failure | None) -> str:
-    """The parameters, data version and build time on top of every report (both languages)."""
-    p, h, lang = task.parameters, task.header, task.parameters["lang"]
-    rows = [("baseline", p["baseline_year"]), ("target", p["target_year"]),
-            ("area", f"{p['area_code']} — {h['area_name']}"), ("lang", label(p["lang"], lang)),
-            ("data_version", h["data_version"]), ("built_at", h["built_at"])]
-    items = "".join(f'<div><dt>{html.escape(label(k, lang))}</dt><dd>{html.escape(str(v))}</dd></div>'
-                    for k, v in rows)
-    back = f'<a href="{html.escape(task.index_href)}">← {html.escape(label("back", lang))}</a>'
-    parts = [f'<p class="kpi-nav">{back}</p>']
-    if not has_heading:
-        parts.append(f"<h1>{html.escape(title)}</h1>")
-    parts.append(f'<dl class="kpi-params">{items}</dl>')
-    if failure:
-        where = label("cell", lang, n=failure.cell) if failure.cell is not None else label("before_cells", lang)
-        parts.append(f'<p class="kpi-failed" role="alert"><strong>{html.escape(label("failed_banner", lang))}'
-                     f'</strong> ({html.escape(where)}): <code>{html.escape(str(failure))}</code></p>')
-    return '<header class="kpi-header">' + "".join(parts) + "</header>"
-
-
-def page(nb: nbformat.NotebookNode, task: Task, title: str, failure: Failure | None) -> str:
-    has_heading = title_of(nb, "") != ""
-    body = body_html(nb, task.notebook.parent)
-    header = header_html(task, title, has_heading, failure)
-    return html_document(task.parameters["lang"], title, f'{header}<article class="kpi-report">{body}</article>')
-
-
-def html_document(lang: str, title: str, main: str) -> str:
-    """A complete page that works offline: inline CSS, no script, and an empty icon so no favicon request."""
-    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '<link rel="icon" href="data:,">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
-            f"<body>\n<main>\n{main}\n</main>\n</body>\n</html>\n")
-
-
-CSS = """
-:root { color-scheme: light; --ink: #1d2733; --muted: #5b6776; --line: #d8dee6; --accent: #1f6f4a; --bad: #a4262c; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f6f7f9; color: var(--ink);
-  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1000px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; min-height: 100vh; }
-h1, h2, h3 { line-height: 1.25; margin: 1.4em 0 .5em; }
-h1 { font-size: 1.8em; margin-top: .6em; } h2 { font-size: 1.35em; } h3 { font-size: 1.1em; }
-a { color: var(--accent); } a.anchor-link { display: none; }
-.kpi-nav { margin: 0 0 8px; font-size: .9em; }
-.kpi-params { display: flex; flex-wrap: wrap; gap: 6px 24px; margin: 8px 0 16px; padding: 10px 14px;
-  background: #eef3f0; border-left: 4px solid var(--accent); font-size: .9em; }
-.kpi-params div { display: flex; gap: 6px; } .kpi-params dt { color: var(--muted); }
-.kpi-params dt::after { content: ":"; }
-.kpi-params dd { margin: 0; font-weight: 600; }
-.kpi-failed { padding: 10px 14px; background: #fbeaea; border-left: 4px solid var(--bad); color: var(--bad); }
-table { border-collapse: collapse; margin: 12px 0; font-size: .92em; font-variant-numeric: tabular-nums; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
-thead th { background: #f0f2f5; border-bottom: 2px solid var(--line); }
-td.num { text-align: right; } tbody tr:nth-child(even) { background: #fafbfc; }
-.jp-OutputArea-output, .output_subarea { overflow-x: auto; }
-img, svg { max-width: 100%; height: auto; }
-pre { white-space: pre-wrap; margin: 8px 0;
-  font: .88em/1.45 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
-.output_stderr, .output_error { background: #fbeaea; padding: 2px 10px; }
-.output_area + .output_area { margin-top: 8px; }
-.ansi-red-fg { color: #b22; } .ansi-green-fg { color: #176; } .ansi-yellow-fg { color: #860; }
-.ansi-blue-fg { color: #235; } .ansi-cyan-fg { color: #067; } .ansi-bold { font-weight: bold; }
-.status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .88em; white-space: nowrap; }
-.status-ok { background: #e3f1e8; color: var(--accent); } .status-skipped { background: #eceff3; color: var(--muted); }
-.status-failed { background: #fbeaea; color: var(--bad); }
-.muted { color: var(--muted); font-size: .9em; }
-"""
-
-
-# --------------------------------------------------------------------------- the index
-
-
-def index_html(state: dict, current: Run) -> str:
-    """Every report on disk, the current parameters first, each with the status of its last build."""
-    keys = [current.key] + sorted(k for k in state["runs"] if k != current.key)
-    title = label("index_title", current.lang)
-    sections = "".join(run_section(state["runs"][k], current.lang) for k in keys)
-    return html_document(current.lang, title, f"<h1>{html.escape(title)}</h1>{sections}")
-
-
-def run_section(run: dict, lang: str) -> str:
-    p = run["parameters"]
-    heading = (f'{label(p["lang"], lang)} · {p["area_code"]} {run.get("area_name", "")} · '
-               f'{p["baseline_year"]} → {p["target_year"]}')
-    columns = ("report", "status", "seconds", "error", "notebook")
-    head = "".join(f"<th>{html.escape(label(k, lang))}</th>" for k in columns)
-    rows = "".join(report_row(name, entry, lang) for name, entry in sorted(run["notebooks"].items()))
-    built = (f'<p class="muted">{html.escape(label("data_version", lang))}: {html.escape(run.get("data_version", ""))}'
-             f' · {html.escape(label("last_build", lang))}: {html.escape(run.get("built_at", ""))}</p>')
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-    return f"<section><h2>{html.escape(heading)}</h2>{built}{table}</section>"
-
-
-def report_row(name: str, entry: dict, lang: str) -> str:
-    href = lambda rel: html.escape(quote(rel))  # noqa: E731 -- paths relative to reports/, so the folder can move
-    title = html.escape(entry.get("title") or Path(name).stem)
-    link = f'<a href="{href(entry["html"])}">{title}</a>' if entry.get("html") else title
-    status = entry["status"]
-    error = ""
-    if status == FAILED:
-        where = (label("cell", lang, n=entry["error_cell"]) if entry.get("error_cell") is not None
-                 else label("before_cells", lang))
-        error = f"{html.escape(where)}: <code>{html.escape(entry.get('error') or '')}</code>"
-    executed = f'<a href="{href(entry["executed"])}">{html.escape(name)}</a>' if entry.get("executed") else ""
-    seconds = f'{entry["seconds"]:.1f}' if status != SKIPPED else ""
-    return (f'<tr class="row-{status}"><td>{link}</td><td><span class="status status-{status}">'
-            f'{html.escape(label(status, lang))}</span></td><td class="num">{seconds}</td><td>{error}</td>'
-            f"<td>{executed}</td></tr>")
-
-
 # --------------------------------------------------------------------------- the build
 
 
@@ -753,31 +550,70 @@ def find_notebooks(notebooks_dir: Path) -> list[Path]:
     return found
 
 
-def area_name(code: str) -> str:
-    from kpi import reference
+def pages_of(notebooks: list[Path], run: Run) -> dict[str, tuple[str, Path, str]]:
+    """Each notebook's theme, report path and title in this run (the names say theme, area, period, language)."""
+    pages = {}
+    for notebook in notebooks:
+        theme = render.notebook_theme(notebook)
+        path = run.folder / render.file_name(notebook, theme, run.area, run.baseline, run.target, run.lang)
+        pages[notebook.name] = (theme, path, render.title(theme, "\0", run.area, run.baseline, run.target, run.lang))
+    return pages
 
-    try:
-        return reference.gazetteer().name(code)
-    except KeyError:
-        return ""
+
+def counterpart(key: str) -> str:
+    """The run of the other language with the same area and period: ``vi/106/2012-2022`` → ``en/…``."""
+    lang, rest = key.split("/", 1)
+    return f"{'en' if lang == 'vi' else 'vi'}/{rest}"
+
+
+def nav_of(state: dict, key: str, name: str, page: Path, siblings: list[render.PageRef], reports_dir: Path) -> str:
+    other = state["runs"].get(counterpart(key), {}).get("notebooks", {}).get(name, {})
+    other_path = reports_dir / other["html"] if other.get("html") else None
+    return render.nav_html(page, reports_dir / INDEX_FILE, siblings, other_path, key.split("/", 1)[0])
+
+
+def sibling_refs(entries: dict[str, dict], reports_dir: Path, lang: str) -> list[render.PageRef]:
+    return [render.PageRef(labels.text("themes", e["theme"], lang) if e.get("theme") else Path(name).stem,
+                           reports_dir / e["html"]) for name, e in sorted(entries.items()) if e.get("html")]
+
+
+def refresh_navs(state: dict, runs: list[Run]) -> None:
+    """Re-link the pages of this build's runs and of their other-language editions (which may be new)."""
+    if not runs:
+        return
+    reports_dir = runs[0].reports_dir
+    keys = dict.fromkeys(k for run in runs for k in (run.key, counterpart(run.key)))
+    for key in keys:
+        entries = state["runs"].get(key, {}).get("notebooks", {})
+        siblings = sibling_refs(entries, reports_dir, key.split("/", 1)[0])
+        for name, entry in entries.items():
+            page = reports_dir / entry["html"] if entry.get("html") else None
+            if page is not None and page.is_file():
+                render.refresh_nav(page, nav_of(state, key, name, page, siblings, reports_dir))
 
 
 def plan(notebooks: list[Path], run: Run, previous: dict, common: dict, force: bool,
-         timeout: int, reuse_kernel: bool = False) -> tuple[list[Task], list[NotebookResult]]:
+         timeout: int, reuse_kernel: bool = False, state: dict | None = None) -> tuple[list[Task], list[NotebookResult]]:
     """Split the notebooks into tasks to run and results of reports that are up to date."""
     tasks, skipped = [], []
+    pages = pages_of(notebooks, run)
+    siblings = [render.PageRef(labels.text("themes", theme, run.lang) if theme else Path(name).stem, path)
+                for name, (theme, path, _) in pages.items()]
     for notebook in notebooks:
         inputs = inputs_hash(notebook, common["data_version"], run.parameters(), common["library"])
         entry = previous.get(notebook.name)
-        if not force and is_up_to_date(entry, inputs, run.reports_dir):
+        theme, html_path, title = pages[notebook.name]
+        if not force and is_up_to_date(entry, inputs, run.reports_dir) and entry.get("html") == \
+                html_path.relative_to(run.reports_dir).as_posix():
             skipped.append(result_of(notebook.name, entry, run.reports_dir))
             continue
-        html_path = run.folder / f"{notebook.stem}.html"
         tasks.append(Task(
             notebook=notebook, html_path=html_path, executed_path=run.folder / EXECUTED_DIR / notebook.name,
             index_href=os.path.relpath(run.reports_dir / INDEX_FILE, html_path.parent).replace(os.sep, "/"),
-            parameters=run.parameters(), header=common["header"][run.area], inputs=inputs, timeout=timeout,
-            reuse_kernel=reuse_kernel, kernel_log=str(run.reports_dir / KERNEL_LOG) if reuse_kernel else ""))
+            parameters=run.parameters(), header=common["header"][run.area], title=title, theme=theme,
+            nav=nav_of(state or {"runs": {}}, run.key, notebook.name, html_path, siblings, run.reports_dir),
+            inputs=inputs, timeout=timeout, reuse_kernel=reuse_kernel,
+            kernel_log=str(run.reports_dir / KERNEL_LOG) if reuse_kernel else ""))
     return tasks, skipped
 
 
@@ -848,6 +684,11 @@ def save_states(state: dict, outcomes: list[tuple[Run, list[NotebookResult], dic
         if key not in this_build and kept:
             runs[key] = {**other, "notebooks": kept}
     for run, results, header in outcomes:
+        new_pages = {e for r in results for e in (r.html_path, r.executed_path) if e}
+        for old in state["runs"].get(run.key, {}).get("notebooks", {}).values():  # a renamed report leaves no litter
+            for rel in (old.get("html"), old.get("executed")):
+                if rel and (reports_dir / rel) not in new_pages:
+                    (reports_dir / rel).unlink(missing_ok=True)
         runs[run.key] = {"parameters": {k: v for k, v in run.parameters().items() if k != "data_dir"}, **header,
                          "notebooks": {r.name: entry_of(r, reports_dir) for r in results}}
     new_state = {"format": STATE_FORMAT, "runs": runs, **({"ingest": state["ingest"]} if "ingest" in state else {})}
@@ -1012,14 +853,14 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
                 echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
             built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
             common = {"data_version": version, "library": library_version(),
-                      "header": {r.area: {"area_name": (known.get(r.key) or {}).get("area_name") or area_name(r.area),
+                      "header": {r.area: {"area_name": labels.area_name(r.area, r.target, r.lang),
                                           "data_version": version,
                                           "built_at": built_at} for r in runs}}
             # Process data.
             tasks, done = [], {r.key: [] for r in runs}
             for run in runs:
                 previous = state["runs"].get(run.key, {}).get("notebooks", {})
-                run_tasks, skipped = plan(notebooks, run, previous, common, force, timeout, reuse_kernel)
+                run_tasks, skipped = plan(notebooks, run, previous, common, force, timeout, reuse_kernel, state)
                 tasks += run_tasks
                 done[run.key] += skipped
             run_of = {task.html_path: run.key for run in runs for task in tasks if task.html_path.parent == run.folder}
@@ -1038,8 +879,9 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
             outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area])
                         for run in runs]
             state = save_states(state, outcomes)
+            refresh_navs(state, runs)
             index_path = first.reports_dir / INDEX_FILE
-            atomic_write_text(index_path, index_html(state, runs[0]))
+            atomic_write_text(index_path, render.index_html(state, runs[0].lang, first.reports_dir))
     finally:
         if reuse_kernel:
             if pool.name == "dask":

@@ -20,7 +20,8 @@ from kpi.errors import UnitMismatch
 
 CHANGE_COLUMNS = ["indicator", "area_code", "area_name", "unit", "baseline_year", "baseline_value",
                   "baseline_status", "baseline_source", "baseline_ref", "target_year", "target_value",
-                  "target_status", "target_source", "target_ref", "change_abs", "change_pct", "cagr_pct", "complete"]
+                  "target_status", "target_source", "target_ref", "change_abs", "change_pct", "cagr_pct", "complete",
+                  "baseline_note", "target_note"]
 SKIP_SUFFIXES = (".increase", ".printed")  # printed increases and printed shares are inputs, not series
 
 
@@ -54,7 +55,9 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
         from kpi.api import load_priorities
         priority = load_priorities()
     table = pick(table, priority or {})
-    ends = ["value", "status", "source_id", "source_ref", "unit", "area_name"]
+    if "note" not in table:
+        table = table.assign(note="")
+    ends = ["value", "status", "source_id", "source_ref", "unit", "area_name", "note"]
     b = table[table["year"] == baseline].set_index(["indicator", "area_code"])[ends]
     t = table[table["year"] == target].set_index(["indicator", "area_code"])[ends]
     both = b.add_suffix("_b").join(t.add_suffix("_t"), how="outer").sort_index().reset_index()
@@ -75,4 +78,5 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
         "target_source": both["source_id_t"].fillna(""), "target_ref": both["source_ref_t"].fillna(""),
         "change_abs": tv - bv, "change_pct": ((tv - bv) / bv * 100).where(bv != 0),
         "cagr_pct": ((growth ** (1 / years) - 1) * 100).where(complete), "complete": complete,
+        "baseline_note": both["note_b"].fillna(""), "target_note": both["note_t"].fillna(""),
     }, columns=CHANGE_COLUMNS)

@@ -1,33 +1,55 @@
-"""Charts in one house style: units on axes, Vietnamese diacritics, statuses drawn differently.
+"""Charts in one house style: the indicator in the title, quantity and unit on the axis.
 
-Markers: ● reported, ○ derived, ◇ estimate, ▲ lower bound, ▼ upper bound; the legend
-explains them.  Bars of derived, estimated or bounded values are hatched.  Every function
-returns a matplotlib Figure.
+Markers: ● reported, ○ derived, ◇ estimate, ▲ lower bound, ▼ upper bound, ■ preliminary;
+bars of figures that are not plainly reported are hatched, in the chart as in its legend.
+Lines join only consecutive years (no line across a year without data); value axes start
+at zero; legends sit under the plot so they never squeeze it; value labels that would
+collide with another text are moved, or left out (the table beside the chart has every
+number).  ``overlaps`` measures collisions on a drawn figure, for the tests.
+
+Every function returns a closed matplotlib Figure: Jupyter shows it once (as the value of
+the cell), and a report shows it through ``kpi.display``.
 """
 from __future__ import annotations
 
+import functools
+import itertools
+import textwrap
+
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 
-from kpi import labels
+from kpi import labels, reference
+from kpi.errors import KpiError
 
 FONT = "DejaVu Sans"  # ships with matplotlib and covers every Vietnamese letter
 COLOURS = ["#1f5f8b", "#c8553d", "#588b3b", "#8c6bb1", "#d49a2a", "#4b4b4b", "#2a9d8f", "#b5838d"]
 MARKERS = {
     "reported": {"marker": "o", "fillstyle": "full"},
+    "preliminary": {"marker": "s", "fillstyle": "full"},
     "derived": {"marker": "o", "fillstyle": "none"},
     "estimate": {"marker": "D", "fillstyle": "none"},
     "lower_bound": {"marker": "^", "fillstyle": "full"},
     "upper_bound": {"marker": "v", "fillstyle": "full"},
 }
-HATCHES = {"reported": "", "derived": "//", "estimate": "..", "lower_bound": "^^", "upper_bound": "vv"}
+# matplotlib knows / \ | - + x o O . * ; "^^" is not a hatch and drew a solid bar under a hatched legend
+HATCHES = {"reported": "", "preliminary": "\\\\", "derived": "//", "estimate": "..", "lower_bound": "xx",
+           "upper_bound": "--"}
+WIDTH_IN = 7.0  # 672 px at 96 dpi: wide enough on a page, still legible scaled to a phone
 STYLE = {
-    "font.family": FONT, "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold",
+    "font.family": [FONT, "sans-serif"], "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold",
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-    "figure.dpi": 96, "savefig.dpi": 96, "figure.figsize": (8, 4.2), "legend.frameon": False,
+    "figure.dpi": 96, "savefig.dpi": 150, "figure.figsize": (WIDTH_IN, 4.0), "legend.frameon": False,
+    "svg.fonttype": "none",  # text stays text in SVG: small files, selectable, read by screen readers
 }
+LABEL_SIZE = 8
+TITLE_CHARS = 62  # a longer title wraps: at 12 pt bold, about what fits the figure's width
 
 
 def use_style() -> None:
@@ -35,93 +57,271 @@ def use_style() -> None:
     plt.rcParams.update(STYLE)
 
 
-def axis_label(indicator: str, unit: str, lang: str) -> str:
-    return f"{labels.indicator_name(indicator, lang)} ({labels.unit_label(unit, lang)})"
+def _styled(function):
+    """Draw in the house style without changing the caller's matplotlib settings."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return function(*args, **kwargs)
+    return wrapper
 
 
-def _status_legend(statuses: list[str], lang: str) -> list[Line2D]:
-    return [Line2D([], [], linestyle="", color="#333333", markersize=7, label=labels.status_label(s, lang),
+def _new_figure(height: float) -> tuple[Figure, plt.Axes]:
+    """A figure outside pyplot's list: Jupyter shows it once, as the cell's value, never again by itself."""
+    fig = Figure(figsize=(WIDTH_IN, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
+def closest(value: str, known: list[str], n: int = 3) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(value, known, n=n, cutoff=0.5) or known[:n]
+
+
+def _rows_of(obs: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    rows = obs[obs["indicator"] == indicator]
+    if rows.empty:
+        known = sorted(set(obs["indicator"])) or sorted(reference.catalogue().index)
+        raise KpiError(f"indicator {indicator!r} has no value in the data given; closest indicators: "
+                       f"{', '.join(closest(indicator, known))}")
+    areas = sorted(set(rows["area_code"]))
+    if len(areas) > 1:
+        names = ", ".join(f"{a} ({labels.area_name(a, None, 'en')})" for a in areas[:6])
+        raise KpiError(f"{indicator}: the rows are of {len(areas)} areas ({names}{', …' if len(areas) > 6 else ''}); "
+                       "a trend is one area's series: filter the rows first, e.g. obs[obs.area_code == '106']")
+    return rows
+
+
+def _title(fig: Figure, title: str) -> None:
+    """The chart's title at the figure's left edge (not the axes': long category names push those right)."""
+    if title:
+        fig.suptitle(textwrap.fill(title, TITLE_CHARS), x=0.01, ha="left", fontsize=12, fontweight="bold")
+
+
+def _status_handles(statuses: list[str], lang: str) -> list[Line2D]:
+    return [Line2D([], [], linestyle="", color="#333333", markersize=7, label=labels.status_label(s, lang, short=True),
                    **MARKERS[s]) for s in MARKERS if s in statuses]
 
 
-def source_colours(source_ids: list[str]) -> dict[str, str]:
-    """One colour per source, the same in every chart of a run (sources in the given order)."""
-    return {s: COLOURS[i % len(COLOURS)] for i, s in enumerate(dict.fromkeys(source_ids))}
+def _legend_below(fig: Figure, handles: list, ncols: int | None = None) -> None:
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols or min(len(handles), 3), fontsize=8)
 
 
-def trend(obs: pd.DataFrame, indicator: str, lang: str, label_points: bool = True,
-          colours: dict[str, str] | None = None) -> plt.Figure:
-    """Every value of one indicator over the years, one colour per source, marker per status.
+def _freeze(fig: Figure) -> object:
+    """Lay the figure out once, then keep it: value labels are placed against the final axes."""
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    return fig.canvas.get_renderer()
 
-    ``obs`` holds the rows of one area (any number of sources); ``colours`` maps sources to colours.
+
+def _place(ax: plt.Axes, text: str, xy: tuple[float, float], renderer, taken: list, offsets, **kw) -> Text | None:
+    """Put a label near ``xy`` at the first offset where it collides with nothing; None if none fits."""
+    axes_box = ax.get_window_extent(renderer)
+    for dx, dy, ha, va in offsets:
+        label = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                            fontsize=LABEL_SIZE, annotation_clip=False, **kw)
+        box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+        inside = (box.x0 >= axes_box.x0 - 2 and box.x1 <= axes_box.x1 + 2 and box.y0 >= axes_box.y0 - 2
+                  and box.y1 <= axes_box.y1 + 2)
+        if inside and not any(box.overlaps(other) for other in taken):
+            taken.append(box)
+            return label
+        label.remove()
+    return None
+
+
+POINT_OFFSETS = [(0, 7, "center", "bottom"), (0, -8, "center", "top"), (8, 0, "left", "center"),
+                 (-8, 0, "right", "center"), (8, 8, "left", "bottom"), (-8, 8, "right", "bottom"),
+                 (8, -8, "left", "top"), (-8, -8, "right", "top")]
+
+
+def _natural(name: object) -> tuple:
+    """``[2] …`` before ``[10] …``: legends in the order of the reference numbers."""
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(name)))
+
+
+def _segments(years: list[int]) -> list[list[int]]:
+    """Runs of consecutive years: a line joins only these (never across a year without data)."""
+    runs: list[list[int]] = []
+    for year in years:
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return runs
+
+
+@_styled
+def trend(obs: pd.DataFrame, indicator: str, lang: str = "vi", label_points: bool = True,
+          colours: dict[str, str] | None = None, series: str = "source_id", title: str | None = None) -> Figure:
+    """Every value of one indicator of one area over the years: a colour per ``series``, a marker per status.
+
+    ``series`` is the column naming each line (the source by default; reports use the
+    numbered citation).  Raises KpiError when the indicator has no row, or the rows are of
+    several areas (one line never runs through different areas).
     """
-    rows = obs[obs["indicator"] == indicator].sort_values("year")
-    fig, ax = plt.subplots()
-    sources = list(dict.fromkeys(rows["source_id"]))
-    colours = colours or source_colours(sorted(sources))
-    for source in sources:
-        part = rows[rows["source_id"] == source]
-        colour = colours[source]
-        ax.plot(part["year"], part["value"], color=colour, linewidth=1, alpha=0.6)
+    labels.check_lang(lang)
+    rows = _rows_of(obs, indicator).sort_values("year")
+    fig, ax = _new_figure(4.0)
+    names = sorted(dict.fromkeys(rows[series]), key=_natural)
+    colours = colours or {s: COLOURS[i % len(COLOURS)] for i, s in enumerate(names)}
+    unit = rows["unit"].iloc[0]
+    for name in names:
+        part = rows[rows[series] == name].drop_duplicates("year")
+        colour = colours.get(name, COLOURS[0])
+        by_year = dict(zip(part["year"].astype(int), part["value"]))
+        for run in _segments(sorted(by_year)):
+            if len(run) > 1:
+                ax.plot(run, [by_year[y] for y in run], color=colour, linewidth=1.5, alpha=0.8)
         for r in part.itertuples():
-            ax.plot([r.year], [r.value], color=colour, markersize=8, linestyle="", **MARKERS[r.status])
-            if label_points:
-                ax.annotate(f"{labels.fmt_number(r.value, lang, 2 if r.value < 100 else 0)}\n{source}",
-                            (r.year, r.value), textcoords="offset points", xytext=(6, 4), fontsize=7, color=colour)
-    unit = rows["unit"].iloc[0] if len(rows) else ""
-    ax.set_ylabel(axis_label(indicator, unit, lang))
-    ax.set_xlabel(labels.text("columns", "year", lang))
-    ax.set_title(labels.indicator_name(indicator, lang))
+            ax.plot([r.year], [r.value], color=colour, markersize=8, linestyle="", **MARKERS.get(r.status, MARKERS["reported"]))
+    years = sorted(set(rows["year"].astype(int)))
+    ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
+    ax.set_ylim(0, max(rows["value"].max(), 1) * 1.18)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.set_major_formatter(lambda v, _: labels.fmt_number(v, lang))
-    handles = [Line2D([], [], color=colours[s], linewidth=2, label=s) for s in sources]
-    handles += _status_legend(list(rows["status"].unique()), lang)
-    if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    fig.tight_layout()
+    ax.set_ylabel(labels.quantity_label(unit, lang))
+    ax.set_xlabel(labels.text("columns", "year", lang))
+    _title(fig, title or labels.indicator_name(indicator, lang))
+    handles = [Line2D([], [], color=colours.get(n, COLOURS[0]), linewidth=2, label=str(n)) for n in names]
+    _legend_below(fig, handles + _status_handles(list(rows["status"].unique()), lang))
+    if label_points:
+        renderer = _freeze(fig)
+        taken = [t.get_window_extent(renderer) for t in _drawn_texts(fig) if t.get_visible() and t.get_text()]
+        taken += [line.get_window_extent(renderer) for line in ax.get_lines() if len(line.get_xdata()) == 1]
+        for r in rows.itertuples():
+            decimals = 2 if abs(r.value) < 100 else 0
+            _place(ax, labels.fmt_number(r.value, lang, decimals), (r.year, r.value), renderer, taken,
+                   POINT_OFFSETS, color=colours.get(getattr(r, series), COLOURS[0]))
     return fig
 
 
-def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str, title: str,
-         stacked: bool = False) -> plt.Figure:
-    """Horizontal bars of several indicators (same unit) per category (a commune, a source).
+def check_stackable(indicators: list[str]) -> None:
+    """Parts are stacked only when the catalogue declares them disjoint classes of one whole."""
+    groups = reference.catalogue().reindex(indicators)["stack_group"].fillna("")
+    if len(indicators) > 1 and (groups.eq("").any() or groups.nunique() != 1):
+        raise KpiError(f"cannot stack {', '.join(indicators)}: they are not declared disjoint classes of one total "
+                       "(column stack_group of indicators.csv); nested classes would be counted twice")
 
-    ``table`` has columns ``category``, indicator, value, unit, status.
+
+@_styled
+def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = "vi", title: str = "",
+         stacked: bool = False, series_names: dict[str, str] | None = None) -> Figure:
+    """Horizontal bars of several indicators (one unit) per category (a commune, a source), from zero.
+
+    ``table`` has columns ``category``, indicator, value, unit, status.  ``stacked`` only for
+    indicators the catalogue declares disjoint (``stack_group``).
     """
+    labels.check_lang(lang)
     units = set(table.loc[table["indicator"].isin(indicators), "unit"])
-    if len(units) > 1:
-        raise ValueError(f"bars of one chart share a unit; got {sorted(units)}")
+    if len(units) != 1:
+        raise KpiError(f"bars of one chart share one unit; got {sorted(units) or 'no rows'} for {', '.join(indicators)}")
+    if stacked:
+        check_stackable(indicators)
+    unit = units.pop()
     cats = list(dict.fromkeys(table[category]))
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(cats), 3) + 1.2))
+    per_cat = 1 if stacked else len(indicators)
+    fig, ax = _new_figure(0.32 * max(len(cats) * per_cat, 3) + 1.6)
+    height = 0.8 / per_cat
     left = pd.Series(0.0, index=cats)
-    height = 0.8 / (1 if stacked else len(indicators))
+    drawn = []
     for i, indicator in enumerate(indicators):
-        part = table[table["indicator"] == indicator].set_index(category).reindex(cats)
-        offsets = [c + (0 if stacked else (i - (len(indicators) - 1) / 2) * height) for c in range(len(cats))]
-        values = part["value"].fillna(0)
-        hatches = [HATCHES.get(s, "") if isinstance(s, str) else "" for s in part["status"]]
+        part = table[table["indicator"] == indicator].drop_duplicates(category).set_index(category).reindex(cats)
+        offsets = [c + (0 if stacked else (i - (per_cat - 1) / 2) * height) for c in range(len(cats))]
+        values = part["value"].fillna(0).astype(float)
         bar = ax.barh(offsets, values, height=height, left=left.values if stacked else None,
-                      color=COLOURS[i % len(COLOURS)], label=labels.indicator_name(indicator, lang))
-        for patch, hatch in zip(bar, hatches):
-            patch.set_hatch(hatch)
-        for y, v, l0, s in zip(offsets, values, left.values, part["status"]):
-            if v:
-                ax.annotate(labels.fmt_value(v, part["unit"].dropna().iloc[0], lang, s if isinstance(s, str) else None),
-                            ((l0 if stacked else 0) + v, y), xytext=(3, 0), textcoords="offset points",
-                            va="center", fontsize=7)
+                      color=COLOURS[i % len(COLOURS)], edgecolor="white" if stacked else None, linewidth=0.8)
+        for patch, status in zip(bar, part["status"]):
+            hatch = HATCHES.get(status, "") if isinstance(status, str) else ""
+            if hatch:
+                patch.set_hatch(hatch)
+                patch.set_edgecolor("#ffffff")
+        drawn.append((bar, values, part["status"], left.copy()))
         if stacked:
             left = left + values.values
     ax.set_yticks(range(len(cats)), cats)
     ax.invert_yaxis()
-    unit = units.pop() if units else ""
-    ax.set_xlabel(f"{labels.text('columns', 'value', lang)} ({labels.unit_label(unit, lang)})")
-    ax.set_title(title)
-    statuses = [s for s in table["status"].dropna().unique() if s != "reported"]
-    handles = [Patch(facecolor=COLOURS[i % len(COLOURS)], label=labels.indicator_name(ind, lang))
+    top = (left.max() if stacked else table.loc[table["indicator"].isin(indicators), "value"].max()) or 1
+    ax.set_xlim(0, top * 1.25)
+    ax.xaxis.set_major_formatter(lambda v, _: labels.fmt_number(v, lang))
+    ax.set_xlabel(labels.quantity_label(unit, lang))
+    _title(fig, title)
+    names = series_names or {i: labels.indicator_name(i, lang) for i in indicators}
+    handles = [Patch(facecolor=COLOURS[i % len(COLOURS)], label=names.get(ind, ind))
                for i, ind in enumerate(indicators)] if len(indicators) > 1 else []
-    handles += [Patch(facecolor="white", edgecolor="#333333", hatch=HATCHES[s], label=labels.status_label(s, lang))
-                for s in statuses]
-    if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    fig.tight_layout()
+    statuses = [s for s in HATCHES if s != "reported" and s in set(table["status"].dropna())]
+    handles += [Patch(facecolor="#888888", edgecolor="#ffffff", hatch=HATCHES[s],
+                      label=labels.status_label(s, lang, short=True)) for s in statuses]
+    _legend_below(fig, handles, ncols=1 if any(len(h.get_label()) > 40 for h in handles) else None)
+    _bar_labels(fig, ax, drawn, unit, lang, stacked, left, cats)
     return fig
+
+
+def _bar_labels(fig: Figure, ax: plt.Axes, drawn: list, unit: str, lang: str, stacked: bool,
+                totals: pd.Series, cats: list) -> None:
+    """Numbers inside stacked segments where they fit, totals (or values) after each bar."""
+    renderer = _freeze(fig)
+    taken = [t.get_window_extent(renderer) for t in _drawn_texts(fig) if t.get_visible() and t.get_text()]
+    for bar, values, statuses, left in drawn:
+        for patch, value, status in zip(bar, values, statuses):
+            if not value:
+                continue
+            y = patch.get_y() + patch.get_height() / 2
+            if stacked:
+                seg = patch.get_window_extent(renderer)
+                label = ax.text(patch.get_x() + patch.get_width() / 2, y, labels.fmt_number(value, lang),
+                                ha="center", va="center", fontsize=LABEL_SIZE, color="white", fontweight="bold")
+                box = label.get_window_extent(renderer)
+                if box.width + 4 > seg.width or box.height > seg.height:
+                    label.remove()
+            else:
+                status = status if isinstance(status, str) else None
+                _place(ax, labels.fmt_value(value, unit, lang, status), (value, y), renderer, taken,
+                       [(3, 0, "left", "center")])
+    if stacked:
+        for i, cat in enumerate(cats):
+            if totals[cat]:
+                _place(ax, labels.fmt_value(totals[cat], unit, lang), (totals[cat], i), renderer, taken,
+                       [(3, 0, "left", "center")])
+
+
+def _drawn_texts(fig: Figure) -> list[Text]:
+    """Every text drawn: tick labels only of ticks inside the view (matplotlib keeps the others, undrawn)."""
+    ticks = set()
+    drawn = []
+    for ax in fig.axes:
+        for axis, (low, high) in ((ax.xaxis, sorted(ax.get_xlim())), (ax.yaxis, sorted(ax.get_ylim()))):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticks.update({id(tick.label1), id(tick.label2)})
+                if low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                    drawn += [tick.label1, tick.label2]
+    return drawn + [t for t in fig.findobj(Text) if id(t) not in ticks]
+
+
+def overlaps(fig: Figure) -> list[tuple[str, str]]:
+    """Pairs of visible texts of a drawn figure whose boxes intersect (labels, ticks, titles, legend).
+
+    Measured from matplotlib's own text extents, so a test can fail on a collision the eye
+    might miss.  Texts wholly outside the figure count as a collision with the edge.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in _drawn_texts(fig) if t.get_visible() and t.get_text().strip()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    found = []
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        inter_w = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+        inter_h = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+        if inter_w > 1 and inter_h > 1:
+            found.append((a, b))
+    width, height = fig.bbox.width, fig.bbox.height
+    found += [(a, "<figure edge>") for a, box in boxes
+              if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1]
+    return found
+
+
+matplotlib.rcParams.update({"svg.hashsalt": "kpi"})  # stable SVG ids: the same chart gives the same bytes

@@ -152,6 +152,9 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     source_table = pd.DataFrame([{
         "source_id": r.source_id, "priority": r.priority, "title": r.meta["title"], "file": r.path.name,
         "layout": r.meta["layout"], "sha256": r.meta["sha256"],
+        # cited for readers by the reports (kpi.cite): who issued it, where in it, where it is online, when read
+        "source": str(r.meta.get("source") or ""), "section": str(r.meta.get("section") or ""),
+        "url": str(r.meta.get("url") or ""), "accessed": str(r.meta.get("accessed") or ""),
     } for r in records]).sort_values(["priority", "source_id"], ignore_index=True)
     return {
         "observations": obs, "rejects": pd.concat(rejects, ignore_index=True), "findings": findings,

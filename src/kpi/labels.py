@@ -1,11 +1,13 @@
 """Labels and number formats for readers, in Vietnamese (first) or English.
 
-Values and units are joined by a no-break space, so a unit never wraps away from its number.
+Every user-facing word lives in ``data/reference/labels.yml`` (and the unit, value and
+caveat tables beside it); this module looks them up.  Values and units are joined by a
+no-break space, so a unit never wraps away from its number; English units agree in number.
 
 >>> [fmt_value(v, u, lang).replace("\u00a0", " ") for lang in ("vi", "en") for v, u in ((41100, "t"), (74.03, "ha"))]
 ['41.100 t', '74,03 ha', '41,100 t', '74.03 ha']
->>> [fmt_value(9, "facility", lang).replace("\u00a0", " ") for lang in ("vi", "en")]
-['9 cơ sở', '9 farms']
+>>> [fmt_value(n, "facility", lang).replace("\u00a0", " ") for lang in ("vi", "en") for n in (1, 9)]
+['1 cơ sở', '9 cơ sở', '1 farm', '9 farms']
 """
 from __future__ import annotations
 
@@ -30,9 +32,8 @@ def _labels(ref_dir: Path | None = None) -> dict:
 
 
 @functools.lru_cache(maxsize=2)
-def _unit_labels(ref_dir: Path | None = None) -> pd.DataFrame:
-    return pd.read_csv((ref_dir or config.REFERENCE_DIR) / "unit_labels.csv", dtype=str,
-                       keep_default_na=False).set_index("unit")
+def _table(name: str, index: str | tuple[str, ...], ref_dir: Path | None = None) -> pd.DataFrame:
+    return pd.read_csv((ref_dir or config.REFERENCE_DIR) / name, dtype=str, keep_default_na=False).set_index(list(index) if isinstance(index, tuple) else index)
 
 
 def check_lang(lang: str) -> str:
@@ -41,17 +42,53 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-def text(group: str, key: str, lang: str) -> str:
-    """A label from ``labels.yml``: ``text("columns", "source", "vi")`` → ``Nguồn``."""
+def _is_one(n: object) -> bool:
+    return isinstance(n, (int, float)) and not isinstance(n, bool) and n == 1
+
+
+def text(group: str, key: str, lang: str, n: float | None = None, **values: object) -> str:
+    """A label from ``labels.yml``, its fields filled: ``text("columns", "source", "vi")`` → ``Nguồn``.
+
+    ``n`` picks the singular form (``en_one``) when it is 1.
+
+    >>> text("text", "rows_left_out", "en", n=1, shown=200, total=201, hidden=1).split("; ")[1]
+    'the other one is left out to keep the report small.'
+    """
     entry = _labels().get(group, {}).get(key)
     if entry is None:
         raise KeyError(f"no label {group}.{key} in labels.yml")
-    return entry[check_lang(lang)]
+    check_lang(lang)
+    template = entry.get(f"{lang}_one", entry[lang]) if _is_one(n) else entry[lang]
+    if n is not None:
+        values = {"n": n, **values}
+    return template.format(**values) if values else template
 
 
-def unit_label(unit: str, lang: str) -> str:
-    table = _unit_labels()
-    return table.loc[unit, check_lang(lang)] if unit in table.index else unit
+def has_text(group: str, key: str) -> bool:
+    return key in _labels().get(group, {})
+
+
+def unit_label(unit: str, lang: str, value: float | None = None) -> str:
+    """The unit as printed: ``cơ sở``; in English singular for one (``1 farm``)."""
+    table = _table("unit_labels.csv", "unit")
+    if unit not in table.index:
+        return unit
+    column = "en_one" if check_lang(lang) == "en" and _is_one(value) else lang
+    return table.loc[unit, column]
+
+
+def quantity_label(unit: str, lang: str) -> str:
+    """What a unit measures, for an axis: ``Diện tích (ha)``; a count needs no unit: ``Số cơ sở``, ``Farms``.
+
+    >>> quantity_label("ha", "vi"), quantity_label("facility", "vi"), quantity_label("facility", "en")
+    ('Diện tích (ha)', 'Số cơ sở', 'Farms')
+    """
+    table = _table("unit_labels.csv", "unit")
+    quantity = table.loc[unit, f"quantity_{check_lang(lang)}"] if unit in table.index else ""
+    shown = unit_label(unit, lang)
+    if not quantity:
+        return shown
+    return quantity if shown.casefold() in quantity.casefold() else f"{quantity} ({shown})"
 
 
 def indicator_name(indicator: str, lang: str) -> str:
@@ -59,8 +96,34 @@ def indicator_name(indicator: str, lang: str) -> str:
     return cat.loc[indicator, "name_vi" if check_lang(lang) == "vi" else "name_en"] if indicator in cat.index else indicator
 
 
-def status_label(status: str, lang: str) -> str:
-    return text("status", status, lang)
+def definition(indicator: str, lang: str) -> str:
+    cat = reference.catalogue()
+    if indicator not in cat.index:
+        return ""
+    return cat.loc[indicator, "definition_vi" if check_lang(lang) == "vi" else "definition"]
+
+
+def status_label(status: str, lang: str, short: bool = False) -> str:
+    return text("status_short" if short else "status", status, lang)
+
+
+def value_label(column: str, value: object, lang: str) -> object:
+    """A category value of a list (crop ``lúa``, kind ``sản phẩm OCOP``) in the edition's language.
+
+    Proper names are not in the table and stay as they are.
+
+    >>> value_label("crop", "lúa", "en"), value_label("crop", "lúa", "vi"), value_label("name", "Séng cù", "en")
+    ('rice', 'lúa', 'Séng cù')
+    """
+    if check_lang(lang) == "vi" or not isinstance(value, str):
+        return value
+    table = _table("value_labels.csv", ("column", "vi"))
+    key = (column, value)
+    return table.loc[key, "en"] if key in table.index else value
+
+
+def month_name(month: int, lang: str) -> str:
+    return text("months", str(int(month)), lang)
 
 
 def _decimals(value: float, unit: str) -> int | None:
@@ -82,9 +145,8 @@ def fmt_value(value: float | None, unit: str, lang: str, status: str | None = No
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     number = fmt_number(value, lang, _decimals(value, unit))
-    prefix = {"lower_bound": {"vi": "trên ", "en": "over "}, "upper_bound": {"vi": "dưới ", "en": "under "},
-              "estimate": {"vi": "ước ", "en": "about "}}.get(status or "", {}).get(lang, "")
-    return f"{prefix}{number}\u00a0{unit_label(unit, lang)}"
+    prefix = text("value_prefix", status, lang) if status and has_text("value_prefix", status) else ""
+    return f"{prefix}{number}\u00a0{unit_label(unit, lang, value)}"
 
 
 def fmt_change(value: float | None, lang: str, unit: str = "", decimals: int | None = None) -> str:
@@ -93,12 +155,14 @@ def fmt_change(value: float | None, lang: str, unit: str = "", decimals: int | N
         return "–"
     sign = "+" if value > 0 else ""
     number = fmt_number(value, lang, decimals if decimals is not None else _decimals(value, unit))
-    return f"{sign}{number}" + (f"\u00a0{unit_label(unit, lang)}" if unit else "")
+    return f"{sign}{number}" + (f"\u00a0{unit_label(unit, lang, abs(value))}" if unit else "")
 
 
-def area_name(code: str, year: int, lang: str) -> str:
+def area_name(code: str, year: int | None, lang: str) -> str:
+    """The area's name in the era of ``year`` (03390 is Thị trấn Tam Đường up to 2024, Xã Bình Lư after)."""
     gaz = reference.gazetteer()
-    row = gaz.areas[(gaz.areas["code"] == code) & gaz.areas["era"].isin([reference.era_of_year(year), "all", "former"])]
-    if row.empty:
+    eras = [reference.era_of_year(year), "all", "former"] if year is not None else ["pre2025", "all", "former"]
+    rows = gaz.areas[(gaz.areas["code"] == code) & gaz.areas["era"].isin(eras)]
+    if rows.empty:
         return code
-    return row.iloc[0]["name_vi" if lang == "vi" else "name_en"]
+    return rows.iloc[0]["name_vi" if check_lang(lang) == "vi" else "name_en"]

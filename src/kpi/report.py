@@ -1,306 +1,274 @@
-"""What the notebooks call: one ``start`` that checks parameters and loads data, then display helpers.
+"""What the notebooks call: ``start`` checks parameters and loads data; each method shows one block.
 
-Notebooks stay thin (parameters, one call per section); every table here shows each
-figure with its status and its exact source place.
+Notebooks stay thin (parameters, one call per section).  The work is in ``kpi.views``
+(labelled tables, pure) and ``kpi.story`` (key figures and sentences); ``kpi.display``
+turns them into HTML.  Every method shows its block once and returns None, so a call as a
+cell's last line never shows twice.  Only the chosen period is shown; every figure names
+its source by number, and the report ends (``end``) with the notes, definitions, method,
+symbols and the numbered source list.
 
     ctx = start(2012, 2022, "106", "vi", None)
     ctx.heading("tea")
-    ctx.headline(theme="tea")
+    ctx.story("tea")
+    ...
+    ctx.end()
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from kpi import api, charts, editions, labels, params, reference, reorg
+from kpi import api, charts, display, editions, labels, params, reference, reorg, story, views
 from kpi.changes import compare
+from kpi.cite import References
 from kpi.ingest import data_version
 from kpi.sources import pick
+from kpi.views import Chart, Scope, Table
 
-
-def _display(obj) -> None:
-    from IPython.display import display
-
-    display(obj)
-
-
-def _html(markup: str):
-    from IPython.display import HTML
-
-    return HTML(markup)
-
-
-def _escape(text: object) -> str:
-    import html
-
-    return html.escape("" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text))
-
-
-MAX_ROWS = 200  # rows of a list shown in a report; the full tables are in data/processed
+THEMES = ("crops", "tea", "livestock", "fish", "initiatives")  # the overview's order
 
 
 @dataclass
 class Context:
-    """Parameters and data of one notebook run."""
+    """Parameters, data and the references of one report run."""
 
     p: params.Parameters
-    obs: pd.DataFrame
+    obs: pd.DataFrame  # every source, every year (the era of the target year)
     priority: dict[str, int]
+    sources: pd.DataFrame
     data_version: str = ""
-    best: pd.DataFrame = field(init=False)
+    scope: Scope = field(init=False)
+    refs: References = field(init=False)
+    best: pd.DataFrame = field(init=False)  # chosen source, the period only
+    period: pd.DataFrame = field(init=False)  # every source, the period only
+    shown: list[Table | Chart] = field(default_factory=list, init=False)
+    indicators_shown: list[str] = field(default_factory=list, init=False)
+    note_of: dict = field(init=False)  # (source, place) → note: finds the web page a value came from
 
     def __post_init__(self) -> None:
-        self.best = pick(self.obs, self.priority)
+        self.scope = Scope(self.p.baseline_year, self.p.target_year, self.p.area_code, self.p.lang)
+        self.note_of = views.notes_by_ref(self.obs)
+        self.refs = References(self.sources, self.p.lang, self.note_of)
+        self.period = views.in_period(self.obs, self.scope)
+        self.best = pick(self.period, self.priority)
 
-    # --- text ------------------------------------------------------------------------
     @property
     def lang(self) -> str:
         return self.p.lang
 
-    def t(self, group: str, key: str) -> str:
-        return labels.text(group, key, self.lang)
+    def t(self, group: str, key: str, **values: object) -> str:
+        return labels.text(group, key, self.lang, **values)
 
-    def area_label(self, code: str | None = None) -> str:
-        return labels.area_name(code or self.p.area_code, self.p.target_year, self.lang)
-
+    # --- page structure ---------------------------------------------------------------
     def heading(self, theme: str) -> None:
-        """The area and years of the report in the chosen language (the notebook's title is above it)."""
-        title = labels.text("themes", theme, self.lang)
-        sub = f"{title}: {self.area_label()} · {self.p.baseline_year} → {self.p.target_year}"
-        _display(_html(f"<p class='kpi-sub'><strong>{_escape(sub)}</strong></p>"
-                       f"<p class='kpi-note'>{_escape(self.t('text', 'notes_sources'))}</p>"))
+        """The report's title in its language: theme, area, period."""
+        s = self.scope
+        subtitle = f"{s.area_name()} · {s.baseline}–{s.target}"
+        display.show(display.heading_html(self.t("themes", theme), subtitle))
 
     def section(self, key: str) -> None:
-        _display(_html(f"<h2>{_escape(self.t('text', key))}</h2>"))
+        """A heading and one paragraph saying what the section shows (both from the labels)."""
+        intro = f"{key}_intro"
+        text = (self.t("sections", intro, **self.scope.years) if labels.has_text("sections", intro) else "")
+        display.show(display.section_html(self.t("sections", key), text))
 
-    # --- tables ----------------------------------------------------------------------
-    def _table(self, frame: pd.DataFrame) -> None:
-        if frame.empty:
-            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
-            return
-        _display(_html(frame.to_html(index=False, escape=True, classes="kpi-table", border=0, na_rep="–")))
+    def _show_table(self, table: Table, indicators: list[str] = ()) -> None:
+        self._note_indicators(indicators)
+        if not table.is_empty:
+            self.shown.append(table)
+        display.show(display.table_html(table))
 
-    def _cell(self, value: float, unit: str, status: str) -> str:
-        return labels.fmt_value(value, unit, self.lang, status)
+    def _show_chart(self, chart: Chart, indicators: list[str] = ()) -> None:
+        self._note_indicators(indicators)
+        self.shown.append(chart)
+        display.show(display.chart_html(chart))
 
-    def _area_rows(self, frame: pd.DataFrame, with_children: bool = False) -> pd.DataFrame:
-        codes = {self.p.area_code}
-        if with_children:
-            codes |= set(self.children())
-        return frame[frame["area_code"].isin(codes)]
+    def _note_indicators(self, indicators) -> None:
+        self.indicators_shown += [i for i in indicators if i not in self.indicators_shown]
 
-    def children(self) -> list[str]:
-        """Codes of the units inside the area (communes of the district), in the target year's era."""
-        areas = reference.gazetteer().areas
-        era = reference.era_of_year(self.p.target_year)
-        inside = areas[(areas["parent"] == self.p.area_code) & areas["era"].isin([era, "former"])]
-        return list(inside["code"])
+    # --- the story ----------------------------------------------------------------------
+    def _changes(self) -> pd.DataFrame:
+        return compare(views.of_area(self.obs, self.scope), self.scope.baseline, self.scope.target,
+                       area=self.scope.area, priority=self.priority)
 
-    def headline(self, theme: str | None = None) -> pd.DataFrame:
-        """Every indicator with values at both years: baseline, target, change, % change, CAGR, statuses."""
-        changes = compare(self._area_rows(self.obs), self.p.baseline_year, self.p.target_year,
-                          area=self.p.area_code, priority=self.priority)
+    def story(self, theme: str | None = None) -> None:
+        """Key figures and one sentence per theme (every theme for the overview)."""
+        s = self.scope
+        best, changes = views.of_area(self.best, s), self._changes()
+        blocks = []
+        for th in ([theme] if theme else THEMES):
+            figures, lead = story.theme_story(best, changes, s, th)
+            self._note_indicators([f.indicator for f in figures])
+            empty = self.t("story", "no_theme_data", area=s.area_name(), **s.years)
+            blocks.append(display.key_figures_html(self.t("themes", th) if not theme else "", figures, lead, empty))
+        display.show(display.section_html(self.t("sections", "story"), self.t("sections", "story_intro", **s.years))
+                     + "".join(blocks))
+
+    def headline(self, theme: str | None = None) -> None:
+        """Indicators known in both years: baseline, target, change, % change, average yearly growth."""
+        changes = self._changes()
         if theme:
             changes = changes[changes["indicator"].map(reference.catalogue()["theme"]) == theme]
-        complete = changes[changes["complete"]]
-        c = lambda k: self.t("columns", k)  # noqa: E731
-        table = pd.DataFrame({
-            c("indicator"): complete["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
-            f"{c('baseline')} {self.p.baseline_year}": [self._cell(v, u, s) for v, u, s in
-                                                        zip(complete["baseline_value"], complete["unit"], complete["baseline_status"])],
-            f"{c('target')} {self.p.target_year}": [self._cell(v, u, s) for v, u, s in
-                                                    zip(complete["target_value"], complete["unit"], complete["target_status"])],
-            c("change_abs"): [labels.fmt_change(v, self.lang, u) for v, u in zip(complete["change_abs"], complete["unit"])],
-            c("change_pct"): [labels.fmt_change(v, self.lang, decimals=1) for v in complete["change_pct"]],
-            c("cagr_pct"): [labels.fmt_change(v, self.lang, decimals=2) for v in complete["cagr_pct"]],
-            c("baseline_status"): complete["baseline_status"].map(lambda s: labels.status_label(s, self.lang)),
-            c("target_status"): complete["target_status"].map(lambda s: labels.status_label(s, self.lang)),
-            c("source"): [f"{b} | {t}" for b, t in zip(complete["baseline_ref"], complete["target_ref"])],
-        })
-        self._table(table)
-        missing = changes[~changes["complete"]]
-        if len(missing):
-            names = ", ".join(labels.indicator_name(i, self.lang) for i in missing["indicator"].head(12))
-            more = f" (+{len(missing) - 12})" if len(missing) > 12 else ""
-            word = {"vi": "Chỉ có số liệu ở một trong hai năm", "en": "Values in only one of the two years"}[self.lang]
-            _display(_html(f"<p class='kpi-note'>{word}: {_escape(names)}{more}.</p>"))
-        return complete
+        empty = self.t("text", "no_data_period", area=self.scope.area_name(), **self.scope.years)
+        table = views.change_table(changes, self.scope, self.refs, "both-years", self.t("sections", "headline"), empty)
+        self._show_table(table, list(changes.loc[changes["complete"], "indicator"]))
 
+    def one_year(self, theme: str | None = None) -> None:
+        """Indicators with a value in the period but not in both years: the latest value and its year."""
+        rows = views.latest_in_period(views.of_area(self.best, self.scope), self._changes())
+        if theme:
+            rows = rows[rows["indicator"].map(reference.catalogue()["theme"]) == theme]
+        table = views.value_table(rows, self.scope, self.refs, "one-year", self.t("sections", "one_year"),
+                                  empty=self.t("text", "no_data"))
+        self._show_table(table, list(rows["indicator"]))
+
+    # --- tables -------------------------------------------------------------------------
     def values(self, indicators: list[str], all_sources: bool = True, children: bool = False,
-               years: list[int] | None = None) -> pd.DataFrame:
-        """Every value of the indicators for the area: year, value with unit, status, source place."""
-        rows = self.obs if all_sources else self.best
-        rows = self._area_rows(rows[rows["indicator"].isin(indicators)], with_children=children)
-        if years is not None:
-            rows = rows[rows["year"].isin(years)]
-        rows = rows.sort_values(["indicator", "area_code", "year", "source_id"])
-        c = lambda k: self.t("columns", k)  # noqa: E731
-        table = pd.DataFrame({
-            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
-            c("area"): rows["area_code"].map(self.area_label),
-            c("year"): rows["year"].astype(str),
-            c("value"): [self._cell(v, u, s) for v, u, s in zip(rows["value"], rows["unit"], rows["status"])],
-            c("status"): rows["status"].map(lambda s: labels.status_label(s, self.lang)),
-            c("source"): rows["source_ref"],
-        })
-        self._table(table)
-        return rows
+               name: str = "values", title: str = "") -> None:
+        """Every value of the indicators for the area in the period: year, value, status, source."""
+        rows = self.period if all_sources else self.best
+        rows = views.of_area(rows[rows["indicator"].isin(indicators)], self.scope, children)
+        empty = views.empty_text(self.obs, indicators, self.scope, children)
+        self._show_table(views.value_table(rows, self.scope, self.refs, name, title, empty), indicators)
 
-    def list_table(self, name: str, columns: dict[str, str], where: dict[str, str] | None = None) -> pd.DataFrame:
+    def list_table(self, name: str, columns: dict[str, str], where: dict[str, str] | None = None,
+                   title: str = "") -> None:
         """A processed list (OCOP products, partners, varieties) with the chosen columns, labelled."""
         table = api.load_table(f"lists/{name}", self.p.data_dir)
         for role, wanted in (where or {}).items():
             table = table[table[role].astype(str).str.contains(wanted, case=False, regex=False)]
-        if self.p.area_code != "106" and "area_codes" in table:
-            table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: self.p.area_code in c)]
-        shown = table[list(columns) + ["source_ref"]].rename(
-            columns={**{k: self.t("columns", v) for k, v in columns.items()}, "source_ref": self.t("columns", "source")})
-        for col in shown.columns:
-            shown[col] = shown[col].map(lambda v: labels.fmt_number(v, self.lang) if isinstance(v, float) else v)
-        self._table(shown)
-        return table
+        if "year" in table:
+            table = views.in_period(table, self.scope)
+        if self.scope.area not in self._top_areas() and "area_codes" in table:
+            table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: self.scope.area in c)]
+        self._show_table(views.list_table(table, columns, self.scope, self.refs, name, title))
 
-    def finding_text(self, f: pd.Series) -> str:
-        """A finding in the reader's language, from its structured fields."""
-        unit = f["unit"] if isinstance(f["unit"], str) else ""
-        value = labels.fmt_value(f["value"], unit, self.lang)
-        expected = labels.fmt_value(f["expected"], unit, self.lang) if f["check"] != "printed_ratio" else \
-            labels.fmt_number(f["expected"], self.lang, 3) + ("\u00a0" + labels.unit_label(unit, self.lang) if unit else "")
-        templates = {
-            "printed_ratio": {"vi": "số in {value}, tính từ các thành phần được {expected}",
-                              "en": "printed {value}, its parts give {expected}"},
-            "breakdown_sum": {"vi": "tổng các xã ({other}) là {expected}, tổng in là {value}",
-                              "en": "commune parts ({other}) add up to {expected}, the printed total is {value}"},
-            "identity": {"vi": "{other} = {expected}, tổng in là {value}",
-                         "en": "{other} = {expected}, the printed total is {value}"},
-            "same_value_other_year": {"vi": "{value} cũng là số của {other}",
-                                      "en": "{value} is also the figure of {other}"},
-        }
-        template = templates.get(f["check"], {}).get(self.lang)
-        if template is None:
-            return str(f["message"])
-        return template.format(value=value, expected=expected, other=f["other"])
+    def _top_areas(self) -> set[str]:
+        """Areas whose lists are the whole list: the district (or any area without a parent in the data)."""
+        areas = reference.gazetteer().areas
+        return set(areas.loc[areas["level"].isin(["district", "province"]), "code"])
 
     def checks(self) -> None:
-        """Validation findings and source conflicts, in the reader's language."""
-        findings = self._area_rows(api.load_table("findings", self.p.data_dir), with_children=True)
-        conflicts = self._area_rows(api.load_table("conflicts", self.p.data_dir), with_children=True)
-        hidden = {"findings": len(findings) - MAX_ROWS, "conflicts": len(conflicts) - MAX_ROWS}
-        findings, conflicts = findings.head(MAX_ROWS), conflicts.head(MAX_ROWS)
-        c = lambda k: self.t("columns", k)  # noqa: E731
-        self.section("findings")
-        self._table(pd.DataFrame({
-            c("check"): findings["check"].map(lambda k: self.t("checks", k)),
-            c("indicator"): findings["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
-            c("area"): findings["area_code"].map(self.area_label), c("year"): findings["year"].astype(str),
-            c("message"): [self.finding_text(f) for _, f in findings.iterrows()], c("source"): findings["source_ref"],
-        }))
-        self._more(hidden["findings"])
-        self.section("conflicts")
-        self._table(pd.DataFrame({
-            c("indicator"): conflicts["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
-            c("area"): conflicts["area_code"].map(self.area_label), c("year"): conflicts["year"].astype(str),
-            c("chosen"): [f"{self._cell(v, u, s)} ({src})" for v, u, s, src in zip(
-                conflicts["chosen_value"], conflicts["unit"], conflicts["chosen_status"], conflicts["chosen_source"])],
-            c("other"): [f"{self._cell(v, u, s)} ({src}: {ref})" for v, u, s, src, ref in zip(
-                conflicts["other_value"], conflicts["unit"], conflicts["other_status"], conflicts["other_source"],
-                conflicts["other_ref"])],
-        }))
-        self._more(hidden["conflicts"])
+        """Validation findings and source conflicts of the period, in the reader's language."""
+        findings = views.of_area(api.load_table("findings", self.p.data_dir), self.scope, children=True)
+        conflicts = views.of_area(api.load_table("conflicts", self.p.data_dir), self.scope, children=True)
+        self._show_table(views.findings_table(findings, self.scope, self.refs, self.note_of))
+        self._show_table(views.conflicts_table(conflicts, self.scope, self.refs, self.note_of))
 
-    def since_last_edition(self) -> pd.DataFrame:
+    def since_last_edition(self) -> None:
         """Values new, revised or gone since the previous build's data (editions kept by ``kpi build``)."""
         current = api.load_observations(self.p.data_dir)
         previous, changes = editions.changes_since_previous(current, self.data_version, self.p.data_dir)
-        changes = self._area_rows(changes, with_children=True)
         if previous is None:
-            word = {"vi": "Đây là lần dựng đầu tiên với dữ liệu này: chưa có bản trước để so sánh.",
-                    "en": "First edition of this data: there is no previous edition to compare with."}[self.lang]
-            _display(_html(f"<p class='kpi-note'>{word}</p>"))
-            return changes
-        kinds = {"new": {"vi": "mới", "en": "new"}, "revised": {"vi": "sửa đổi", "en": "revised"},
-                 "gone": {"vi": "không còn", "en": "gone"}}
-        counts = changes["change"].value_counts()
-        shown = changes.head(MAX_ROWS)
-        head = {"vi": f"So với bản dữ liệu trước ({previous})", "en": f"Compared with the previous edition ({previous})"}[self.lang]
-        summary = ", ".join(f"{kinds[k][self.lang]}: {counts.get(k, 0)}" for k in kinds)
-        _display(_html(f"<p class='kpi-note'>{_escape(head)}: {_escape(summary)}.</p>"))
-        c = lambda k: self.t("columns", k)  # noqa: E731
-        self._table(pd.DataFrame({
-            c("check"): shown["change"].map(lambda k: kinds[k][self.lang]),
-            c("indicator"): shown["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
-            c("area"): shown["area_code"].map(self.area_label), c("year"): shown["year"].astype(str),
-            {"vi": "Giá trị cũ", "en": "Old value"}[self.lang]: [
-                self._cell(v, u, s) for v, u, s in zip(shown["old_value"], shown["unit"], shown["old_status"])],
-            {"vi": "Giá trị mới", "en": "New value"}[self.lang]: [
-                self._cell(v, u, s) for v, u, s in zip(shown["new_value"], shown["unit"], shown["new_status"])],
-            c("source"): shown["source_ref"],
-        }))
-        self._more(len(changes) - len(shown))
-        return changes
+            display.show(f'<p class="kpi-empty">{display.esc(self.t("text", "first_edition"))}</p>')
+            return
+        changes = views.of_area(changes, self.scope, children=True)
+        in_period = views.in_period(changes, self.scope)
+        if in_period.empty:
+            display.show(f'<p class="kpi-empty">{display.esc(self.t("text", "no_edition_changes", previous=previous))}</p>')
+            return
+        counts = in_period["change"].value_counts()
+        summary = ", ".join(f"{self.t('edition_change', k)}: {counts[k]}" for k in counts.index)
+        display.show(f'<p class="kpi-intro">{display.esc(self.t("text", "edition_summary", previous=previous, summary=summary))}</p>')
+        self._show_table(views.edition_table(changes, self.scope, self.refs, self.note_of))
 
-    def _more(self, hidden: int) -> None:
-        """Say how many rows a long table leaves out (a report stays small enough to e-mail)."""
-        if hidden > 0:
-            word = {"vi": f"… và {hidden} dòng nữa: xem bảng đầy đủ trong data/processed/ hoặc data/editions/.",
-                    "en": f"… and {hidden} more rows: see the full tables in data/processed/ or data/editions/."}
-            _display(_html(f"<p class='kpi-note'>{_escape(word[self.lang])}</p>"))
+    # --- charts -------------------------------------------------------------------------
+    def _series(self, rows: pd.DataFrame) -> pd.Series:
+        """The legend name of each row's source: its reference number and a short name."""
+        return pd.Series([self.refs.legend(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])],
+                         index=rows.index)
 
-    # --- charts ----------------------------------------------------------------------
-    def trend(self, indicator: str):
-        rows = self._area_rows(self.obs[self.obs["indicator"] == indicator])
+    def _colours(self, names: list[str]) -> dict[str, str]:
+        """A document's colour is the same in every chart of a report: it follows its reference number."""
+        number = lambda n: int(n[1:n.index("]")]) if n.startswith("[") and "]" in n else 0  # noqa: E731
+        return {n: charts.COLOURS[(number(n) - 1) % len(charts.COLOURS)] for n in names}
+
+    def trend(self, indicator: str) -> None:
+        """Every value of one indicator for the area in the period, one colour per cited document."""
+        rows = views.of_area(self.period[self.period["indicator"] == indicator], self.scope)
         if rows.empty:
-            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
-            return None
-        return charts.trend(rows, indicator, self.lang, colours=charts.source_colours(list(self.priority)))
+            display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, [indicator], self.scope))}</p>')
+            return
+        rows = rows.assign(series=self._series(rows))
+        rows = rows.sort_values(["series", "year"])
+        fig = charts.trend(rows, indicator, self.lang, colours=self._colours(list(rows["series"])), series="series")
+        name = labels.indicator_name(indicator, self.lang)
+        years = sorted(rows["year"].astype(int))
+        alt = self.t("text", "alt_trend", name=name, unit=labels.unit_label(rows["unit"].iloc[0], self.lang),
+                     first=years[0], last=years[-1],
+                     points=views.alt_points(rows.sort_values("year").assign(year=lambda d: d["year"].astype(str)
+                                                                              + " " + d["series"]), self.scope))
+        data = views.value_table(rows, self.scope, self.refs, "", "").data
+        self._show_chart(Chart(f"trend-{indicator}", name, fig, data, alt), [indicator])
 
-    def by_commune(self, indicators: list[str], title_key: str, stacked: bool = False):
-        """Table and bar chart of the indicators for each unit inside the area (chosen source)."""
-        rows = self.best[self.best["indicator"].isin(indicators) & (self.best["year"] == self.p.target_year)]
-        rows = rows[rows["area_code"].isin(self.children() or [self.p.area_code])]
+    def _bars(self, rows: pd.DataFrame, category: str, indicators: list[str], title: str, name: str,
+              stacked: bool = False, drawn: pd.DataFrame | None = None) -> None:
+        """A bar chart of ``rows`` (observations); ``drawn`` is what the bars are drawn from, if relabelled."""
+        drawn = rows if drawn is None else drawn
+        fig = charts.bars(drawn, category, indicators if drawn is rows else ["value"], self.lang, title, stacked=stacked)
+        unit = labels.unit_label(rows["unit"].iloc[0], self.lang)
+        several = rows["indicator"].nunique() > 1 and drawn is rows
+        named = drawn[category] + (" – " + rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang))
+                                   if several else "")
+        alt = self.t("text", "alt_bars", title=title, unit=unit,
+                     points=views.alt_points(rows.assign(label=named), self.scope, label="label", limit=20))
+        data = views.value_table(rows, self.scope, self.refs, "", "").data
+        self._show_chart(Chart(name, title, fig, data, alt), list(dict.fromkeys(rows["indicator"])))
+
+    def by_commune(self, indicators: list[str], title_key: str = "", stacked: bool = False) -> None:
+        """Table and bar chart of the indicators for each unit inside the area (chosen source, target year)."""
+        s = self.scope
+        rows = self.best[self.best["indicator"].isin(indicators) & (self.best["year"] == s.target)]
+        rows = rows[rows["area_code"].isin(s.children() or [s.area])]
         if rows.empty:
-            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
-            return None
-        rows = rows.assign(area=rows["area_code"].map(self.area_label)).sort_values("area")
-        wide = rows.pivot_table(index="area", columns="indicator", values="value", aggfunc="first")
-        c = lambda k: self.t("columns", k)  # noqa: E731
-        table = pd.DataFrame({c("area"): wide.index})
-        for ind in indicators:
-            if ind in wide:
-                unit = rows.loc[rows["indicator"] == ind, "unit"].iloc[0]
-                table[labels.indicator_name(ind, self.lang)] = [labels.fmt_value(v, unit, self.lang) for v in wide[ind]]
-        refs = rows.groupby("area")["source_ref"].apply(lambda s: ", ".join(r.rsplit("!", 1)[-1] for r in s))
-        table[c("source")] = table[c("area")].map(refs).map(lambda r: f"{rows['source_ref'].iloc[0].rsplit('!', 1)[0]}!{r}")
-        self._table(table)
-        return charts.bars(rows, "area", [i for i in indicators if i in set(rows["indicator"])], self.lang,
-                           self.t("text", title_key), stacked=stacked)
+            display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, indicators, s, True))}</p>')
+            return
+        present = [i for i in indicators if i in set(rows["indicator"])]
+        what = (labels.indicator_name(present[0], self.lang) if len(present) == 1
+                else self.t("sections", title_key) if title_key else "")
+        title = self.t("text", "by_commune_title", name=what, year=s.target)
+        table = views.commune_table(rows, indicators, s, self.refs, f"by-commune-{present[0]}", title)
+        self._show_table(table, present)
+        rows = rows.assign(area=rows["area_code"].map(s.area_name)).sort_values("area")
+        self._bars(rows, "area", present, title, f"chart-by-commune-{present[0]}", stacked=stacked)
 
-    def bars_of(self, indicators: list[str], title_key: str, year: int | None = None):
-        """Bar chart of several indicators of one unit for the area in one year (default: target)."""
-        year = year or self.p.target_year
+    def bars_of(self, indicators: list[str], title_key: str, year: int | None = None) -> None:
+        """Bar chart of several indicators (one unit) of the area in one year (default: target)."""
+        s = self.scope
+        year = year or s.target
         rows = self.best[self.best["indicator"].isin(indicators) & (self.best["year"] == year)
-                         & (self.best["area_code"] == self.p.area_code)]
+                         & (self.best["area_code"] == s.area)]
         if rows.empty:
-            _display(_html(f"<p class='kpi-empty'>{_escape(self.t('text', 'no_data'))}</p>"))
-            return None
-        rows = rows.assign(label=rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang)),
-                           series="value")
-        table = rows.assign(indicator="series")
-        return charts.bars(table, "label", ["series"], self.lang, self.t("text", title_key))
+            display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, indicators, s))}</p>')
+            return
+        rows = rows.assign(label=rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang)))
+        title = self.t("text", "bars_title", name=self.t("sections", title_key), year=year)
+        self._bars(rows, "label", indicators, title, f"chart-{title_key}", drawn=rows.assign(indicator="value"))
 
-    def sources_side_by_side(self, indicator: str, year: int | None = None):
-        """All sources' values of one indicator for the area, as a table and a bar chart."""
-        rows = self._area_rows(self.obs[self.obs["indicator"] == indicator])
+    def sources_side_by_side(self, indicator: str, year: int | None = None) -> None:
+        """All sources' values of one indicator for the area (in ``year``), as a table and a bar chart."""
+        s = self.scope
+        rows = views.of_area(self.period[self.period["indicator"] == indicator], s)
         if year is not None:
             rows = rows[rows["year"] == year]
-        self.values([indicator], years=[year] if year is not None else None)
+        name = labels.indicator_name(indicator, self.lang)
+        title = self.t("text", "sources_side_by_side", name=name)
+        empty = views.empty_text(self.obs, [indicator], s)
+        self._show_table(views.value_table(rows, s, self.refs, f"sources-{indicator}", title, empty), [indicator])
         if rows.empty:
-            return None
-        rows = rows.assign(label=rows["source_id"] + " " + rows["year"].astype(str))
-        return charts.bars(rows, "label", [indicator], self.lang, self.t("text", "sources_side_by_side"))
+            return
+        rows = rows.assign(label=self._series(rows) + " · " + rows["year"].astype(str))
+        self._bars(rows, "label", [indicator], title, f"chart-sources-{indicator}", drawn=rows.assign(indicator="value"))
+
+    # --- the end ------------------------------------------------------------------------
+    def end(self) -> None:
+        """The publication's apparatus: definitions, method, symbols, numbered sources, edition."""
+        s = self.scope
+        parts = [display.definitions_html(self.indicators_shown, s), display.method_html(s),
+                 display.symbols_html(s), display.references_html(self.refs, s),
+                 display.about_html(s, self.data_version)]
+        display.show('<div class="kpi-apparatus">' + "".join(parts) + "</div>")
 
 
 def _in_era_of_target(p: params.Parameters, obs: pd.DataFrame) -> pd.DataFrame:
@@ -322,5 +290,8 @@ def start(baseline_year: object, target_year: object, area_code: object, lang: o
     p = params.check(baseline_year, target_year, area_code, lang, data_dir, observations=obs)
     version = data_version(obs)
     obs = _in_era_of_target(p, obs)
+    if "note" not in obs:
+        obs = obs.assign(note="")
+    obs = obs.assign(note=obs["note"].fillna(""))
     charts.use_style()
-    return Context(p, obs, api.load_priorities(p.data_dir), version)
+    return Context(p, obs, api.load_priorities(p.data_dir), api.load_table("sources", p.data_dir), version)

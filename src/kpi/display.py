@@ -1,0 +1,151 @@
+"""The display layer: views (tables, charts, key figures) as HTML, shown in Jupyter and in reports.
+
+Everything a report shows goes through here, so a table looks the same in JupyterLab and
+in the rendered HTML: numbers right-aligned, note letters beside figures with the notes
+under the table, reference numbers linked to the source list, charts as SVG with alt
+text.  ``show`` displays one HTML block (one call, one output).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+
+from kpi import labels
+from kpi.cite import References
+from kpi.views import Chart, Scope, Table
+
+REF = re.compile(r"\[(\d+)\]")
+
+
+def esc(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def show(markup: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
+
+
+def _cell(text: object) -> str:
+    """A table cell's text: reference numbers link to the source list, the place after them is muted."""
+    escaped = esc(text).replace("\n", "<br>")
+    if not REF.search(escaped):
+        return escaped
+    linked = REF.sub(lambda m: f'<a class="kpi-ref" href="#ref-{m.group(1)}">[{m.group(1)}]</a>', escaped)
+    return re.sub(r'(</a>) ([^<|]+)', r'\1 <span class="kpi-place">\2</span>', linked)
+
+
+def table_html(table: Table, extra: str = "") -> str:
+    """A table with its title, caption, notes and the line on rows left out; ``extra`` goes under it."""
+    title = f'<h3 class="kpi-table-title">{esc(table.title)}</h3>' if table.title else ""
+    if table.is_empty:
+        return f'<section class="kpi-block">{title}<p class="kpi-empty">{esc(table.empty)}</p></section>'
+    columns = list(table.shown.columns)
+    head = "".join(f'<th scope="col"{" class=num" if c in table.numeric else ""}>{esc(c)}</th>' for c in columns)
+    body = []
+    for i, row in enumerate(table.shown.itertuples(index=False)):
+        cells = []
+        for column, value in zip(columns, row):
+            mark = table.marks.get((i, column))
+            sup = f'<sup class="kpi-mark">{esc(mark)}</sup>' if mark else ""
+            cls = ' class="num"' if column in table.numeric else ""
+            cells.append(f'<td{cls} data-label="{esc(column)}"><span>{_cell(value)}{sup}</span></td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f'<p class="kpi-caption">{esc(table.caption)}</p>' if table.caption else ""
+    notes = "".join(f'<li><sup class="kpi-mark">{esc(k)}</sup> {esc(t)}</li>' for k, t in table.notes)
+    notes = f'<ul class="kpi-notes">{notes}</ul>' if notes else ""
+    more = f'<p class="kpi-more">{esc(table.more)}</p>' if table.more else ""
+    return (f'<section class="kpi-block">{title}{caption}<div class="kpi-scroll"><table class="kpi-table">'
+            f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{notes}{more}{extra}</section>')
+
+
+def figure_svg(figure) -> bytes:
+    """The figure as SVG (text kept as text; no date, so the same chart gives the same bytes)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+def chart_html(chart: Chart, extra: str = "") -> str:
+    """A chart as an SVG image with alt text, a caption, and ``extra`` (the download link) under it."""
+    svg = figure_svg(chart.figure)
+    width, height = (int(round(v * 96)) for v in chart.figure.get_size_inches())
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    return (f'<figure class="kpi-chart"><div class="kpi-chart-scroll"><img src="{src}" alt="{esc(chart.alt)}" '
+            f'width="{width}" height="{height}"></div>{extra}</figure>')
+
+
+def heading_html(title: str, subtitle: str, lead: str = "") -> str:
+    lead = f'<p class="kpi-lead">{esc(lead)}</p>' if lead else ""
+    return f'<h1 class="kpi-title">{esc(title)}</h1><p class="kpi-subtitle">{esc(subtitle)}</p>{lead}'
+
+
+def section_html(title: str, intro: str = "") -> str:
+    intro = f'<p class="kpi-intro">{esc(intro)}</p>' if intro else ""
+    return f'<h2>{esc(title)}</h2>{intro}'
+
+
+def key_figures_html(theme_title: str, figures: list, lead: str, empty: str) -> str:
+    """One theme's key figures as cards, and its sentence."""
+    if not figures:
+        return f'<section class="kpi-theme"><h3>{esc(theme_title)}</h3><p class="kpi-empty">{esc(empty)}</p></section>'
+    cards = "".join(
+        f'<div class="kpi-card"><p class="kpi-card-name">{esc(f.name)}</p>'
+        f'<p class="kpi-card-value">{esc(f.value)}</p>'
+        f'<p class="kpi-card-detail">{esc(f.year)} · {esc(f.change)}</p></div>' for f in figures)
+    return (f'<section class="kpi-theme"><h3>{esc(theme_title)}</h3><p class="kpi-sentence">{esc(lead)}</p>'
+            f'<div class="kpi-cards">{cards}</div></section>')
+
+
+def references_html(refs: References, scope: Scope) -> str:
+    items = []
+    for number, doc, detail in refs.entries():
+        link = f' <a href="{esc(doc.url)}" rel="noreferrer">{esc(doc.url)}</a>' if doc.url else ""
+        detail = f' <span class="kpi-place">({esc(detail)})</span>' if detail else ""
+        items.append(f'<li id="ref-{number}" value="{number}">{esc(doc.text)}{link}{detail}</li>')
+    return section_html(scope.t("sections", "references")) + f'<ol class="kpi-references">{"".join(items)}</ol>'
+
+
+def definitions_html(indicators: list[str], scope: Scope) -> str:
+    if not indicators:
+        return ""
+    rows = "".join(f"<dt>{esc(labels.indicator_name(i, scope.lang))}</dt><dd>{esc(labels.definition(i, scope.lang))}"
+                   f" <span class=\"kpi-place\">({esc(labels.unit_label(_unit(i), scope.lang))})</span></dd>"
+                   for i in indicators)
+    return section_html(scope.t("sections", "definitions")) + f'<dl class="kpi-definitions">{rows}</dl>'
+
+
+def _unit(indicator: str) -> str:
+    from kpi import reference
+
+    cat = reference.catalogue()
+    return cat.loc[indicator, "unit"] if indicator in cat.index else ""
+
+
+def method_html(scope: Scope) -> str:
+    keys = ("period", "baseline", "ratios", "priority", "statuses")
+    items = "".join(f"<li>{esc(scope.t('method', k, baseline=scope.baseline, target=scope.target))}</li>"
+                    for k in keys)
+    return section_html(scope.t("sections", "method")) + f'<ul class="kpi-method">{items}</ul>'
+
+
+def symbols_html(scope: Scope) -> str:
+    lang = scope.lang
+    rows = [("–", scope.t("symbols", "dash"))]
+    for status in ("estimate", "lower_bound", "upper_bound", "preliminary"):
+        rows.append((labels.text("value_prefix", status, lang).strip() + " …", scope.t("symbols", status)))
+    rows += [("a, b", scope.t("symbols", "note")), ("[1] 02_Che!D7", scope.t("symbols", "reference"))]
+    body = "".join(f"<tr><td><code>{esc(s)}</code></td><td>{esc(m)}</td></tr>" for s, m in rows)
+    head = f"<tr><th scope=col>{esc(scope.col('marker'))}</th><th scope=col>{esc(scope.col('meaning'))}</th></tr>"
+    return (section_html(scope.t("sections", "symbols")) +
+            f'<table class="kpi-table kpi-symbols"><thead>{head}</thead><tbody>{body}</tbody></table>'
+            f'<p class="kpi-intro">{esc(scope.t("symbols", "markers"))}</p>')
+
+
+def about_html(scope: Scope, data_version: str) -> str:
+    lines = [scope.t("about", "issuer"), scope.t("about", "edition", version=data_version),
+             scope.t("about", "reuse")]
+    return section_html(scope.t("sections", "about")) + "".join(f'<p class="kpi-intro">{esc(x)}</p>' for x in lines)
