@@ -23,7 +23,8 @@ from kpi.cells import REJECT_COLUMNS, cells_frame, listed
 from kpi.clean import clean_cells
 from kpi.csvread import TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
 from kpi.errors import UNEXPECTED_EXIT, KpiError, SourceError, debugging, unexpected_problem
-from kpi.extract import READERS, open_workbook, reader_failure
+from kpi.book import open_workbook, reader_failure
+from kpi.extract import READERS
 from kpi.reference import SourceRecord
 from kpi.text import fold
 
@@ -136,9 +137,10 @@ def guess_layout(path: Path, ref_dir: Path | None = None) -> tuple[str | None, s
 
 def _record_of(path: Path, layout_id: str) -> SourceRecord:
     """The file's provenance record when one lies beside it (its id and title name the year), else a stand-in."""
-    meta = {"source_id": path.stem, "layout": layout_id}
+    meta = {"source_id": path.stem, "layout": layout_id, "no_record": True}
     meta_file = reference.meta_path_of(path)
     if meta_file.is_file():
+        meta.pop("no_record")
         try:
             found = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -16,7 +16,7 @@ Workbooks are checked first by ``kpi.safety`` (what the file is, zip bombs, XML 
 and read with python-calamine (a Rust reader, much faster than openpyxl on the same files);
 openpyxl is used only to write workbooks.  What calamine does not report -- hidden rows and
 columns, formulas without a cached value, error values, merged cells in .ods -- comes from
-the sheet XML (``safety.SheetMarks``), and such cells are rejected with the reason, never
+the sheet XML (``kpi.marks``), and such cells are rejected with the reason, never
 read as empty or as visible figures.  CSV files are read by ``kpi.csvread``.
 
 Each reader returns ``Extracted``: value cells with their exact place (``source_ref``),
@@ -24,16 +24,17 @@ list rows, rows it could not place (rejects) and structural problems (which stop
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi import safety
+from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_rows, year_problems
 from kpi.cells import Extracted, cell_text, closest, listed
 from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
 from kpi.reference import SourceRecord, layout as load_layout
-from kpi.safety import CheckedWorkbook, SheetMarks
+from kpi.marks import SheetMarks, range_ref
+from kpi.safety import CheckedWorkbook
 from kpi.text import MISSING_TOKENS, fold
 
 NOTE_PREFIXES = ("ghi chu", "nguon", "note", "source", "*")
@@ -41,35 +42,6 @@ MAX_HEADER_SHIFT = 10          # rows a whole header may have moved and still be
 
 
 # --- workbooks ---------------------------------------------------------------------------
-
-def reader_failure(exc: BaseException) -> bool:
-    """True for what calamine raises on a bad file: its own errors, and pyo3's PanicException
-    (a BaseException, not an Exception) when its Rust code panics."""
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
-
-
-def open_checked(path: Path) -> tuple[object, CheckedWorkbook]:
-    """Check a workbook (``kpi.safety``), then open the checked bytes with calamine."""
-    from python_calamine import CalamineWorkbook
-
-    checked = safety.check_workbook(path)
-    try:
-        return CalamineWorkbook.from_filelike(io.BytesIO(checked.data)), checked
-    except BaseException as exc:
-        if not reader_failure(exc):
-            raise
-        raise SourceError(path.name, [f"cannot be read as a workbook: {exc}; {safety.SAVE_AS_XLSX}"]) from None
-
-
-def open_workbook(path: Path):
-    """Open a workbook with calamine after the safety checks; a bad file is a SourceError naming it."""
-    return open_checked(path)[0]
-
-
-def sheet_rows(sheet) -> list[list]:
-    """All rows of a sheet from A1 (empty leading rows and columns kept, so A1 refs hold)."""
-    return sheet.to_python(skip_empty_area=False)
-
 
 def header_texts(rows: list[list], header_rows: list[int], merged: list) -> list[str]:
     """Join the header rows of each column (1-based row numbers), merged cells spread over their span.
@@ -213,20 +185,6 @@ def _load_sheet(wb, name: str, file: str, checked: CheckedWorkbook, problems: li
     return _Sheet(file, name, rows, list(merged) or list(marks.merges), marks)
 
 
-def _workbook_is_empty(wb) -> bool:
-    """True when no sheet of the workbook holds a single cell."""
-    for name in wb.sheet_names:
-        try:
-            rows = sheet_rows(wb.get_sheet_by_name(name))
-        except BaseException as exc:
-            if not reader_failure(exc):
-                raise
-            return False
-        if any(cell_text(v) for row in rows for v in row):
-            return False
-    return True
-
-
 def _locate_columns(sheet: _Sheet, spec: dict, problems: list[str]) -> bool:
     """Find the layout's columns by header text; when the whole header sits on other rows, say so
     in one problem rather than one per column.  Returns whether the area column was found."""
@@ -262,14 +220,19 @@ def read_workbook(record: SourceRecord, spec_all: dict) -> Extracted:
     """Read every sheet named in the layout; all problems of the file are collected."""
     out = Extracted(record.source_id)
     wb, checked = open_checked(record.path)
+    years = {}
     for spec in spec_all["sheets"]:
         name = _find_sheet(wb.sheet_names, spec["sheet"], out.problems)
-        sheet = _load_sheet(wb, name, record.path.name, checked, out.problems) if name else None
-        if sheet is not None:
-            _read_sheet(out, record, spec_all, spec, sheet)
-    if out.problems and _workbook_is_empty(wb):
-        out.problems = [f"the workbook is empty: none of its sheets ({listed(wb.sheet_names)}) "
-                        "holds a cell; is it the right file?"]
+        if name is None or not far_values(out, record.path.name, name, checked.extents.get(name), out.problems):
+            continue
+        sheet = _load_sheet(wb, name, record.path.name, checked, out.problems)
+        year = _read_sheet(out, record, spec_all, spec, sheet) if sheet is not None else None
+        if year is not None:
+            years[name] = year
+    out.problems += year_problems(record, years)
+    if out.problems:
+        why = emptiness(wb, checked)
+        out.problems = [why] if why else out.problems
     return out
 
 
@@ -287,15 +250,22 @@ class _Body:
     header_cells: set[str]                           # folded header texts, to see a second table start
 
 
-def _read_sheet(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet) -> None:
-    """Header, then the body row by row until the notes under the table."""
+def _read_sheet(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet) -> int | None:
+    """Header, then the body row by row until the notes under the table; returns the sheet's year
+    (its year cell, for forms that have one)."""
     if not any(cell_text(v) for row in sheet.rows for v in row) and not sheet.marks.formulas:
         out.problems.append(f"sheet {sheet.name!r} is empty: expected a table with its "
                             f"{_rows_text(spec['header_rows'])}")
-        return
+        return None
     if not _locate_columns(sheet, spec, out.problems):
-        return
+        return None
     body = _body_of(sheet, spec_all, spec, out.problems)
+    _read_body(out, record, spec_all, spec, sheet, body)
+    return body.year
+
+
+def _read_body(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet, body: _Body) -> None:
+    """The rows under the header, until the notes under the table (a second table is a problem)."""
     first_body = spec.get("unit_row", spec["header_rows"][-1])
     marked_rows = {r for r, _ in sheet.marks.formulas} | {r for r, _ in sheet.marks.errors}
     ended_at = None
@@ -397,7 +367,7 @@ def _body_merges(sheet: _Sheet, first_body: int, value_cols: set[int], label_col
             continue
         cols = value_cols if any(c in covered for c in label_cols if c is not None) else touches
         for r0 in range(max(top, first_body), bottom + 1):
-            flagged.update({(r0, c): safety.range_ref(merge) for c in cols})
+            flagged.update({(r0, c): range_ref(merge) for c in cols})
     return spread, flagged
 
 

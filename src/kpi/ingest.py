@@ -16,12 +16,13 @@ from typing import Callable
 import pandas as pd
 
 from kpi import __version__, config, derive, reference, safety, sources, validate
+from kpi.book import reader_failure
 from kpi.changes import compare
 from kpi.clean import KEY, OBS_COLUMNS, Cleaned, clean_cells, clean_list
 from kpi.cells import REJECT_COLUMNS, Extracted, cells_frame
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
-from kpi.extract import extract, reader_failure
+from kpi.extract import extract
 from kpi.write import run_lock, staged_folder, write_json, write_table
 
 CONSOLE_ROWS = 20  # rejects, findings and conflicts the summary prints; every one is in its CSV
