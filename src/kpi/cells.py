@@ -25,6 +25,7 @@ class Extracted:
     lists: dict[str, list[dict]] = field(default_factory=dict)
     rejects: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    total_rows: dict[str, int] = field(default_factory=dict)  # sheet → 0-based row of its TOTAL row
 
     def reject(self, ref: str, field_: str, raw: object, reason: str) -> None:
         self.rejects.append({"source_id": self.source_id, "source_ref": ref, "field": field_,

@@ -17,12 +17,13 @@ FONT = "DejaVu Sans"  # ships with matplotlib and covers every Vietnamese letter
 COLOURS = ["#1f5f8b", "#c8553d", "#588b3b", "#8c6bb1", "#d49a2a", "#4b4b4b", "#2a9d8f", "#b5838d"]
 MARKERS = {
     "reported": {"marker": "o", "fillstyle": "full"},
+    "preliminary": {"marker": "s", "fillstyle": "none"},
     "derived": {"marker": "o", "fillstyle": "none"},
     "estimate": {"marker": "D", "fillstyle": "none"},
     "lower_bound": {"marker": "^", "fillstyle": "full"},
     "upper_bound": {"marker": "v", "fillstyle": "full"},
 }
-HATCHES = {"reported": "", "derived": "//", "estimate": "..", "lower_bound": "^^", "upper_bound": "vv"}
+HATCHES = {"reported": "", "preliminary": "xx", "derived": "//", "estimate": "..", "lower_bound": "^^", "upper_bound": "vv"}
 STYLE = {
     "font.family": FONT, "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold",
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,

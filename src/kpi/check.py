@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from kpi import config, reference
+from kpi import config, derive, reference
 from kpi.cells import REJECT_COLUMNS, cells_frame, listed
 from kpi.clean import clean_cells
+from kpi.derive import plain_number
 from kpi.csvread import TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
 from kpi.errors import UNEXPECTED_EXIT, KpiError, SourceError, debugging, unexpected_problem
 from kpi.book import open_workbook, reader_failure
@@ -41,6 +42,7 @@ class CheckReport:
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     values: int = 0
     unexpected: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -49,13 +51,15 @@ class CheckReport:
     def lines(self, limit: int | None = None) -> list[str]:
         """The report; at most ``limit`` problem lines (None: all), then how many were left out."""
         head = f"{self.path.name} (layout {self.layout}): "
-        if self.ok:
-            return [head + f"OK, {self.values} values can be ingested"]
+        warned = f"; {len(self.warnings)} warning(s)" if self.warnings else ""
         body = [f"  - {p}" for p in self.problems] + [f"  - {line}" for line in grouped(self.rejects)]
+        body += [f"  - warning: {w}" for w in self.warnings]
         shown = body if limit is None else body[:limit]
         more = [f"  … and {len(body) - len(shown):,} more lines (kpi check --all lists every one)"] \
             if len(shown) < len(body) else []
-        return [head + f"{len(self.problems) + len(self.rejects)} problem(s)"] + shown + more
+        if self.ok:
+            return [head + f"OK, {self.values} values can be ingested{warned}"] + shown + more
+        return [head + f"{len(self.problems) + len(self.rejects)} problem(s){warned}"] + shown + more
 
 
 def grouped(rejects: pd.DataFrame) -> list[str]:
@@ -167,6 +171,40 @@ def _read(report: CheckReport, path: Path, layout_id: str | None, ref_dir: Path 
     cleaned = clean_cells(cells_frame([out]), ref_dir)
     report.rejects = pd.concat([pd.DataFrame(out.rejects, columns=REJECT_COLUMNS), cleaned.rejects], ignore_index=True)
     report.values = len(cleaned.observations)
+    report.warnings = total_warnings(cleaned.observations, out.total_rows, ref_dir)
+
+
+def total_warnings(obs: pd.DataFrame, total_rows: dict[str, int], ref_dir: Path | None = None) -> list[str]:
+    """A district TOTAL row left empty (ingest derives it when every unit has a figure) or differing
+    from the sum of its units: a warning naming the cell, the printed total and the sum."""
+    sums = derive.unit_sums(obs, ref_dir)
+    printed = obs.rename(columns={"area_code": "district", "value": "printed", "source_ref": "printed_ref"})
+    merged = sums.merge(printed[["indicator", "year", "source_id", "district", "printed", "printed_ref"]], how="left",
+                        on=["indicator", "year", "source_id", "district"])
+    lines = []
+    for r in merged.itertuples():
+        what = f"district total of {r.indicator}, {r.year}"
+        total = f"{plain_number(r.value)} {r.unit}"
+        if pd.isna(r.printed) and r.units == r.expected:
+            lines.append(f"{_total_cell(r.ref, total_rows)} ({what}) is empty: ingest derives it as the sum of its "
+                         f"{r.units} units, {total} ({r.ref})")
+        elif pd.isna(r.printed):
+            lines.append(f"{_total_cell(r.ref, total_rows)} ({what}) is empty and {r.expected - r.units} of its "
+                         f"{r.expected} units have no figure: the district reports will have no {r.year} figure")
+        elif r.units == r.expected and not derive.agrees_with_printed(r.printed, r.value):
+            lines.append(f"{r.printed_ref} ({what}) is {plain_number(r.printed)} {r.unit} but its {r.units} units "
+                         f"add up to {total} ({r.ref})")
+    return lines
+
+
+def _total_cell(span: str, total_rows: dict[str, int]) -> str:
+    """The TOTAL row's cell in the column of the units' range (``f.xlsx!S!D7:D19`` → ``f.xlsx!S!D6``)."""
+    place, _, cells = span.rpartition("!")
+    sheet = place.rpartition("!")[2]
+    column = re.match(r"[A-Z]+", cells)
+    if not place or sheet not in total_rows or not column:
+        return "the TOTAL row"
+    return f"{place}!{column.group(0)}{total_rows[sheet] + 1}"
 
 
 def check_file(path: str | Path, layout_id: str | None = None, ref_dir: Path | None = None) -> CheckReport:

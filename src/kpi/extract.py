@@ -314,6 +314,8 @@ def _read_row(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, 
     status_text = texts[status_col] if status_col is not None and status_col < len(texts) else ""
     status = spec_all.get("status_choices", {}).get(status_text, "") if status_text else ""
     row = sheet.rows[r0]
+    if is_total:
+        out.total_rows.setdefault(sheet.name, r0)
     for c, col in body.value_cols.items():
         raw = row[c] if c < len(row) else None
         if sheet.text(r0, c) == "" and not sheet.marks.marked(r0, c):

@@ -33,7 +33,8 @@ OBS_DESCRIPTIONS = {
     "year": "Year the value refers to",
     "value": "Value in the catalogue unit",
     "unit": "Canonical unit code (t, ha, t/ha, m3, facility, ...)",
-    "status": "reported, derived (computed from printed figures), estimate, lower_bound or upper_bound",
+    "status": "reported, preliminary (printed as sơ bộ, to be replaced by the official figure), derived (computed "
+              "from printed figures), estimate, lower_bound or upper_bound",
     "source_id": "Raw source (one provenance record each)",
     "source_ref": "Exact place: file.xlsx!Sheet!C7, file.csv:12 with the report passage, or the inputs of a derivation",
     "note": "Free text: quotes, base years, how a value was derived",
@@ -180,6 +181,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     base = derive.baselines(obs, base_years, ref_dir)
     listed = derive.list_aggregates(lists, specs, ref_dir)
     obs = pd.concat([obs, base, listed], ignore_index=True)
+    obs = pd.concat([obs, derive.district_totals(obs, ref_dir)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs, ref_dir)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(KEY, ignore_index=True)
     obs = validate.validate_observations(obs[OBS_COLUMNS], ref_dir)
