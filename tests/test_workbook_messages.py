@@ -134,3 +134,22 @@ def test_packages_calamine_reads_are_read(prepared, build):
     assert (code, err) == (0, "")
     assert rejects_of(prepared).empty
     assert (prepared / "processed" / "observations.csv").read_text(encoding="utf-8") == before
+
+
+def test_a_workbook_calamine_refuses_gives_calamine_s_own_reason(tmp_path):
+    """An .ods whose content.xml closes a row with a mistyped tag (a hand-edited file): calamine's
+    reason names the tag, where reading from memory only said "Cannot detect file format"."""
+    from .test_hostile_kit import ods_file, ods_row, ods_text
+
+    src = zipfile.ZipFile(io.BytesIO(ods_file(ods_row(ods_text("SYNTHETIC")), name="04_CaNuocLanh")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info)
+            dst.writestr(info, content.replace(b"</table:table-row>", b"</table:table-rw>", 1)
+                         if info.filename == "content.xml" else content)
+    path = tmp_path / "hand_edited.ods"
+    path.write_bytes(out.getvalue())
+    problems = check_file(path, "bc24_annex").problems
+    assert len(problems) == 1 and problems[0].startswith("cannot be read as a workbook: ")
+    assert "table:table-rw" in problems[0] and "Cannot detect file format" not in problems[0]
