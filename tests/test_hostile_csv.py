@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kpi import config
-from kpi.extract import decode_csv
+from kpi.csvread import decode_csv
 from kpi.errors import SourceError
 
 from .test_hostile_kit import (RECORDS_HEADER, annex_bytes, file_error, ingested_once, prepared, put_raw, rejects_of,
@@ -53,6 +53,7 @@ SAME_CONTENT = [
     pytest.param(lambda t: redelimited(t, ";").encode("utf-8"), id="semicolons"),
     pytest.param(lambda t: redelimited(t, "\t").encode("utf-8"), id="tabs"),
     pytest.param(lambda t: to_cp1258(redelimited(t, ";").replace("\n", "\r\n")), id="windows-1258-semicolons-crlf"),
+    pytest.param(lambda t: t.replace("\n", "\r").encode("utf-8"), id="old-mac-cr-line-ends"),
 ]
 
 

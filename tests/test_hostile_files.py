@@ -76,9 +76,9 @@ CASES = [
                  f"{ANNEX}: damaged or truncated: its zip directory is missing or broken (was a copy or download "
                  "interrupted?); copy the file again from its source", id="truncated-xlsx"),
     pytest.param(lambda: flipped_part(annex_bytes(), "xl/worksheets/sheet2.xml"),
-                 f"{ANNEX}: refused: its part 'xl/worksheets/sheet2.xml' unpacks to more than the {SHEET2_BYTES:,} "
-                 "bytes its zip directory declares: the file is damaged, or built to exhaust memory (a zip bomb); "
-                 "copy it again from its source", id="corrupt-part"),
+                 f"{ANNEX}: damaged: its part 'xl/worksheets/sheet2.xml' unpacks to more than the {SHEET2_BYTES:,} "
+                 "bytes its zip directory declares and fails its checksum (CRC): the copy was damaged on the way; "
+                 "copy the file again from its source", id="corrupt-part"),
     pytest.param(lambda: flipped_part(annex_bytes(), "xl/styles.xml"),
                  f"{ANNEX}: damaged: its part 'xl/styles.xml' cannot be unpacked; copy the file again from its "
                  "source", id="corrupt-part-2"),
@@ -100,8 +100,9 @@ CASES = [
                  "File > Info > Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without "
                  "'Save with password') and save it again", id="encrypted-cdf"),
     pytest.param(lambda: compound_file({"Workbook": b"\x09\x08\x10\x00\x00\x06\x05\x00" + b"\x00" * 100}),
-                 f"{ANNEX}: old Excel 97-2003 format (.xls), which is not read: hidden rows and uncached formulas "
-                 f"cannot be checked in it; {SAVE_AS}", id="xls-biff"),
+                 f"{ANNEX}: damaged: its workbook stream cannot be followed (OLE2 stream 'Workbook (from SSCS)': "
+                 f"sector allocation table invalid entry (2)); copy the file again from its source, or {SAVE_AS}",
+                 id="xls-stream-not-where-its-size-says"),
     pytest.param(lambda: rezip(annex_bytes(), {"xl/workbook.xml": None}, {"word/document.xml": b"<w:document/>"}),
                  f"{ANNEX}: not an Excel or OpenDocument workbook: it is a Word document (.docx); {SAVE_AS}",
                  id="docx-named-xlsx"),

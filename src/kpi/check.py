@@ -1,27 +1,37 @@
-"""``kpi check <file>``: every problem of a workbook or CSV before it is added to ``data/raw/``.
+"""``kpi check <file>…``: every problem of a workbook or CSV before it is added to ``data/raw/``.
 
-Runs the same reader and cleaning as ``kpi ingest`` on one file without writing anything:
+Runs the same reader and cleaning as ``kpi ingest`` on each file without writing anything:
 header drift against the known layouts (missing, unknown or renamed columns, with the
 closest known header), unknown area names (with the closest known name), values that are
 not numbers, units that disagree -- all at once, each with its sheet and A1 cell or line.
-The file can be ingested when the report is empty (exit code 0).
+A file that matches no layout says so in one line, naming the closest layout and why.
+A file can be ingested when its report is empty (exit code 0); two files that are one and
+the same (same sha256) are a problem naming both.
 """
 from __future__ import annotations
 
-import csv
-import io
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-from kpi import config, reference
+from kpi import config, derive, reference
+from kpi.cells import REJECT_COLUMNS, cells_frame, listed
 from kpi.clean import clean_cells
-from kpi.errors import KpiError, SourceError
-from kpi.extract import READERS, REJECT_COLUMNS, cells_frame, open_workbook, read_csv_text, sniff_delimiter
-from kpi.text import nfc
+from kpi.derive import plain_number
+from kpi.csvread import TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
+from kpi.errors import UNEXPECTED_EXIT, KpiError, SourceError, debugging, unexpected_problem
+from kpi.book import open_workbook, reader_failure
+from kpi.extract import READERS
 from kpi.reference import SourceRecord
+from kpi.text import fold
+
+CSV_SUFFIXES = (".csv", ".txt") + TAB_SUFFIXES
+CONSOLE_LINES = 20      # problem lines shown per file; `kpi check --all` shows every one
+MIN_SHARE_OF_COLUMNS = 0.5  # a CSV is read with a layout when it has at least half its required columns
 
 
 @dataclass
@@ -31,19 +41,25 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     values: int = 0
+    unexpected: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems and self.rejects.empty
 
-    def lines(self) -> list[str]:
+    def lines(self, limit: int | None = None) -> list[str]:
+        """The report; at most ``limit`` problem lines (None: all), then how many were left out."""
         head = f"{self.path.name} (layout {self.layout}): "
+        warned = f"; {len(self.warnings)} warning(s)" if self.warnings else ""
+        body = [f"  - {p}" for p in self.problems] + [f"  - {line}" for line in grouped(self.rejects)]
+        body += [f"  - warning: {w}" for w in self.warnings]
+        shown = body if limit is None else body[:limit]
+        more = [f"  … and {len(body) - len(shown):,} more lines (kpi check --all lists every one)"] \
+            if len(shown) < len(body) else []
         if self.ok:
-            return [head + f"OK, {self.values} values can be ingested"]
-        out = [head + f"{len(self.problems) + len(self.rejects)} problem(s)"]
-        out += [f"  - {p}" for p in self.problems]
-        out += [f"  - {line}" for line in grouped(self.rejects)]
-        return out
+            return [head + f"OK, {self.values} values can be ingested{warned}"] + shown + more
+        return [head + f"{len(self.problems) + len(self.rejects)} problem(s){warned}"] + shown + more
 
 
 def grouped(rejects: pd.DataFrame) -> list[str]:
@@ -77,37 +93,162 @@ def layouts_of_kind(kinds: tuple[str, ...], ref_dir: Path | None = None) -> list
     return [spec for spec in specs if spec.get("kind") in kinds]
 
 
-def guess_layout(path: Path, ref_dir: Path | None = None) -> str:
-    """The workbook layout whose sheet names the file shares most (or the CSV layout by header)."""
-    if path.suffix.lower() == ".csv":
-        text = read_csv_text(path)  # the same decoding as ingest: BOM, UTF-16, Windows-1258
-        header = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
-        columns = {nfc(h) for h in header}
-        specs = layouts_of_kind(("records", "list"), ref_dir)
-        best = max(specs, key=lambda s: len(columns & set(s["columns"].values())))
-        return best["id"]
-    names = set(open_workbook(path).sheet_names)
+def _required_columns(spec: dict) -> list[str]:
+    optional = set(spec.get("optional", []))
+    return [column for role, column in spec["columns"].items() if role not in optional]
+
+
+def _guess_csv(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
+    """The CSV layout with the largest share of its required columns in the header line."""
+    text = read_csv_text(path)  # the same decoding as ingest: BOM, UTF-16, Windows-1258, any line end
+    line, header, _ = header_of(numbered_rows(text, delimiter_of(path, text))[0])
+    columns = set(header)
+    specs = layouts_of_kind(("records", "list"), ref_dir)
+    share = lambda s: len(columns & set(_required_columns(s))) / max(len(_required_columns(s)), 1)  # noqa: E731
+    best = max(specs, key=share)
+    if share(best) >= MIN_SHARE_OF_COLUMNS:
+        return best["id"], ""
+    have = [c for c in _required_columns(best) if c in columns]
+    lacks = [c for c in _required_columns(best) if c not in columns]
+    return None, (f"matches no layout: its header (line {line or 1}: {listed(header)}) has too few columns of any "
+                  f"layout; closest: {best['id']}, which has {len(have)} of its {len(have) + len(lacks)} columns "
+                  f"(lacks {listed(lacks)}); give --layout to check it against one")
+
+
+def _guess_workbook(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
+    """The workbook layout whose sheet names the file shares most (names compared like headers)."""
+    names = open_workbook(path).sheet_names
+    folded = {fold(n) for n in names}
     specs = layouts_of_kind(("workbook",), ref_dir)
-    scored = sorted(specs, key=lambda s: -len(names & {sh["sheet"] for sh in s["sheets"]}))
-    return scored[0]["id"]
+    shared = lambda s: len(folded & {fold(sh["sheet"]) for sh in s["sheets"]})  # noqa: E731
+    best = max(specs, key=shared)
+    if shared(best) > 0:
+        return best["id"], ""
+    likeness = lambda s: max((difflib.SequenceMatcher(None, fold(n), fold(sh["sheet"])).ratio()  # noqa: E731
+                              for n in names for sh in s["sheets"]), default=0.0)
+    near = max(specs, key=likeness)
+    return None, (f"matches no layout: none of its sheets ({listed(names)}) is a sheet of a known layout; closest: "
+                  f"{near['id']} (sheets {listed([sh['sheet'] for sh in near['sheets']])}); give --layout to "
+                  "check it against one")
 
 
-def check_file(path: str | Path, layout_id: str | None = None, ref_dir: Path | None = None) -> CheckReport:
-    """Check one file against its layout; nothing is written."""
-    path = Path(path)
-    if not path.is_file():
-        raise KpiError(f"{path}: no such file")
-    layout_id = layout_id or guess_layout(path, ref_dir)
+def guess_layout(path: Path, ref_dir: Path | None = None) -> tuple[str | None, str]:
+    """(layout id, '') for the layout the file fits, or (None, one line saying why none fits)."""
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return _guess_csv(path, ref_dir)
+    return _guess_workbook(path, ref_dir)
+
+
+def _record_of(path: Path, layout_id: str) -> SourceRecord:
+    """The file's provenance record when one lies beside it (its id and title name the year), else a stand-in."""
+    meta = {"source_id": path.stem, "layout": layout_id, "no_record": True}
+    meta_file = reference.meta_path_of(path)
+    if meta_file.is_file():
+        meta.pop("no_record")
+        try:
+            found = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            found = None
+        if isinstance(found, dict):
+            meta.update({k: str(found[k]) for k in ("source_id", "title") if k in found})
+    return SourceRecord(path, meta)
+
+
+def _read(report: CheckReport, path: Path, layout_id: str | None, ref_dir: Path | None) -> None:
+    if layout_id is None:
+        layout_id, why = guess_layout(path, ref_dir)
+        if layout_id is None:
+            report.problems = [why]
+            return
+    report.layout = layout_id
     spec = reference.layout(layout_id, ref_dir)
-    report = CheckReport(path, layout_id)
-    record = SourceRecord(path, {"source_id": path.stem, "layout": layout_id})
     try:
-        out = READERS[spec["kind"]](record, spec)
+        out = READERS[spec["kind"]](_record_of(path, layout_id), spec)
     except SourceError as exc:
         report.problems = exc.problems
-        return report
+        return
     report.problems = list(out.problems)
     cleaned = clean_cells(cells_frame([out]), ref_dir)
     report.rejects = pd.concat([pd.DataFrame(out.rejects, columns=REJECT_COLUMNS), cleaned.rejects], ignore_index=True)
     report.values = len(cleaned.observations)
+    report.warnings = total_warnings(cleaned.observations, out.total_rows, ref_dir)
+
+
+def total_warnings(obs: pd.DataFrame, total_rows: dict[str, int], ref_dir: Path | None = None) -> list[str]:
+    """A district TOTAL row left empty (ingest derives it when every unit has a figure) or differing
+    from the sum of its units: a warning naming the cell, the printed total and the sum."""
+    sums = derive.unit_sums(obs, ref_dir)
+    printed = obs.rename(columns={"area_code": "district", "value": "printed", "source_ref": "printed_ref"})
+    merged = sums.merge(printed[["indicator", "year", "source_id", "district", "printed", "printed_ref"]], how="left",
+                        on=["indicator", "year", "source_id", "district"])
+    lines = []
+    for r in merged.itertuples():
+        what = f"district total of {r.indicator}, {r.year}"
+        total = f"{plain_number(r.value)} {r.unit}"
+        if pd.isna(r.printed) and r.units == r.expected:
+            lines.append(f"{_total_cell(r.ref, total_rows)} ({what}) is empty: ingest derives it as the sum of its "
+                         f"{r.units} units, {total} ({r.ref})")
+        elif pd.isna(r.printed):
+            lines.append(f"{_total_cell(r.ref, total_rows)} ({what}) is empty and {r.expected - r.units} of its "
+                         f"{r.expected} units have no figure: the district reports will have no {r.year} figure")
+        elif r.units == r.expected and not derive.agrees_with_printed(r.printed, r.value):
+            lines.append(f"{r.printed_ref} ({what}) is {plain_number(r.printed)} {r.unit} but its {r.units} units "
+                         f"add up to {total} ({r.ref})")
+    return lines
+
+
+def _total_cell(span: str, total_rows: dict[str, int]) -> str:
+    """The TOTAL row's cell in the column of the units' range (``f.xlsx!S!D7:D19`` → ``f.xlsx!S!D6``)."""
+    place, _, cells = span.rpartition("!")
+    sheet = place.rpartition("!")[2]
+    column = re.match(r"[A-Z]+", cells)
+    if not place or sheet not in total_rows or not column:
+        return "the TOTAL row"
+    return f"{place}!{column.group(0)}{total_rows[sheet] + 1}"
+
+
+def check_file(path: str | Path, layout_id: str | None = None, ref_dir: Path | None = None) -> CheckReport:
+    """Check one file against its layout (guessed when not given); nothing is written.
+
+    An unexpected error (a fault of kpi) is reported against the file, not raised."""
+    path = Path(path)
+    if not path.is_file():
+        raise KpiError(f"{path}: no such file")
+    report = CheckReport(path, layout_id or "none")
+    try:
+        _read(report, path, layout_id, ref_dir)
+    except SourceError as exc:
+        report.problems = exc.problems
+    except KpiError:
+        raise
+    except BaseException as exc:
+        if not reader_failure(exc) or debugging():
+            raise
+        report.problems, report.unexpected = [unexpected_problem(exc)], True
     return report
+
+
+def same_files(paths: list[Path]) -> list[str]:
+    """A line per file that is a copy of an earlier one (same sha256): one form under two names."""
+    first: dict[str, Path] = {}
+    lines = []
+    for path in paths:
+        digest = reference.sha256(path)
+        if digest in first:
+            lines.append(f"{path.name}: the same file as {first[digest].name} (sha256 {digest[:12]}…): one form "
+                         "under two names; keep one of them")
+        first.setdefault(digest, path)
+    return lines
+
+
+def check_files(paths: list[str | Path], layout_id: str | None = None, ref_dir: Path | None = None,
+                limit: int | None = CONSOLE_LINES) -> tuple[list[str], int]:
+    """(lines to print, exit code) for ``kpi check``: 0 when every file can be ingested, 1 when one
+    cannot, 70 when kpi itself failed on one (the others are still checked)."""
+    paths = [Path(p) for p in paths]
+    reports = [check_file(p, layout_id, ref_dir) for p in paths]
+    copies = same_files([p for p in paths if p.is_file()])
+    lines = [line for r in reports for line in r.lines(limit)] + copies
+    if any(r.unexpected for r in reports):
+        return lines, UNEXPECTED_EXIT
+    return lines, 0 if all(r.ok for r in reports) and not copies else 1

@@ -24,7 +24,7 @@ import pandas as pd
 
 from kpi import reference
 from kpi.errors import UnitMismatch
-from kpi.extract import REJECT_COLUMNS, raw_text
+from kpi.cells import REJECT_COLUMNS, raw_text
 from kpi.text import ParsedNumber, fold, format_number, nfc, parse_number
 
 OBS_COLUMNS = ["indicator", "area_code", "area_name", "year", "value", "unit", "status",

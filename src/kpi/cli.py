@@ -6,8 +6,14 @@ command exits non-zero; ``--debug`` shows the Python traceback as well.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import TextIO
+
+from kpi.errors import DEBUG_ENV, UNEXPECTED_EXIT
+
+VIETNAMESE_SAMPLE = "Tam Đường: sản lượng chè → 10.200 tấn"  # letters, tone marks and an arrow the messages use
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -47,11 +53,11 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from kpi.check import check_file
+    from kpi.check import CONSOLE_LINES, check_files
 
-    report = check_file(args.file, args.layout)
-    print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    lines, code = check_files(args.files, args.layout, limit=None if args.all else CONSOLE_LINES)
+    print("\n".join(lines))
+    return code
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -112,9 +118,11 @@ def parser() -> argparse.ArgumentParser:
     tpl.add_argument("--year", type=int, required=True, help="the year the figures will refer to")
     tpl.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
     tpl.set_defaults(func=_template)
-    chk = sub.add_parser("check", help="check a workbook or CSV before adding it to data/raw (exit 0 when it can be ingested)")
-    chk.add_argument("file", type=Path)
+    chk = sub.add_parser("check", help="check workbooks or CSV files before adding them to data/raw (exit 0 when "
+                                       "every one can be ingested)")
+    chk.add_argument("files", type=Path, nargs="+", metavar="file")
     chk.add_argument("--layout", default=None, help="layout id (default: guessed from the sheet names or header)")
+    chk.add_argument("--all", action="store_true", help="list every problem line (default: the first 20 per file)")
     chk.set_defaults(func=_check)
     exp = sub.add_parser("export", help="write the changes table as a workbook for officials")
     exp.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
@@ -125,8 +133,24 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def console_safe(stream: TextIO) -> None:
+    """Let a console that cannot show Vietnamese (a Windows code page such as cp1252) print it
+    anyway: characters it cannot encode become '?' instead of ending the run in an error."""
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        VIETNAMESE_SAMPLE.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    console_safe(sys.stdout)
+    console_safe(sys.stderr)
     args = parser().parse_args(argv)
+    if args.debug:
+        os.environ[DEBUG_ENV] = "1"  # worker processes and the readers keep tracebacks too
     try:
         return args.func(args)
     except BrokenPipeError:  # the reader of our output went away (`kpi ingest | head`): nothing to say
@@ -145,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         print(f"kpi {args.command}: unexpected error: {exc.__class__.__name__}: {exc} (run with --debug for details)",
               file=sys.stderr)
-        return 70
+        return UNEXPECTED_EXIT
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@
 * ratios: shares and yields from their parts (catalogue ``numerator``/``denominator``);
   where a source prints the ratio itself, the printed value stays and the recomputed one
   is compared with it (a difference beyond the printed rounding is a finding);
-* list aggregates: counts and sums over the lists of products, projects and varieties.
+* list aggregates: counts and sums over the lists of products, projects and varieties;
+* district totals a form leaves empty: the sum of the district's units, for additive
+  indicators when every unit of that year has a value.
 """
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +21,8 @@ from kpi import reference
 from kpi.clean import KEY, OBS_COLUMNS
 from kpi.text import format_number
 
+# A sum is as weak as its weakest part: a bound or an estimate among the parts makes the sum one too.
+WEAKEST_FIRST = ("lower_bound", "upper_bound", "estimate", "preliminary")
 # value: the figure as printed; expected: what its parts give; other: the other side of an echo
 FINDING_COLUMNS = ["check", "indicator", "area_code", "year", "source_id", "source_ref", "unit", "value", "expected",
                    "other", "message"]
@@ -112,10 +117,12 @@ def ratios(obs: pd.DataFrame, ref_dir: Path | None = None) -> tuple[pd.DataFrame
         given = printed[printed["indicator"] == rule.id][cell]  # a printed ratio stays; its parts only check it
         new = pairs.merge(given, on=cell, how="left", indicator=True)
         new = new[new["_merge"] == "left_only"]
-        sure = new["status"].isin(["reported", "derived"]) & new["status_d"].isin(["reported", "derived"])
+        weak = new["status"].isin(WEAKEST_FIRST[:3]) | new["status_d"].isin(WEAKEST_FIRST[:3])
+        early = (new["status"] == "preliminary") | (new["status_d"] == "preliminary")
+        status = weak.map({True: "estimate", False: "derived"}).where(weak | ~early, "preliminary")
         rows.append(pd.DataFrame({
             "indicator": rule.id, "area_code": new["area_code"], "area_name": new["area_name"], "year": new["year"],
-            "value": new["ratio"], "unit": rule.unit, "status": sure.map({True: "derived", False: "estimate"}),
+            "value": new["ratio"], "unit": rule.unit, "status": status,
             "source_id": new["source_id"], "source_ref": new["ref"],
             "note": [f"{plain_number(a)} / {plain_number(b)}" + (" × 100" if rule.factor == 100 else "")
                      for a, b in zip(new["value"], new["value_d"])],
@@ -171,3 +178,69 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict], ref_
                     "source_ref": f"{file}:{lines}", "note": how + (f" where {where}" if where else ""),
                 })
     return pd.DataFrame(rows, columns=OBS_COLUMNS)
+
+
+def span_ref(refs: list[str]) -> str:
+    """The places of several cells as one: a column range of one sheet, else the places joined.
+
+    >>> span_ref(["f.xlsx!S!D9", "f.xlsx!S!D7", "f.xlsx!S!D8"]), span_ref(["a.csv:3", "a.csv:5"])
+    ('f.xlsx!S!D7:D9', 'a.csv:3 + a.csv:5')
+    """
+    split = [ref.rsplit("!", 1) for ref in refs]
+    cells = [re.fullmatch(r"([A-Z]{1,3})(\d+)", cell) if len(parts) == 2 else None for parts in split
+             for cell in parts[-1:]]
+    places = {parts[0] for parts in split}
+    columns = {m.group(1) for m in cells if m}
+    if all(cells) and len(places) == 1 and len(columns) == 1:
+        rows = sorted(int(m.group(2)) for m in cells)
+        column = columns.pop()
+        return f"{places.pop()}!{column}{rows[0]}:{column}{rows[-1]}"
+    return " + ".join(sorted(refs))
+
+
+def unit_sums(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+    """For each additive indicator, year, source and district: the sum of the district's units,
+    how many of its units in force that year have a value, and where they are.
+
+    Columns: indicator, year, source_id, district, unit, value, units, expected, status, ref.
+    """
+    cat = reference.catalogue(ref_dir)
+    gaz = reference.gazetteer(ref_dir)
+    additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
+    districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
+    links = []
+    for year in sorted(set(additive["year"])):
+        for district in districts:
+            units = set(gaz.units_of_year(int(year), parent=district)["code"])
+            links += [(year, district, code, len(units)) for code in units]
+    columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
+    parts = additive.merge(pd.DataFrame(links, columns=["year", "district", "area_code", "expected"]),
+                           on=["year", "area_code"])
+    if parts.empty:
+        return pd.DataFrame(columns=columns)
+    sums = parts.groupby(["indicator", "year", "source_id", "district"], as_index=False).agg(
+        unit=("unit", "first"), value=("value", "sum"), units=("area_code", "nunique"), expected=("expected", "first"),
+        status=("status", lambda s: next((w for w in WEAKEST_FIRST if w in set(s)), "derived")),
+        ref=("source_ref", lambda refs: span_ref(list(refs))))
+    return sums[columns]
+
+
+def district_totals(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+    """District totals a source leaves empty (a form's TOTAL row), as the sum of the district's
+    units -- only for additive indicators and only when every unit in force that year has a
+    value in that source; marked ``derived`` (or as weak as the weakest part)."""
+    sums = unit_sums(obs, ref_dir)
+    sums = sums[sums["units"] == sums["expected"]]
+    given = obs[["indicator", "area_code", "year", "source_id"]].rename(columns={"area_code": "district"})
+    missing = sums.merge(given, how="left", indicator=True)
+    missing = missing[missing["_merge"] == "left_only"]
+    gaz = reference.gazetteer(ref_dir)
+    return pd.DataFrame({
+        "indicator": missing["indicator"], "area_code": missing["district"],
+        "area_name": [gaz.name(d, int(y)) for d, y in zip(missing["district"], missing["year"])],
+        "year": missing["year"], "value": missing["value"], "unit": missing["unit"], "status": missing["status"],
+        "source_id": missing["source_id"],
+        "source_ref": [f"sum of {n} units: {ref}" for n, ref in zip(missing["units"], missing["ref"])],
+        "note": [f"the district total is not given: {plain_number(v)} {u} is the sum of its {n} units"
+                 for v, u, n in zip(missing["value"], missing["unit"], missing["units"])],
+    }, columns=OBS_COLUMNS)

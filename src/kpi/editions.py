@@ -3,7 +3,8 @@
 ``snapshot`` copies ``processed/observations.parquet`` to ``editions/<data version>.parquet``
 (beside ``processed/``, once per data version) and appends it to ``editions/index.csv``;
 ``changes_since_previous`` lists the values that are new, revised (old and new value) or
-gone between the previous edition and the current one.
+gone between the previous edition and the current one; a preliminary figure replaced by the
+official one is a revision that says so (``revision``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from kpi.write import atomic_write
 
 KEY = ["indicator", "area_code", "year", "source_id"]
 INDEX_COLUMNS = ["data_version", "built_at"]
-DIFF_COLUMNS = KEY + ["unit", "change", "old_value", "new_value", "old_status", "new_status", "source_ref"]
+# revision: "preliminary_confirmed" or "preliminary_replaced" when an official figure replaced a preliminary one
+DIFF_COLUMNS = KEY + ["unit", "change", "old_value", "new_value", "old_status", "new_status", "source_ref", "revision"]
 
 
 def folder(data_dir: str | Path | None = None) -> Path:
@@ -53,17 +55,32 @@ def previous_version(current: str, data_dir: str | Path | None = None) -> str | 
 
 
 def diff(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 1e-9) -> pd.DataFrame:
-    """Values new, revised or gone between two observation tables (same key, different value)."""
+    """Values new, revised or gone between two observation tables (same key, different value).
+
+    A ``preliminary`` value (sơ bộ) replaced by the official ``reported`` one is ``revised`` even
+    when the figure stayed the same, and its ``revision`` says which: ``preliminary_confirmed``
+    (the official figure is the preliminary one) or ``preliminary_replaced`` (it differs), so a
+    report can say "preliminary figure replaced by the official one".  Other rows have no revision.
+
+    >>> old = pd.DataFrame({"indicator": ["a", "b"], "area_code": "106", "year": 2023, "source_id": "s",
+    ...     "value": [5.0, 7.0], "status": "preliminary", "unit": "t", "source_ref": "f"})
+    >>> new = old.assign(value=[5.0, 8.0], status="reported")
+    >>> diff(old, new)[["indicator", "change", "revision"]].values.tolist()
+    [['a', 'revised', 'preliminary_confirmed'], ['b', 'revised', 'preliminary_replaced']]
+    """
     merged = old[KEY + ["value", "status", "unit", "source_ref"]].merge(
         new[KEY + ["value", "status", "unit", "source_ref"]], on=KEY, how="outer", suffixes=("_old", "_new"), indicator=True)
     change = merged["_merge"].map({"left_only": "gone", "right_only": "new", "both": "same"}).astype(str)
-    revised = (change == "same") & ((merged["value_old"] - merged["value_new"]).abs() > tolerance)
-    change = change.where(~revised, "revised")
-    merged = merged.assign(change=change)[lambda d: d["change"] != "same"]
+    moved = (merged["value_old"] - merged["value_new"]).abs() > tolerance
+    official = (merged["status_old"] == "preliminary") & (merged["status_new"] == "reported") & (change == "same")
+    change = change.where(~((change == "same") & (moved | official)), "revised")
+    revision = official.map({True: "preliminary_confirmed", False: ""}).where(~(official & moved), "preliminary_replaced")
+    merged = merged.assign(change=change, revision=revision)[lambda d: d["change"] != "same"]
     return pd.DataFrame({
         **{k: merged[k] for k in KEY}, "unit": merged["unit_new"].fillna(merged["unit_old"]), "change": merged["change"],
         "old_value": merged["value_old"], "new_value": merged["value_new"], "old_status": merged["status_old"],
         "new_status": merged["status_new"], "source_ref": merged["source_ref_new"].fillna(merged["source_ref_old"]),
+        "revision": merged["revision"],
     }, columns=DIFF_COLUMNS).sort_values(["change"] + KEY, ignore_index=True)
 
 

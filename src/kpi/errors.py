@@ -1,6 +1,11 @@
 """Errors a user can meet, each naming the place as a person finds it (file, sheet, A1 cell or line)."""
 from __future__ import annotations
 
+import os
+
+UNEXPECTED_EXIT = 70       # exit code of a fault of the package itself (BSD's EX_SOFTWARE)
+DEBUG_ENV = "KPI_DEBUG"    # set to "1" by `kpi --debug`
+
 
 class KpiError(Exception):
     """An error the command line reports in one line, without a traceback (unless --debug)."""
@@ -13,13 +18,31 @@ class KpiError(Exception):
 
 
 class SourceError(KpiError):
-    """A raw file that cannot be read as its layout says (all its problems at once)."""
+    """A raw file that cannot be read as its layout says (all its problems at once).
 
-    def __init__(self, path: str, problems: list[str]):
+    ``unexpected``: one of the problems is a fault of kpi itself met while reading a file (exit 70,
+    as for any unexpected error), listed with the other files' problems rather than hiding them.
+    """
+
+    def __init__(self, path: str, problems: list[str], unexpected: bool = False):
         self.path = path
         self.problems = list(problems)
+        self.unexpected = unexpected
+        if unexpected:
+            self.exit_code = UNEXPECTED_EXIT
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{path}: {len(self.problems)} problem(s)\n{lines}")
+
+
+def debugging() -> bool:
+    """True under ``kpi --debug`` (also in worker processes): unexpected errors keep their traceback."""
+    return os.environ.get(DEBUG_ENV) == "1"
+
+
+def unexpected_problem(exc: BaseException) -> str:
+    """A fault of kpi met while reading one file, as one problem line of that file."""
+    return (f"unexpected error while reading it: {type(exc).__name__}: {exc} (a fault of kpi, not of the file: "
+            "please report it with the file; run with --debug for details)")
 
 
 class ReferenceError_(KpiError):

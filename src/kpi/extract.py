@@ -16,114 +16,32 @@ Workbooks are checked first by ``kpi.safety`` (what the file is, zip bombs, XML 
 and read with python-calamine (a Rust reader, much faster than openpyxl on the same files);
 openpyxl is used only to write workbooks.  What calamine does not report -- hidden rows and
 columns, formulas without a cached value, error values, merged cells in .ods -- comes from
-the sheet XML (``safety.SheetMarks``), and such cells are rejected with the reason, never
-read as empty or as visible figures.  CSV files may be UTF-8 (with or without BOM), UTF-16
-or UTF-32 with a BOM, or Vietnamese Windows-1258; the delimiter (comma, semicolon, tab) is
-taken from the header line.
+the sheet XML (``kpi.marks``), and such cells are rejected with the reason, never
+read as empty or as visible figures.  CSV files are read by ``kpi.csvread``.
 
 Each reader returns ``Extracted``: value cells with their exact place (``source_ref``),
 list rows, rows it could not place (rejects) and structural problems (which stop the file).
 """
 from __future__ import annotations
 
-import csv
-import difflib
-import io
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from kpi import safety
+from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_rows, year_problems
+from kpi.cells import Extracted, cell_text, closest, listed
+from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
 from kpi.reference import SourceRecord, layout as load_layout
-from kpi.safety import CheckedWorkbook, SheetMarks
-from kpi.text import MISSING_TOKENS, fold, nfc
+from kpi.marks import SheetMarks, range_ref
+from kpi.safety import CheckedWorkbook
+from kpi.text import MISSING_TOKENS, fold
 
-CELL_COLUMNS = ["source_id", "source_ref", "indicator", "area_raw", "year_raw", "raw_value",
-                "unit_raw", "base_year", "note", "status"]
-REJECT_COLUMNS = ["source_id", "source_ref", "field", "raw_value", "reason"]
 NOTE_PREFIXES = ("ghi chu", "nguon", "note", "source", "*")
 MAX_HEADER_SHIFT = 10          # rows a whole header may have moved and still be recognised, to say so
-CSV_DELIMITERS = (",", ";", "\t")
-BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
-        (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-# Vietnamese diacritics: five tones (grave, acute, tilde, hook, dot below), circumflex, breve, horn.
-VIETNAMESE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b")
-TEXT_SIGNS = frozenset("–—‘’“”…•°·×±²³§©®€№\u00a0")  # typographic signs in Office's Vietnamese text
-
-
-@dataclass
-class Extracted:
-    source_id: str
-    cells: list[dict] = field(default_factory=list)
-    lists: dict[str, list[dict]] = field(default_factory=dict)
-    rejects: list[dict] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def reject(self, ref: str, field_: str, raw: object, reason: str) -> None:
-        self.rejects.append({"source_id": self.source_id, "source_ref": ref, "field": field_,
-                             "raw_value": raw_text(raw), "reason": reason})
-
-
-def raw_text(raw: object) -> str:
-    """A raw cell value as the user typed it (Excel's 12.0 shown as 12).
-
-    >>> raw_text(12.0), raw_text(None), raw_text("1.947")
-    ('12', '', '1.947')
-    """
-    if raw is None:
-        return ""
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return nfc(str(value))
-
-
-def _closest(name: str, candidates: list[str]) -> str:
-    folded = {fold(c): c for c in candidates if c}
-    close = difflib.get_close_matches(fold(name), list(folded), n=1, cutoff=0.5)
-    return f"; closest: {folded[close[0]]!r}" if close else ""
 
 
 # --- workbooks ---------------------------------------------------------------------------
-
-def reader_failure(exc: BaseException) -> bool:
-    """True for what calamine raises on a bad file: its own errors, and pyo3's PanicException
-    (a BaseException, not an Exception) when its Rust code panics."""
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
-
-
-def open_checked(path: Path) -> tuple[object, CheckedWorkbook]:
-    """Check a workbook (``kpi.safety``), then open the checked bytes with calamine."""
-    from python_calamine import CalamineWorkbook
-
-    checked = safety.check_workbook(path)
-    try:
-        return CalamineWorkbook.from_filelike(io.BytesIO(checked.data)), checked
-    except BaseException as exc:
-        if not reader_failure(exc):
-            raise
-        raise SourceError(path.name, [f"cannot be read as a workbook: {exc}; {safety.SAVE_AS_XLSX}"]) from None
-
-
-def open_workbook(path: Path):
-    """Open a workbook with calamine after the safety checks; a bad file is a SourceError naming it."""
-    return open_checked(path)[0]
-
-
-def sheet_rows(sheet) -> list[list]:
-    """All rows of a sheet from A1 (empty leading rows and columns kept, so A1 refs hold)."""
-    return sheet.to_python(skip_empty_area=False)
-
 
 def header_texts(rows: list[list], header_rows: list[int], merged: list) -> list[str]:
     """Join the header rows of each column (1-based row numbers), merged cells spread over their span.
@@ -137,7 +55,7 @@ def header_texts(rows: list[list], header_rows: list[int], merged: list) -> list
         r0 = r1 - 1
         row = rows[r0] if 0 <= r0 < len(rows) else []
         for c in range(width):
-            grid[(r0, c)] = _text(row[c]) if c < len(row) else ""
+            grid[(r0, c)] = cell_text(row[c]) if c < len(row) else ""
     for (top, left), (bottom, right) in merged:
         value = grid.get((top, left), "")
         for r0 in range(top, bottom + 1):
@@ -187,7 +105,7 @@ def _match_columns(texts: list[str], spec: dict, sheet: str, problems: list[str]
         c = by_fold.get(fold(col["header"]))
         if c is None:
             problems.append(f"sheet {sheet!r}: column {col['header']!r} not found in "
-                            f"{_rows_text(spec['header_rows'])}{_closest(col['header'], texts)}")
+                            f"{_rows_text(spec['header_rows'])}{closest(col['header'], texts)}")
             continue
         found[c] = col
     ignored = {fold(h) for h in spec.get("ignore", [])}
@@ -196,7 +114,7 @@ def _match_columns(texts: list[str], spec: dict, sheet: str, problems: list[str]
             known = [col["header"] for col in wanted]
             row1 = anchors[c] if anchors else spec["header_rows"][0]
             problems.append(f"sheet {sheet!r}: unknown column {text!r} at {column_letter(c)}{row1}"
-                            f"{_closest(text, known)}")
+                            f"{closest(text, known)}")
     return found
 
 
@@ -236,7 +154,7 @@ class _Sheet:
 
     def text(self, r0: int, c0: int) -> str:
         row = self.rows[r0] if r0 < len(self.rows) else []
-        return _text(row[c0]) if c0 < len(row) else ""
+        return cell_text(row[c0]) if c0 < len(row) else ""
 
 
 def _find_sheet(names: list[str], wanted: str, problems: list[str]) -> str | None:
@@ -247,7 +165,7 @@ def _find_sheet(names: list[str], wanted: str, problems: list[str]) -> str | Non
     same = [n for n in names if fold(n) == fold(wanted)]
     if len(same) == 1:
         return same[0]
-    problems.append(f"sheet {wanted!r} not found{_closest(wanted, names)} (sheets: {', '.join(names) or 'none'})")
+    problems.append(f"sheet {wanted!r} not found{closest(wanted, names)} (sheets: {listed(names)})")
     return None
 
 
@@ -265,20 +183,6 @@ def _load_sheet(wb, name: str, file: str, checked: CheckedWorkbook, problems: li
         return None
     marks = checked.marks(name)
     return _Sheet(file, name, rows, list(merged) or list(marks.merges), marks)
-
-
-def _workbook_is_empty(wb) -> bool:
-    """True when no sheet of the workbook holds a single cell."""
-    for name in wb.sheet_names:
-        try:
-            rows = sheet_rows(wb.get_sheet_by_name(name))
-        except BaseException as exc:
-            if not reader_failure(exc):
-                raise
-            return False
-        if any(_text(v) for row in rows for v in row):
-            return False
-    return True
 
 
 def _locate_columns(sheet: _Sheet, spec: dict, problems: list[str]) -> bool:
@@ -316,14 +220,19 @@ def read_workbook(record: SourceRecord, spec_all: dict) -> Extracted:
     """Read every sheet named in the layout; all problems of the file are collected."""
     out = Extracted(record.source_id)
     wb, checked = open_checked(record.path)
+    years = {}
     for spec in spec_all["sheets"]:
         name = _find_sheet(wb.sheet_names, spec["sheet"], out.problems)
-        sheet = _load_sheet(wb, name, record.path.name, checked, out.problems) if name else None
-        if sheet is not None:
-            _read_sheet(out, record, spec_all, spec, sheet)
-    if out.problems and _workbook_is_empty(wb):
-        out.problems = [f"the workbook is empty: none of its sheets ({', '.join(wb.sheet_names) or 'none'}) "
-                        "holds a cell; is it the right file?"]
+        if name is None or not far_values(out, record.path.name, name, checked.extents.get(name), out.problems):
+            continue
+        sheet = _load_sheet(wb, name, record.path.name, checked, out.problems)
+        year = _read_sheet(out, record, spec_all, spec, sheet) if sheet is not None else None
+        if year is not None:
+            years[name] = year
+    out.problems += year_problems(record, years)
+    if out.problems:
+        why = emptiness(wb, checked)
+        out.problems = [why] if why else out.problems
     return out
 
 
@@ -341,15 +250,22 @@ class _Body:
     header_cells: set[str]                           # folded header texts, to see a second table start
 
 
-def _read_sheet(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet) -> None:
-    """Header, then the body row by row until the notes under the table."""
-    if not any(_text(v) for row in sheet.rows for v in row) and not sheet.marks.formulas:
+def _read_sheet(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet) -> int | None:
+    """Header, then the body row by row until the notes under the table; returns the sheet's year
+    (its year cell, for forms that have one)."""
+    if not any(cell_text(v) for row in sheet.rows for v in row) and not sheet.marks.formulas:
         out.problems.append(f"sheet {sheet.name!r} is empty: expected a table with its "
                             f"{_rows_text(spec['header_rows'])}")
-        return
+        return None
     if not _locate_columns(sheet, spec, out.problems):
-        return
+        return None
     body = _body_of(sheet, spec_all, spec, out.problems)
+    _read_body(out, record, spec_all, spec, sheet, body)
+    return body.year
+
+
+def _read_body(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet, body: _Body) -> None:
+    """The rows under the header, until the notes under the table (a second table is a problem)."""
     first_body = spec.get("unit_row", spec["header_rows"][-1])
     marked_rows = {r for r, _ in sheet.marks.formulas} | {r for r, _ in sheet.marks.errors}
     ended_at = None
@@ -398,6 +314,8 @@ def _read_row(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, 
     status_text = texts[status_col] if status_col is not None and status_col < len(texts) else ""
     status = spec_all.get("status_choices", {}).get(status_text, "") if status_text else ""
     row = sheet.rows[r0]
+    if is_total:
+        out.total_rows.setdefault(sheet.name, r0)
     for c, col in body.value_cols.items():
         raw = row[c] if c < len(row) else None
         if sheet.text(r0, c) == "" and not sheet.marks.marked(r0, c):
@@ -415,7 +333,7 @@ def _read_row(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, 
             out.reject(ref, "status", status_text,
                        f"status {status_text!r} in {cell_ref(r0, status_col)} is not one of: {choices}")
             continue
-        unit = _text(body.units[c]) if c < len(body.units) else ""
+        unit = cell_text(body.units[c]) if c < len(body.units) else ""
         out.cells.append({
             "source_id": record.source_id, "source_ref": ref, "indicator": col["indicator"],
             "area_raw": spec_all.get("total_area", "106") if is_total else area_text,
@@ -451,7 +369,7 @@ def _body_merges(sheet: _Sheet, first_body: int, value_cols: set[int], label_col
             continue
         cols = value_cols if any(c in covered for c in label_cols if c is not None) else touches
         for r0 in range(max(top, first_body), bottom + 1):
-            flagged.update({(r0, c): safety.range_ref(merge) for c in cols})
+            flagged.update({(r0, c): range_ref(merge) for c in cols})
     return spread, flagged
 
 
@@ -483,162 +401,6 @@ def _unusable(sheet: _Sheet, r0: int, c0: int, raw: object, flagged: dict) -> tu
     return None
 
 
-# --- CSV ---------------------------------------------------------------------------------
-
-def plausible_vietnamese(text: str) -> bool:
-    """True when every non-ASCII character is a Vietnamese letter or a common typographic sign:
-    the test that tells Windows-1258 text from bytes of some other code page.
-
-    >>> plausible_vietnamese("Huyện Tam Đường – 1.947 ha"), plausible_vietnamese("Straße")
-    (True, False)
-    """
-    for ch in set(text):
-        if ch.isascii() or ch in "đĐ" or ch in TEXT_SIGNS:
-            continue
-        base, *marks = unicodedata.normalize("NFD", ch)
-        if not (base.isascii() and base.isalpha() and marks and all(m in VIETNAMESE_MARKS for m in marks)):
-            return False
-    return True
-
-
-def decode_csv(data: bytes, name: str) -> str:
-    """CSV bytes to NFC text: a BOM (UTF-8, UTF-16, UTF-32) decides; else UTF-8; else Windows-1258,
-    the Vietnamese code page Excel uses for "CSV (Comma delimited)" on a Vietnamese Windows.
-
-    Windows-1258 writes tone marks as combining characters, hence the NFC; it is accepted only
-    when the text reads as Vietnamese, so a file in another code page is refused, not garbled.
-
-    >>> decode_csv("Bản Hòn".encode("utf-16"), "x.csv"), decode_csv(b"Ba\\xd2n Ho\\xccn", "x.csv")
-    ('Bản Hòn', 'Bản Hòn')
-    """
-    if data.startswith((safety.ZIP_MAGIC, safety.OLE2_MAGIC)):
-        raise SourceError(name, ["is a workbook (Excel or OpenDocument), not CSV text, but its layout reads CSV: "
-                                 "export the sheet as 'CSV UTF-8 (Comma delimited)'"])
-    for bom, codec in BOMS:
-        if data.startswith(bom):
-            try:
-                return unicodedata.normalize("NFC", data.decode(codec))
-            except UnicodeDecodeError as exc:
-                raise SourceError(name, [f"not {codec.upper()} text although it starts with that byte-order mark "
-                                         f"(byte {exc.start}); save the file as 'CSV UTF-8'"]) from None
-    if b"\x00" in data:
-        line = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise SourceError(name, [f"line {line}: NUL bytes: it is UTF-16 text without a byte-order mark, or not "
-                                 "text at all; save the file as 'CSV UTF-8'"])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        try:
-            text = data.decode("cp1258")
-        except UnicodeDecodeError:
-            text = ""
-        if not text or not plausible_vietnamese(unicodedata.normalize("NFC", text)):
-            line = data[:exc.start].count(b"\n") + 1
-            raise SourceError(name, [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}) nor Vietnamese "
-                                     "Windows-1258; save the file as 'CSV UTF-8'"]) from None
-    return unicodedata.normalize("NFC", text)
-
-
-def read_csv_text(path: Path) -> str:
-    """Decode a CSV file (see ``decode_csv``); the file is opened read-only through ``kpi.safety``."""
-    return decode_csv(safety.read_raw(path), path.name)
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter of the header line: comma, semicolon (Excel where the comma is the decimal
-    mark, as in Vietnam) or tab -- whichever splits it into the most fields; comma on a tie.
-
-    >>> sniff_delimiter("ma;ten;gia_tri\\nx;y;74,03"), sniff_delimiter("a,b\\n")
-    (';', ',')
-    """
-    header = text.split("\n", 1)[0]
-    return max(CSV_DELIMITERS, key=lambda d: len(next(csv.reader([header], delimiter=d), [])))
-
-
-def _numbered_rows(text: str, delimiter: str, out: Extracted) -> list[tuple[int, list[str]]] | None:
-    """Records with the line each starts on (a quoted value may span lines); strict quoting, so a
-    quote left open is a problem naming its line instead of swallowing the rest of the file."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows, start = [], 1
-    try:
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        out.problems.append(f"line {start}: cannot be read as CSV ({exc}); check the double quotes on that line")
-        return None
-    return rows
-
-
-def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[str], list[tuple[int, dict]]]:
-    text = read_csv_text(record.path)
-    delimiter = sniff_delimiter(text)
-    numbered = _numbered_rows(text, delimiter, out)
-    if numbered is None:
-        return [], []
-    if not numbered:
-        out.problems.append("the file is empty: expected a header line")
-        return [], []
-    header = [nfc(h) for h in numbered[0][1]]
-    mapping = spec["columns"]
-    optional = set(spec.get("optional", []))
-    for role, column in mapping.items():
-        if column not in header and role not in optional:
-            out.problems.append(f"line 1: column {column!r} ({role}) not found{_closest(column, header)}")
-    known = set(mapping.values()) | set(spec.get("extra", []))
-    for h in header:
-        if h not in known:
-            out.problems.append(f"line 1: unknown column {h!r}{_closest(h, list(known))}")
-    for h in sorted({h for h in header if header.count(h) > 1}):
-        out.problems.append(f"line 1: column {h!r} appears {header.count(h)} times; keep one")
-    records = []
-    for line_no, row in numbered[1:]:
-        if not any(v.strip() for v in row):
-            continue
-        if len(row) != len(header):
-            hint = (f"; a value holding {'a tab' if delimiter == chr(9) else repr(delimiter)} must be in double "
-                    "quotes" if len(row) > len(header) else "")
-            out.reject(f"{record.path.name}:{line_no}", "line", delimiter.join(row),
-                       f"line has {len(row)} fields, the header has {len(header)}{hint}")
-            continue
-        values = dict(zip(header, row))
-        records.append((line_no, {role: values.get(column, "") for role, column in mapping.items()}))
-    return header, records
-
-
-def read_records(record: SourceRecord, spec: dict) -> Extracted:
-    """A CSV with one figure per line; an increase column gives a second figure on the line."""
-    out = Extracted(record.source_id)
-    _, rows = _csv_rows(record, spec, out)
-    for line_no, row in rows:
-        ref = f"{record.path.name}:{line_no}"
-        passage = nfc(row.get("ref", ""))
-        full_ref = f"{ref} {passage}".strip()
-        note = "; ".join(nfc(row[r]) for r in spec.get("note_roles", ["note"]) if nfc(row.get(r, "")))
-        base = {"source_id": record.source_id, "area_raw": row.get("area", ""),
-                "year_raw": row.get("year", ""), "unit_raw": row.get("unit", ""), "note": note}
-        out.cells.append({**base, "source_ref": full_ref, "indicator": nfc(row.get("indicator", "")),
-                          "raw_value": row.get("value", ""), "base_year": None, "status": ""})
-        if row.get("increase", "").strip():
-            out.cells.append({**base, "source_ref": full_ref + " (increase)",
-                              "indicator": nfc(row.get("indicator", "")) + ".increase",
-                              "raw_value": row["increase"], "base_year": row.get("base_year", ""), "status": ""})
-    return out
-
-
-def read_list(record: SourceRecord, spec: dict) -> Extracted:
-    """A CSV of named things, renamed to the layout's roles and kept whole."""
-    out = Extracted(record.source_id)
-    _, rows = _csv_rows(record, spec, out)
-    table = spec["table"]
-    out.lists[table] = [
-        {**{role: nfc(v) for role, v in row.items()}, "source_id": record.source_id,
-         "source_ref": f"{record.path.name}:{line_no}"}
-        for line_no, row in rows
-    ]
-    return out
-
-
 READERS = {"workbook": read_workbook, "records": read_records, "list": read_list}
 
 
@@ -654,6 +416,3 @@ def extract(record: SourceRecord, ref_dir: Path | None = None) -> Extracted:
     return out
 
 
-def cells_frame(parts: list[Extracted]) -> pd.DataFrame:
-    rows = [cell for part in parts for cell in part.cells]
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)

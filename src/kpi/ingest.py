@@ -16,13 +16,16 @@ from typing import Callable
 import pandas as pd
 
 from kpi import __version__, config, derive, reference, safety, sources, validate
+from kpi.book import reader_failure
 from kpi.changes import compare
 from kpi.clean import KEY, OBS_COLUMNS, Cleaned, clean_cells, clean_list
+from kpi.cells import REJECT_COLUMNS, Extracted, cells_frame
 from kpi.config import DataPaths
-from kpi.errors import SourceError
-from kpi.extract import REJECT_COLUMNS, Extracted, cells_frame, extract
+from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
+from kpi.extract import extract
 from kpi.write import run_lock, staged_folder, write_json, write_table
 
+CONSOLE_ROWS = 20  # rejects, findings and conflicts the summary prints; every one is in its CSV
 OBS_DESCRIPTIONS = {
     "indicator": "Indicator id from the catalogue (data/reference/indicators.csv)",
     "area_code": "Statistical code of the area: 106 Tam Đường district, five digits for a commune",
@@ -30,7 +33,8 @@ OBS_DESCRIPTIONS = {
     "year": "Year the value refers to",
     "value": "Value in the catalogue unit",
     "unit": "Canonical unit code (t, ha, t/ha, m3, facility, ...)",
-    "status": "reported, derived (computed from printed figures), estimate, lower_bound or upper_bound",
+    "status": "reported, preliminary (printed as sơ bộ, to be replaced by the official figure), derived (computed "
+              "from printed figures), estimate, lower_bound or upper_bound",
     "source_id": "Raw source (one provenance record each)",
     "source_ref": "Exact place: file.xlsx!Sheet!C7, file.csv:12 with the report passage, or the inputs of a derivation",
     "note": "Free text: quotes, base years, how a value was derived",
@@ -71,15 +75,52 @@ def check_checksums(records: list[reference.SourceRecord]) -> list[str]:
     return problems
 
 
-def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> tuple[Extracted, Cleaned] | list[str]:
+@dataclass
+class FileProblems:
+    """What stopped one file: its problems, each line naming the file; ``unexpected`` when one is a
+    fault of kpi itself (then the run exits 70, after listing every file's problems)."""
+
+    problems: list[str]
+    unexpected: bool = False
+
+
+def same_files(records: list[reference.SourceRecord]) -> list[str]:
+    """A problem per raw file that is a copy of another read with the same layout (same sha256 in
+    their provenance records): one form filed twice under two names would give every figure,
+    finding and conflict twice.  (A copy read with another layout fails that layout's reading.)"""
+    first: dict[tuple[str, str], str] = {}
+    problems = []
+    for r in records:
+        digest = str(r.meta["sha256"])
+        key = (digest, str(r.meta["layout"]))
+        if key in first:
+            problems.append(f"{r.path.name}: the same file as {first[key]} (sha256 {digest[:12]}…): one form "
+                            "filed twice under two names; keep one of them and remove the other with its "
+                            "provenance record")
+        else:
+            first[key] = r.path.name
+    return problems
+
+
+def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> tuple[Extracted, Cleaned] | FileProblems:
     """One file read and its cells cleaned, or its problems (returned, not raised, so a worker can
-    send them back).  Cleaning file by file keeps one file's raw cells in memory at a time."""
+    send them back).  Cleaning file by file keeps one file's raw cells in memory at a time.
+
+    An unexpected error (a fault of kpi met on this file) is that file's problem: the other
+    files are still read and their problems listed with it.
+    """
     record, ref_dir = job
     try:
         part = extract(record, ref_dir)
+        cleaned = clean_cells(cells_frame([part]), ref_dir)
     except SourceError as exc:
-        return [f"{exc.path}: {p}" for p in exc.problems]
-    cleaned = clean_cells(cells_frame([part]), ref_dir)
+        return FileProblems([f"{exc.path}: {p}" for p in exc.problems], exc.unexpected)
+    except KpiError:
+        raise  # reference data or configuration: not this file's fault
+    except BaseException as exc:
+        if not reader_failure(exc) or debugging():
+            raise
+        return FileProblems([f"{record.path.name}: {unexpected_problem(exc)}"], unexpected=True)
     part.cells = []  # now in the cleaned table
     return part, cleaned
 
@@ -91,14 +132,15 @@ def read_all(records: list[reference.SourceRecord], ref_dir: Path | None = None,
     ``map(fn, items)`` (results in the order of ``items``) decides where the files are read:
     here by default, or on the workers of an executor (``kpi.executors``).
     """
-    parts, problems = [], []
+    parts, problems, unexpected = [], [], False
     for outcome in map(extract_one, [(record, ref_dir) for record in records]):
-        if isinstance(outcome, list):
-            problems.extend(outcome)
+        if isinstance(outcome, FileProblems):
+            problems.extend(outcome.problems)
+            unexpected |= outcome.unexpected
         else:
             parts.append(outcome)
     if problems:
-        raise SourceError("data/raw", problems)
+        raise SourceError("data/raw", problems, unexpected)
     return parts
 
 
@@ -139,6 +181,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     base = derive.baselines(obs, base_years, ref_dir)
     listed = derive.list_aggregates(lists, specs, ref_dir)
     obs = pd.concat([obs, base, listed], ignore_index=True)
+    obs = pd.concat([obs, derive.district_totals(obs, ref_dir)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs, ref_dir)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(KEY, ignore_index=True)
     obs = validate.validate_observations(obs[OBS_COLUMNS], ref_dir)
@@ -173,13 +216,15 @@ def run(data_dir: str | Path | None = None, ref_dir: Path | None = None, map: Ca
     with run_lock(paths.root, "ingest"):
         # Load inputs.
         records = reference.source_records(paths.raw)
-        problems = check_checksums(records)
+        problems = check_checksums(records) + same_files(records)
+        unexpected = False
         try:
             parts = read_all(records, ref_dir, map) if map else read_all(records, ref_dir)
         except SourceError as exc:  # a changed file is read all the same: what is wrong with it helps
             problems += [p for p in exc.problems if p not in problems]
+            unexpected = exc.unexpected
         if problems:
-            raise SourceError("data/raw", problems)
+            raise SourceError("data/raw", problems, unexpected)
         # Process data.
         tables = process(records, parts, ref_dir)
         # Save outputs.
@@ -291,9 +336,16 @@ def datapackage(result: IngestResult, ref_dir: Path | None = None) -> dict:
     }
 
 
+def capped(lines: list[str], total: int, table: str) -> list[str]:
+    """The first ``CONSOLE_ROWS`` lines of a list, and how many more there are in ``table``."""
+    more = total - min(total, CONSOLE_ROWS)
+    return lines[:CONSOLE_ROWS] + ([f"  … and {more:,} more (all in {table})"] if more else [])
+
+
 def summary(result: IngestResult) -> list[str]:
     c = counts(result.observations)
     fmt = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
+    head = CONSOLE_ROWS
     lines = [
         f"{len(result.observations)} observations (data version {result.data_version}) in {result.seconds:.2f} s",
         f"  by theme:  {fmt(c['by_theme'])}",
@@ -303,10 +355,13 @@ def summary(result: IngestResult) -> list[str]:
         f"cells marked missing: {result.missing_cells}",
         f"rejects: {len(result.rejects)}" + (" (see rejects.csv)" if len(result.rejects) else ""),
     ]
-    lines += [f"  {r.source_ref}: {r.raw_value!r}: {r.reason}" for r in result.rejects.head(20).itertuples()]
+    lines += capped([f"  {r.source_ref}: {r.raw_value!r}: {r.reason}" for r in result.rejects.head(head).itertuples()],
+                    len(result.rejects), "rejects.csv")
     lines.append(f"findings: {len(result.findings)}")
-    lines += [f"  [{r.check}] {r.indicator} {r.area_code} {r.year}: {r.message}" for r in result.findings.itertuples()]
+    lines += capped([f"  [{r.check}] {r.indicator} {r.area_code} {r.year}: {r.message}"
+                     for r in result.findings.head(head).itertuples()], len(result.findings), "findings.csv")
     lines.append(f"conflicts between sources: {len(result.conflicts)}")
-    lines += [f"  {r.message} (chosen: {r.chosen_source})" for r in result.conflicts.itertuples()]
+    lines += capped([f"  {r.message} (chosen: {r.chosen_source})" for r in result.conflicts.head(head).itertuples()],
+                    len(result.conflicts), "conflicts.csv")
     lines.append(f"written to {result.out_dir}")
     return lines

@@ -19,7 +19,7 @@ from kpi import config
 from kpi.errors import ReferenceError_, UnitMismatch
 from kpi.text import fold, nfc
 
-STATUSES = ("reported", "derived", "estimate", "lower_bound", "upper_bound")
+STATUSES = ("reported", "preliminary", "derived", "estimate", "lower_bound", "upper_bound")
 ERA_BOUNDARY_YEAR = 2025  # Res. 1670/NQ-UBTVQH15: new commune units from 1 July 2025; yearly figures from 2025 on use them
 META_FIELDS = ("source_id", "title", "layout", "priority", "source", "accessed", "transcription", "sha256")
 

@@ -21,7 +21,7 @@ from kpi.clean import OBS_COLUMNS
 from kpi.derive import plain_number
 from kpi.errors import KpiError
 
-STATUS_OF_SUM = ["lower_bound", "upper_bound", "estimate"]  # a sum is as weak as its weakest part
+STATUS_OF_SUM = ["lower_bound", "upper_bound", "estimate", "preliminary"]  # a sum is as weak as its weakest part
 
 
 @functools.lru_cache(maxsize=2)

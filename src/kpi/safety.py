@@ -5,59 +5,70 @@ is checked for what it *is* before it is read for what it *says*:
 
 * it can be read at all (access rights, a file that vanished) and is not implausibly large;
 * a workbook is what its name says: a zip archive holding an Excel (.xlsx, .xlsm) or
-  OpenDocument (.ods) spreadsheet -- not a PDF or a web page renamed, not a damaged or
-  truncated copy, not a password-protected (encrypted) file, not the binary .xls or .xlsb;
+  OpenDocument (.ods) spreadsheet, or an Excel 97-2003 (.xls) Compound File (``kpi.xls``) --
+  not a PDF or a web page renamed, not a damaged or truncated copy, not a password-protected
+  (encrypted) file, not the binary .xlsb;
 * its zip directory promises no more than ``MAX_UNPACKED_BYTES`` in all and no part packed
   tighter than ``MAX_RATIO`` (a zip bomb), and no part unpacks to more than its directory
   declares: every part is unpacked here with a bounded decompressor and its CRC checked,
   so a directory that lies is caught before the values reader (calamine) opens the file;
 * no XML part declares a DOCTYPE or an ENTITY (external entities, "billion laughs"):
   Excel and LibreOffice never write one; the parts read here are parsed with defusedxml;
-* what calamine does not report is found in the sheet XML (see ``SheetMarks``): hidden rows
-  and columns, formulas without a cached value and error values such as ``#DIV/0!`` (all
-  read as empty cells by calamine), and for .ods the merged cells.  The XML is parsed only
-  when a cheap byte scan finds one of these, so a plain workbook costs one unpacking.
+* no sheet makes calamine allocate for the distance between its values rather than for the
+  values (``kpi.extent``): a value far from the others is cut out of the copy calamine reads,
+  and reported by the reader with its address;
+* what calamine does not report is found in the sheet XML (``kpi.marks``): hidden rows and
+  columns, formulas without a cached value and error values, and for .ods the merged cells.
+
+The workbook part is found through the package relationships (``_rels/.rels``), so a
+workbook at the root of the package or with backslashes in its part names (as some
+programs write them, and calamine reads them) is read like any other.
 
 Every refusal is a ``SourceError`` naming the file and saying what to do about it.
 """
 from __future__ import annotations
 
 import io
-import itertools
 import posixpath
 import re
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as xml_fromstring, iterparse as xml_iterparse
+from defusedxml.ElementTree import fromstring as xml_fromstring
 
-from kpi.errors import SourceError, cell_ref, column_index
+from kpi import extent, marks as sheet_marks
+from kpi.errors import SourceError
+from kpi.extent import Extent
+from kpi.marks import NO_MARKS, SheetMarks, attribute, local_name
 
 MAX_FILE_BYTES = 100 * 2**20      # a district annex is tens of kilobytes; 100 MB on disk is not one
 MAX_UNPACKED_BYTES = 200 * 2**20  # all zip parts of one workbook unpacked; a zip bomb promises gigabytes
 MAX_RATIO = 100                   # unpacked:packed size of one part; real sheet XML packs about 5-30:1
 RATIO_FLOOR_BYTES = 2**20         # parts under 1 MB are not ratio-checked: tiny repetitive XML packs tightly
 MAX_PARTS = 10_000                # zip members of one workbook; Excel writes a few dozen
-MAX_REPEATED_CELLS = 10_000       # .ods cells one repeated formula cell stands for that are listed
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File: .xls, .doc, and encrypted .xlsx
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
-XLSX_WORKBOOK = "xl/workbook.xml"
-XLSX_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+ODF_MIMETYPE = b"application/vnd.oasis.opendocument"
+XLSX_WORKBOOK = "xl/workbook.xml"  # where Excel puts the workbook part; others say where in _rels/.rels
+PACKAGE_RELS = "_rels/.rels"
 ODS_CONTENT = "content.xml"
+ODF_MANIFEST = "META-INF/manifest.xml"
 SAVE_AS_XLSX = "open it in Excel or LibreOffice and save it as Excel Workbook (.xlsx)"
+PASSWORD = ("is password-protected (encrypted), so it cannot be read: remove the password (Excel: File > Info > "
+            "Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without 'Save with "
+            "password') and save it again")
 
 _DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 _DTD_BYTES = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
-_XLSX_MARKERS = re.compile(rb"""hidden=["'](?:1|true)["']|<(?:\w+:)?f[\s>/]|\st=["']e["']""")
-_ODS_MARKERS = re.compile(rb"visibility=|formula=|-spanned=")
 
 
 def refuse(path: Path, message: str) -> SourceError:
@@ -118,77 +129,117 @@ def describe_content(data: bytes) -> str:
     return f"unknown binary content (it starts with {data[:8].hex(' ')})"
 
 
+
+
 # --- workbooks ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SheetMarks:
-    """What the sheet XML says that calamine does not: hidden rows and columns, formulas
-    without a cached value, error values and (for .ods) merged cells; all 0-based."""
-
-    hidden_rows: tuple[tuple[int, int], ...] = ()   # half-open ranges [start, stop)
-    hidden_cols: tuple[tuple[int, int], ...] = ()
-    formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # uncached formula text by cell
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)    # error value (and formula) by cell
-    merges: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
-
-    def row_hidden(self, r0: int) -> bool:
-        return any(start <= r0 < stop for start, stop in self.hidden_rows)
-
-    def col_hidden(self, c0: int) -> bool:
-        return any(start <= c0 < stop for start, stop in self.hidden_cols)
-
-    def marked(self, r0: int, c0: int) -> bool:
-        return (r0, c0) in self.formulas or (r0, c0) in self.errors
-
-
-NO_MARKS = SheetMarks()
-
 
 @dataclass
 class CheckedWorkbook:
-    """A workbook that passed the checks: its bytes for calamine and its unpacked XML parts."""
+    """A workbook that passed the checks: the bytes calamine reads (far values cut out), its
+    unpacked XML parts, and per sheet what the checks found."""
 
     path: Path
-    kind: str                   # "xlsx" or "ods"
+    kind: str                   # "xlsx", "ods" or "xls"
     data: bytes
-    parts: dict[str, bytes]     # XML parts by name (unpacked, checked for DTDs)
+    parts: dict[str, bytes] = field(default_factory=dict)        # XML parts by name ("/" separated)
+    sheet_parts: dict[str, str] = field(default_factory=dict)    # .xlsx: sheet name → its XML part
+    extents: dict[str, Extent] = field(default_factory=dict)     # sheets with far values cut out, or too large
+    load_marks: Callable[[], dict[str, SheetMarks]] | None = None
     _marks: dict[str, SheetMarks] | None = None
 
     def marks(self, sheet: str) -> SheetMarks:
         """The marks of one sheet, by its name in the workbook (NO_MARKS when it has none)."""
         if self._marks is None:
-            self._marks = _xlsx_marks_by_sheet(self) if self.kind == "xlsx" else _ods_marks_by_sheet(self)
+            self._marks = self.load_marks() if self.load_marks else self._xml_marks()
         return self._marks.get(sheet, NO_MARKS)
+
+    def all_marks(self) -> dict[str, SheetMarks]:
+        self.marks("")
+        return self._marks
+
+    def _xml_marks(self) -> dict[str, SheetMarks]:
+        part = ODS_CONTENT
+        try:
+            if self.kind == "ods":
+                return sheet_marks.ods_marks_by_sheet(self.parts.get(ODS_CONTENT, b""))
+            return sheet_marks.xlsx_marks_by_sheet(self.parts, self.sheet_parts)
+        except (ParseError, DefusedXmlException, ValueError) as exc:
+            raise _parse_problem(self.path, getattr(exc, "part", part), exc) from None
 
 
 def check_workbook(path: Path) -> CheckedWorkbook:
-    """Read a workbook's bytes and refuse anything that is not a sound .xlsx or .ods (see module doc)."""
+    """Read a workbook's bytes and refuse anything that is not a sound .xlsx, .ods or .xls (see module doc)."""
     data = read_raw(path)
     if data.startswith(OLE2_MAGIC):
-        raise refuse(path, _ole2_problem(data))
+        from kpi import xls
+
+        return xls.check(path, data)
     if not data.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         raise refuse(path, f"not an Excel or OpenDocument workbook: it is {describe_content(data)}; {SAVE_AS_XLSX}")
     infos = _zip_directory(path, data)
-    kind = _zip_kind(path, data, infos)
+    _refuse_encrypted_odf(path, data, infos)
     parts = _unpack(path, data, infos)
+    names = {_part_name(i.filename) for i in infos}
+    kind, workbook = _package_kind(path, data, parts, names)
     for name, content in parts.items():
         if declares_dtd(content):
             raise refuse(path, f"refused: its part {name!r} declares a DOCTYPE or ENTITY (external entities or "
                                "entity expansion, as in the 'billion laughs' attack); Excel and LibreOffice never "
                                "write one -- ask for the file as Excel or LibreOffice saved it")
-    return CheckedWorkbook(path, kind, data, parts)
+    book = CheckedWorkbook(path, kind, data, parts)
+    if kind == "xlsx":
+        book.sheet_parts = _xlsx_sheet_parts(path, parts, workbook)
+    changed = _cut_far_values(book)
+    if changed:
+        book.parts.update(changed)
+        book.data = _repack(data, changed)
+    return book
 
 
-def _ole2_problem(data: bytes) -> str:
-    """Why a Compound File (OLE2) is refused: encrypted OOXML, the old .xls, or not a workbook."""
-    if "EncryptedPackage".encode("utf-16-le") in data:
-        return ("is password-protected (encrypted), so it cannot be read: remove the password (Excel: File > Info > "
-                "Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without 'Save with "
-                "password') and save it again")
-    if "Workbook".encode("utf-16-le") in data or "Book\x00".encode("utf-16-le") in data:
-        return (f"old Excel 97-2003 format (.xls), which is not read: hidden rows and uncached formulas cannot be "
-                f"checked in it; {SAVE_AS_XLSX}")
-    return f"an older Office file (OLE2) that holds no workbook (a .doc?); {SAVE_AS_XLSX}"
+def _part_name(name: str) -> str:
+    """A zip member's part name with "/" separators (some programs write backslashes)."""
+    return name.replace("\\", "/").lstrip("/")
+
+
+def _refuse_encrypted_odf(path: Path, data: bytes, infos: list[zipfile.ZipInfo]) -> None:
+    """An OpenDocument file saved with a password lists ``encryption-data`` in its manifest."""
+    manifest = next((i for i in infos if _part_name(i.filename) == ODF_MANIFEST), None)
+    if manifest is not None and ODF_MIMETYPE in data[:200] and b"encryption-data" in _inflate(path, data, manifest):
+        raise refuse(path, PASSWORD)
+
+
+def _office_document(parts: dict[str, bytes]) -> str | None:
+    """The main part the package relationships name (``officeDocument``), or None."""
+    try:
+        rels = xml_fromstring(parts.get(PACKAGE_RELS, b"<Relationships/>"), forbid_dtd=True)
+    except (ParseError, DefusedXmlException):
+        return None
+    for rel in rels.iter():
+        if local_name(rel.tag) == "Relationship" and rel.get("Type", "").endswith("/officeDocument"):
+            return _part_name(rel.get("Target", ""))
+    return None
+
+
+def _package_kind(path: Path, data: bytes, parts: dict[str, bytes], names: set[str]) -> tuple[str, str]:
+    """(``xlsx`` or ``ods``, the workbook part) from the parts inside the zip; anything else is refused by name."""
+    office = _office_document(parts)
+    if office in parts and b"workbook" in parts[office][:4096]:
+        return "xlsx", office
+    if XLSX_WORKBOOK in parts:
+        return "xlsx", XLSX_WORKBOOK
+    if ODS_CONTENT in names and ODS_MIMETYPE in data[:200]:
+        return "ods", ODS_CONTENT
+    if "xl/workbook.bin" in names or (office or "").endswith(".bin"):
+        what = "an Excel binary workbook (.xlsb), which is not read"
+    elif "word/document.xml" in names:
+        what = "a Word document (.docx)"
+    elif "ppt/presentation.xml" in names:
+        what = "a PowerPoint presentation (.pptx)"
+    elif ODF_MIMETYPE in data[:200]:
+        what = "an OpenDocument file that is not a spreadsheet (.odt?)"
+    else:
+        what = "a zip archive that holds no workbook (no xl/workbook.xml, no spreadsheet content.xml)"
+    raise refuse(path, f"not an Excel or OpenDocument workbook: it is {what}; {SAVE_AS_XLSX}")
 
 
 def _zip_directory(path: Path, data: bytes) -> list[zipfile.ZipInfo]:
@@ -214,34 +265,26 @@ def _zip_directory(path: Path, data: bytes) -> list[zipfile.ZipInfo]:
     return infos
 
 
-def _zip_kind(path: Path, data: bytes, infos: list[zipfile.ZipInfo]) -> str:
-    """``xlsx`` or ``ods`` from the names inside the zip; anything else is refused by name."""
-    names = {i.filename for i in infos}
-    if XLSX_WORKBOOK in names:
-        return "xlsx"
-    if ODS_CONTENT in names and ODS_MIMETYPE in data[:200]:
-        return "ods"
-    if "xl/workbook.bin" in names:
-        what = "an Excel binary workbook (.xlsb), which is not read"
-    elif "word/document.xml" in names:
-        what = "a Word document (.docx)"
-    elif "ppt/presentation.xml" in names:
-        what = "a PowerPoint presentation (.pptx)"
-    elif b"application/vnd.oasis.opendocument" in data[:200]:
-        what = "an OpenDocument file that is not a spreadsheet (.odt?)"
-    else:
-        what = "a zip archive that holds no workbook (no xl/workbook.xml, no spreadsheet content.xml)"
-    raise refuse(path, f"not an Excel or OpenDocument workbook: it is {what}; {SAVE_AS_XLSX}")
 
 
 def _unpack(path: Path, data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
-    """Unpack every part with a bounded decompressor (CRC checked); keep the XML parts."""
+    """Unpack every part with a bounded decompressor (CRC checked); keep the XML parts by part name."""
     parts = {}
     for info in infos:
         content = _inflate(path, data, info)
         if info.filename.endswith((".xml", ".rels")):
-            parts[info.filename] = content
+            parts[_part_name(info.filename)] = content
     return parts
+
+
+def _repack(data: bytes, changed: dict[str, bytes]) -> bytes:
+    """The zip with some parts replaced, every member otherwise as it was (names, order, method)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            content = changed.get(_part_name(info.filename))
+            dst.writestr(info, content if content is not None else src.read(info))
+    return out.getvalue()
 
 
 def _inflate(path: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
@@ -271,12 +314,29 @@ def _inflate(path: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
         raise refuse(path, f"refused: its part {name!r} uses zip compression method {info.compress_type}, which "
                            f"Excel and LibreOffice do not write; {SAVE_AS_XLSX}")
     if len(content) > info.file_size:
-        raise refuse(path, f"refused: its part {name!r} unpacks to more than the {info.file_size:,} bytes its zip "
-                           "directory declares: the file is damaged, or built to exhaust memory (a zip bomb); copy "
-                           "it again from its source")
+        raise refuse(path, _overflow(name, packed, info.file_size))
     if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
         raise refuse(path, f"damaged: its part {name!r} fails its checksum (CRC); copy the file again from its source")
     return content
+
+
+def _overflow(name: str, packed: bytes, declared: int) -> str:
+    """Why a part unpacks to more than its directory declares: a bomb (it goes on unpacking far
+    past any real part's ratio) or a damaged copy (the stream breaks or ends soon after).  The
+    output is counted in chunks and dropped, so memory stays small either way."""
+    cap = min(MAX_RATIO * max(len(packed), 1), MAX_UNPACKED_BYTES)
+    inflater, produced, pending = zlib.decompressobj(-15), 0, packed
+    try:
+        while produced <= cap and not inflater.eof and pending:
+            produced += len(inflater.decompress(pending, 2**20))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        produced = 0
+    if produced > cap:
+        return (f"refused: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares: "
+                "the file is damaged, or built to exhaust memory (a zip bomb); copy it again from its source")
+    return (f"damaged: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares and "
+            "fails its checksum (CRC): the copy was damaged on the way; copy the file again from its source")
 
 
 def declares_dtd(content: bytes) -> bool:
@@ -292,23 +352,7 @@ def declares_dtd(content: bytes) -> bool:
     return False
 
 
-# --- what calamine does not say: the sheet XML --------------------------------------------
-
-def _local(name: str) -> str:
-    return name.rsplit("}", 1)[-1]
-
-
-def _attr(elem, local: str) -> str | None:
-    """An attribute by its local name, whatever its namespace prefix."""
-    for key, value in elem.attrib.items():
-        if _local(key) == local:
-            return value
-    return None
-
-
-def _true(value: str | None) -> bool:
-    return value in ("1", "true")
-
+# --- sheets: their parts, their far values -------------------------------------------------
 
 def _parse_problem(path: Path, part: str, exc: Exception) -> SourceError:
     if isinstance(exc, DefusedXmlException):
@@ -318,162 +362,68 @@ def _parse_problem(path: Path, part: str, exc: Exception) -> SourceError:
                         f"source, or {SAVE_AS_XLSX}")
 
 
-def _xlsx_sheet_parts(book: CheckedWorkbook) -> dict[str, str]:
-    """Sheet name → its XML part, from xl/workbook.xml and its relationships."""
+def _xlsx_sheet_parts(path: Path, parts: dict[str, bytes], workbook: str) -> dict[str, str]:
+    """Sheet name → its XML part, from the workbook part and its relationships."""
+    folder, name = posixpath.split(workbook)
+    rels_part = posixpath.join(folder, "_rels", name + ".rels")
     try:
-        workbook = xml_fromstring(book.parts[XLSX_WORKBOOK], forbid_dtd=True)
-        rels = xml_fromstring(book.parts.get(XLSX_WORKBOOK_RELS, b"<Relationships/>"), forbid_dtd=True)
+        book = xml_fromstring(parts[workbook], forbid_dtd=True)
+        rels = xml_fromstring(parts.get(rels_part, b"<Relationships/>"), forbid_dtd=True)
     except (ParseError, DefusedXmlException) as exc:
-        raise _parse_problem(book.path, XLSX_WORKBOOK, exc) from None
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter() if _local(r.tag) == "Relationship"}
+        raise _parse_problem(path, workbook, exc) from None
+    targets = {r.get("Id"): r.get("Target", "").replace("\\", "/") for r in rels.iter()
+               if local_name(r.tag) == "Relationship"}
     out = {}
-    for sheet in workbook.iter():
-        if _local(sheet.tag) != "sheet":
+    for sheet in book.iter():
+        if local_name(sheet.tag) != "sheet":
             continue
-        target = targets.get(_attr(sheet, "id"), "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        target = targets.get(attribute(sheet, "id"), "")
+        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
         out[sheet.get("name", "")] = part
     return out
 
 
-def _xlsx_marks_by_sheet(book: CheckedWorkbook) -> dict[str, SheetMarks]:
-    marks = {}
-    for sheet, part in _xlsx_sheet_parts(book).items():
-        xml = book.parts.get(part, b"")
-        if _XLSX_MARKERS.search(xml):  # cheap scan first: most sheets have none of these
-            try:
-                marks[sheet] = xlsx_marks(xml)
-            except (ParseError, DefusedXmlException, ValueError) as exc:
-                raise _parse_problem(book.path, part, exc) from None
-    return marks
+def _cut_far_values(book: CheckedWorkbook) -> dict[str, bytes]:
+    """Cut far values out of the sheets that need it (``kpi.extent``); the parts changed, by name."""
+    return _cut_ods(book) if book.kind == "ods" else _cut_xlsx(book)
 
 
-def _cell_position(ref: str | None, row: int, col: int) -> tuple[int, int]:
-    """0-based (row, column) of a cell's ``r`` attribute, or the next position when it has none."""
-    if not ref:
-        return row, col + 1
-    letters = ref.rstrip("0123456789")
-    return int(ref[len(letters):]) - 1, column_index(letters)
+def _needs_scan(xml: bytes) -> bool:
+    """False when the cells' own addresses show a sheet small enough to read as it is (most sheets)."""
+    box = extent.xlsx_quick_box(xml)
+    return box is None or extent.area(box) > extent.MAX_SHEET_CELLS
 
 
-def xlsx_marks(xml: bytes) -> SheetMarks:
-    """Hidden rows/columns, uncached formulas and error cells of one worksheet part.
-
-    >>> m = xlsx_marks(b'<worksheet><cols><col min="2" max="3" hidden="1"/></cols><sheetData>'
-    ...     b'<row r="2" hidden="1"><c r="A2"><f>B2*2</f><v/></c><c r="B2" t="e"><v>#DIV/0!</v></c></row>'
-    ...     b'</sheetData></worksheet>')
-    >>> m.hidden_rows, m.hidden_cols, m.formulas, m.errors
-    (((1, 2),), ((1, 3),), {(1, 0): '=B2*2'}, {(1, 1): '#DIV/0!'})
-    """
-    hidden_rows, hidden_cols, formulas, errors = [], [], {}, {}
-    row = -1
-    for _, elem in xml_iterparse(io.BytesIO(xml), events=("end",), forbid_dtd=True):
-        tag = _local(elem.tag)
-        if tag == "col" and _true(elem.get("hidden")):
-            hidden_cols.append((int(elem.get("min")) - 1, int(elem.get("max"))))
-        elif tag == "row":  # its cells are still attached: read them here, then let the row go
-            row = int(elem.get("r")) - 1 if elem.get("r") else row + 1
-            if _true(elem.get("hidden")):
-                hidden_rows.append((row, row + 1))
-            _xlsx_row_cells(elem, row, formulas, errors)
-            elem.clear()
-    return SheetMarks(tuple(hidden_rows), tuple(hidden_cols), formulas, errors)
-
-
-def _xlsx_row_cells(row_elem, row: int, formulas: dict, errors: dict) -> None:
-    """Uncached formulas (no ``<v>``, or an empty one for a non-text result) and error cells of a row."""
-    col = -1
-    for cell in row_elem:
-        if _local(cell.tag) != "c":
+def _cut_xlsx(book: CheckedWorkbook) -> dict[str, bytes]:
+    changed = {}
+    shared = extent.SharedStrings(next((xml for name, xml in book.parts.items()
+                                        if name.lower().endswith("sharedstrings.xml")), b""))
+    for name, part in book.sheet_parts.items():
+        xml = book.parts.get(part)
+        if xml is None or not _needs_scan(xml):
             continue
-        _, col = _cell_position(cell.get("r"), row, col)
-        children = {_local(child.tag): child for child in cell}
-        formula, value, kind = children.get("f"), children.get("v"), cell.get("t")
-        if formula is None and kind != "e":
+        cells = extent.xlsx_cells(xml)
+        planned = extent.plan(cells)
+        if planned:
+            cut, found = planned
+            value = lambda i, x=xml, c=cells: extent.xlsx_value(x, c.start[i], c.end[i], shared)  # noqa: E731
+            book.extents[name] = found if found.too_large else replace(found, strays=extent.strays_of(cells, cut, value))
+            changed[part] = extent.xlsx_cut(xml, cells, cut)
+    return changed
+
+
+def _cut_ods(book: CheckedWorkbook) -> dict[str, bytes]:
+    content = book.parts.get(ODS_CONTENT, b"")
+    everything = extent.Cells()
+    for name, cells in extent.ods_cells(content).items():
+        planned = extent.plan(cells)
+        if not planned:
             continue
-        cached = value is not None and (bool(value.text) or kind == "str")
-        text = f"={formula.text}" if formula is not None and formula.text else "(shared formula)"
-        if formula is not None and not cached:
-            formulas[(row, col)] = text
-        elif kind == "e":
-            errors[(row, col)] = (value.text if value is not None else "#ERROR") + (
-                f" (formula {text})" if formula is not None else "")
-
-
-def _ods_marks_by_sheet(book: CheckedWorkbook) -> dict[str, SheetMarks]:
-    xml = book.parts.get(ODS_CONTENT, b"")
-    if not _ODS_MARKERS.search(xml):
+        cut, found = planned
+        value = lambda i, c=cells: extent.ods_value(content, c.start[i], c.end[i])  # noqa: E731
+        book.extents[name] = found if found.too_large else replace(found, strays=extent.strays_of(cells, cut, value))
+        for i in cut:
+            everything.add(cells.top[i], cells.left[i], cells.rows[i], cells.cols[i], cells.start[i], cells.end[i])
+    if not len(everything):
         return {}
-    try:
-        return ods_marks(xml)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
-        raise _parse_problem(book.path, ODS_CONTENT, exc) from None
-
-
-def _repeat(elem, local: str) -> int:
-    return max(int(_attr(elem, local) or 1), 1)
-
-
-def ods_marks(xml: bytes) -> dict[str, SheetMarks]:
-    """Hidden rows/columns, uncached formulas and merged cells of every table in an .ods content.xml.
-
-    Rows and cells may stand for many (``number-rows-repeated``), so hidden rows are ranges.
-    """
-    sheets: dict[str, SheetMarks] = {}
-    current: dict | None = None
-    row = col = col_def = 0
-    row_repeat = 1
-    for event, elem in xml_iterparse(io.BytesIO(xml), events=("start", "end"), forbid_dtd=True):
-        tag = _local(elem.tag)
-        if event == "start":
-            if tag == "table":
-                current = {"name": _attr(elem, "name") or "", "rows": [], "cols": [], "formulas": {}, "merges": []}
-                row = col_def = 0
-            elif current is None:
-                continue
-            elif tag == "table-column":
-                n = _repeat(elem, "number-columns-repeated")
-                if _attr(elem, "visibility") in ("collapse", "filter"):
-                    current["cols"].append((col_def, col_def + n))
-                col_def += n
-            elif tag == "table-row":
-                row_repeat, col = _repeat(elem, "number-rows-repeated"), 0
-                if _attr(elem, "visibility") in ("collapse", "filter"):
-                    current["rows"].append((row, row + row_repeat))
-            elif tag in ("table-cell", "covered-table-cell"):
-                n = _repeat(elem, "number-columns-repeated")
-                if tag == "table-cell":
-                    _ods_cell(elem, current, row, col, row_repeat, n)
-                col += n
-            continue
-        if tag == "table-row":
-            row += row_repeat
-            elem.clear()
-        elif tag == "table" and current is not None:
-            sheets[current["name"]] = SheetMarks(tuple(current["rows"]), tuple(current["cols"]), current["formulas"],
-                                                 {}, tuple(current["merges"]))
-            current = None
-            elem.clear()
-    return sheets
-
-
-def _ods_cell(elem, sheet: dict, row: int, col: int, rows: int, cols: int) -> None:
-    """Record an .ods cell's uncached formula (no value type) and its merge span."""
-    formula = _attr(elem, "formula")
-    if formula and not _attr(elem, "value-type"):
-        text = "=" + formula.split(":", 1)[-1].lstrip("=") if formula.startswith("of:") else formula
-        cells = itertools.product(range(row, row + rows), range(col, col + cols))
-        sheet["formulas"].update({cell: text for cell in itertools.islice(cells, MAX_REPEATED_CELLS)})
-    spans = _repeat(elem, "number-rows-spanned"), _repeat(elem, "number-columns-spanned")
-    if spans != (1, 1):
-        sheet["merges"].append(((row, col), (row + spans[0] - 1, col + spans[1] - 1)))
-
-
-def range_ref(merge: tuple[tuple[int, int], tuple[int, int]]) -> str:
-    """A1 notation of a merged range.
-
-    >>> range_ref(((7, 1), (8, 1)))
-    'B8:B9'
-    """
-    (top, left), (bottom, right) = merge
-    return f"{cell_ref(top, left)}:{cell_ref(bottom, right)}"
+    return {ODS_CONTENT: extent.ods_cut(content, everything, list(range(len(everything))))}

@@ -1,8 +1,8 @@
 """Several sources, one answer: pick one value per indicator/area/year and list disagreements.
 
 The priority of a source is declared in its provenance record (``priority``: 1 is the
-report itself).  Between values of equal priority a printed value beats a derived one,
-and a derived one beats an estimate or a bound.  Every other value is kept in the
+report itself).  Between values of equal priority a printed value beats a preliminary one,
+a preliminary one a derived one, and a derived one an estimate or a bound.  Every other value is kept in the
 observations table; ``conflicts`` lists those that disagree with the chosen one.
 """
 from __future__ import annotations
@@ -12,7 +12,11 @@ import pandas as pd
 from kpi.derive import plain_number
 
 TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: beyond rounding)
-STATUS_RANK = {"reported": 0, "derived": 1, "estimate": 2, "lower_bound": 3, "upper_bound": 3}
+# Between values of equal source priority.  A preliminary figure (sơ bộ) ranks after the official
+# one, which is its own final version, but before a derived one: it is still a count the source
+# printed, while a derived figure is our computation from printed figures (which may themselves
+# be preliminary) -- so a yearbook's preliminary figure is preferred to the sum we work out.
+STATUS_RANK = {"reported": 0, "preliminary": 1, "derived": 2, "estimate": 3, "lower_bound": 4, "upper_bound": 4}
 CELL = ["indicator", "area_code", "year"]
 CONFLICT_COLUMNS = ["indicator", "area_code", "year", "unit", "chosen_source", "chosen_value", "chosen_status",
                     "other_source", "other_value", "other_status", "other_ref", "relative_difference", "message"]

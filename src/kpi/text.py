@@ -10,7 +10,7 @@ for ``1.947`` (1947) or ``1,9470`` (the decimal number).
 
 Words around a number are kept apart, not crashed on: a qualifier in front gives a status
 (``trên 150`` → lower_bound, ``gần 2.000`` / ``ước 85`` / ``kế hoạch 20.087`` → estimate,
-``dưới 5`` → upper_bound) and text after it is returned as ``unit_text`` (``09 cơ sở`` →
+``dưới 5`` → upper_bound, ``sơ bộ 1.234`` → preliminary) and text after it is returned as ``unit_text`` (``09 cơ sở`` →
 9, "cơ sở").  Ranges (``160-320``, ``5 - 10``) give a low and a high value.
 
 >>> parse_number("1.947").value
@@ -40,6 +40,7 @@ SPACES = "\u00a0\u2007\u2009\u202f"  # no-break and thin spaces used as thousand
 QUALIFIERS = {
     "lower_bound": ["tren", "hon", "it nhat", "toi thieu", "over", "more than", "at least", ">=", ">", "≥"],
     "upper_bound": ["duoi", "khong qua", "toi da", "under", "less than", "<=", "<", "≤"],
+    "preliminary": ["so bo", "preliminary"],
     "estimate": ["gan", "khoang", "uoc tinh", "uoc dat", "uoc", "xap xi", "ke hoach", "du kien",
                  "nearly", "about", "approx.", "approximately", "estimated", "plan", "~", "≈"],
 }

@@ -7,8 +7,6 @@ Single files (reports, exports) go through ``atomic_write`` (temporary file, the
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import shutil
@@ -22,36 +20,42 @@ if TYPE_CHECKING:  # pandas costs a quarter second to import: not on the path of
 from kpi.errors import KpiError
 
 
+LOCK_FILE = ".kpi.lock"
+HOLDER_FILE = ".kpi.lock.holder"
+
+
 class Busy(KpiError):
     exit_code = 3
 
 
 @contextlib.contextmanager
 def run_lock(folder: Path, what: str) -> Iterator[None]:
-    """Hold ``<folder>/.kpi.lock`` for the whole run; a second run is told who holds it."""
+    """Hold ``<folder>/.kpi.lock`` for the whole run; a second run is told who holds it.
+
+    The lock is the ``filelock`` library's: ``flock`` on Linux and macOS, ``msvcrt.locking`` on
+    Windows, so ``kpi`` starts on every system.  The operating system releases it when the
+    process ends, however it ends.  Who holds it is written beside it (``.kpi.lock.holder``).
+    """
+    from filelock import FileLock, Timeout  # not on the path of a command that takes no lock
+
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / ".kpi.lock"
-    fh = path.open("a+")
+    lock = FileLock(folder / LOCK_FILE)
+    holder = folder / HOLDER_FILE
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        fh.seek(0)
-        holder = fh.read().strip() or "another process"
-        fh.close()
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            raise Busy(f"another kpi run is using {folder} ({holder}); wait for it to finish and try again") from None
-        raise
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            who = holder.read_text(encoding="utf-8").strip()
+        except OSError:
+            who = ""
+        raise Busy(f"another kpi run is using {folder} ({who or 'another process'}); wait for it to finish and "
+                   "try again") from None
     try:
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"kpi {what}, process {os.getpid()}")
-        fh.flush()
+        holder.write_text(f"kpi {what}, process {os.getpid()}", encoding="utf-8")
         yield
     finally:
-        fh.seek(0)
-        fh.truncate()
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
+        holder.unlink(missing_ok=True)
+        lock.release()
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

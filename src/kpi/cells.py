@@ -1,0 +1,79 @@
+"""What a reader hands on: value cells with their place, list rows, rejects and problems.
+
+Shared by the workbook reader (``kpi.extract``) and the CSV reader (``kpi.csvread``), and by
+everything downstream that reads their output (cleaning, ``kpi check``, ingest).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from kpi.text import fold, nfc
+
+CELL_COLUMNS = ["source_id", "source_ref", "indicator", "area_raw", "year_raw", "raw_value",
+                "unit_raw", "base_year", "note", "status"]
+REJECT_COLUMNS = ["source_id", "source_ref", "field", "raw_value", "reason"]
+LISTED = 8  # names a one-line problem lists before it says how many there are in all
+
+
+@dataclass
+class Extracted:
+    source_id: str
+    cells: list[dict] = field(default_factory=list)
+    lists: dict[str, list[dict]] = field(default_factory=dict)
+    rejects: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    total_rows: dict[str, int] = field(default_factory=dict)  # sheet → 0-based row of its TOTAL row
+
+    def reject(self, ref: str, field_: str, raw: object, reason: str) -> None:
+        self.rejects.append({"source_id": self.source_id, "source_ref": ref, "field": field_,
+                             "raw_value": raw_text(raw), "reason": reason})
+
+
+def raw_text(raw: object) -> str:
+    """A raw cell value as the user typed it (Excel's 12.0 shown as 12).
+
+    >>> raw_text(12.0), raw_text(None), raw_text("1.947")
+    ('12', '', '1.947')
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw)
+
+
+def cell_text(value: object) -> str:
+    """A cell's value as NFC text for matching headers and names (12.0 as 12)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return nfc(str(value))
+
+
+def closest(name: str, candidates: list[str]) -> str:
+    """``; closest: '…'`` naming the candidate most like ``name`` (ignoring case and marks), or ''."""
+    folded = {fold(c): c for c in candidates if c}
+    close = difflib.get_close_matches(fold(name), list(folded), n=1, cutoff=0.5)
+    return f"; closest: {folded[close[0]]!r}" if close else ""
+
+
+def listed(names: list[str], first: int = LISTED) -> str:
+    """Names for a one-line message: the first few, then how many there are in all.
+
+    >>> listed(["a", "b"]), listed([f"S{i}" for i in range(1000)], 3), listed([])
+    ('a, b', 'S0, S1, S2, … (1,000 in all)', 'none')
+    """
+    if not names:
+        return "none"
+    if len(names) <= first:
+        return ", ".join(names)
+    return ", ".join(names[:first]) + f", … ({len(names):,} in all)"
+
+
+def cells_frame(parts: list[Extracted]) -> pd.DataFrame:
+    rows = [cell for part in parts for cell in part.cells]
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)

@@ -1,0 +1,104 @@
+"""A stray value far from the table: memory follows the cells that exist, not the distance
+between them, and the stray is reported by its address and value.
+
+Peak memory is measured on `kpi check` in a fresh process (a wrapper process runs it and reads
+its children's peak resident size), with no time limit.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import xlwt
+from openpyxl import load_workbook
+
+from kpi import ingest
+
+from .test_hostile_kit import ods_file, ods_number, ods_row, ods_text, rejects_of
+from .yearly import add_to_raw, filled_form
+
+MAX_PEAK_MB = 300  # `kpi check` on any spreadsheet stays under this (the issue's bound)
+
+MEASURE = textwrap.dedent("""
+    import json, resource, subprocess, sys
+    run = subprocess.run([sys.executable, "-m", "kpi.cli", "check", *sys.argv[1:]], capture_output=True, text=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kilobytes on Linux
+    print(json.dumps({"code": run.returncode, "out": run.stdout, "err": run.stderr, "peak_mb": peak / 1024}))
+""")
+
+
+def checked(*args: str) -> dict:
+    """`kpi check <args>` in a fresh process: exit code, output and its peak memory in MB."""
+    run = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def form_with(tmp_path, cells: dict[str, object], sheet: str = "3_ChanNuoi"):
+    """The 2023 form filled with SYNTHETIC figures, then values typed far from its table."""
+    form = filled_form(2023, tmp_path / "tam_duong_2023.xlsx")
+    wb = load_workbook(form)
+    for ref, value in cells.items():
+        wb[sheet][ref] = value
+    wb.save(form)
+    return form
+
+
+@pytest.mark.parametrize("ref", ["XFD1048576", "XFD5000", "Z1048576"])
+def test_far_stray_in_a_form_is_reported_by_address_within_bounded_memory(tmp_path, ref):
+    form = form_with(tmp_path, {ref: 7})
+    run = checked(str(form))
+    assert run["code"] == 1, run["err"]
+    lines = run["out"].splitlines()
+    assert lines[0] == "tam_duong_2023.xlsx (layout kpi_template): 1 problem(s)"
+    assert lines[1].startswith(f"  - tam_duong_2023.xlsx!3_ChanNuoi!{ref}: '7': a value far from the table")
+    assert run["peak_mb"] < MAX_PEAK_MB, run
+
+
+def test_far_stray_in_a_sheet_no_layout_reads_costs_nothing(tmp_path):
+    form = form_with(tmp_path, {"XFD1048576": "ghi chú"}, sheet="0_HuongDan")
+    run = checked(str(form))
+    assert run["code"] == 0 and "OK," in run["out"], run
+    assert run["peak_mb"] < MAX_PEAK_MB, run
+
+
+def test_values_spread_over_a_whole_sheet_are_one_problem(tmp_path):
+    """Values every 900 rows down to the last row: no gap large enough to call one a stray."""
+    form = form_with(tmp_path, {f"{col}{row}": 1 for row in range(900, 1_048_577, 900) for col in "AZ"})
+    run = checked(str(form))
+    assert run["code"] == 1
+    line = run["out"].splitlines()[1]
+    assert "sheet '3_ChanNuoi': its values spread over A1:Z1048500 (1,048,500 rows × 26 columns)" in line
+    assert run["peak_mb"] < MAX_PEAK_MB, run
+
+
+def test_far_stray_in_ods_and_xls(tmp_path):
+    ods = tmp_path / "far.ods"
+    ods.write_bytes(ods_file(ods_row(ods_text("SYNTHETIC TEST DATA"), ods_number(1))
+                             + ods_row(attrs=' table:number-rows-repeated="1048570"')
+                             + ods_row(*[""] * 25, ods_number(2)), name="04_CaNuocLanh"))
+    xls = tmp_path / "far.xls"
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("04_CaNuocLanh")
+    sheet.write(0, 0, "SYNTHETIC TEST DATA")
+    sheet.write(65535, 255, 3)
+    book.save(str(xls))
+    for path, ref, value in [(ods, "Z1048572", "2"), (xls, "IV65536", "3")]:
+        run = checked(str(path), "--layout", "bc24_annex")
+        assert f"{path.name}!04_CaNuocLanh!{ref}: '{value}': a value far from the table" in run["out"], run
+        assert run["peak_mb"] < MAX_PEAK_MB, run
+
+
+def test_ingest_rejects_the_stray_and_keeps_the_table(tmp_path, data_dir):
+    add_to_raw(form_with(tmp_path, {"XFD1048576": "1.234"}), data_dir / "raw")
+    result = ingest.run(data_dir)
+    assert result.exit_code == 1
+    rejects = rejects_of(data_dir)
+    assert rejects[["source_ref", "field", "raw_value"]].values.tolist() == [
+        ["tam_duong_2023.xlsx!3_ChanNuoi!XFD1048576", "position", "1.234"]]
+    livestock = result.observations[(result.observations["source_id"] == "tam_duong_2023")
+                                    & result.observations["indicator"].str.startswith("livestock.")]
+    assert len(livestock) > 10
