@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment
 
-from kpi import labels, reference
+from kpi import labels, reference, workbook
 from kpi.write import atomic_write
-
-HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
-MAX_WIDTH = 60  # characters; longer source references wrap
 
 
 def _headers(baseline: int, target: int) -> list[str]:
@@ -63,18 +59,13 @@ def build_workbook(changes: pd.DataFrame, baseline: int, target: int) -> Workboo
         ws.append(headers)
         for _, r in part.iterrows():
             ws.append(_row(r))
-        for cell in ws[1]:
-            cell.font, cell.fill = Font(bold=True), HEAD_FILL
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        workbook.style_header(ws, freeze="C2")
         for row in ws.iter_rows(min_row=2):
             for cell in row[4:9]:
                 cell.alignment = Alignment(horizontal="right")
             for cell in row[13:15]:
                 cell.number_format = "#,##0.##"
-        ws.freeze_panes = "C2"
-        for col in range(1, len(headers) + 1):
-            width = max(len(str(c.value or "")) for c in ws[get_column_letter(col)])
-            ws.column_dimensions[get_column_letter(col)].width = min(MAX_WIDTH, max(10, width + 2))
+        workbook.fit_widths(ws)
     return wb
 
 

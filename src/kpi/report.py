@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kpi import api, charts, display, editions, labels, params, reference, reorg, story, views
+from kpi import api, charts, display, downloads, editions, labels, params, reference, reorg, story, views
 from kpi.changes import compare
 from kpi.cite import References
+from kpi.render import slug
 from kpi.ingest import data_version
 from kpi.sources import pick
 from kpi.views import Chart, Scope, Table
@@ -45,6 +46,7 @@ class Context:
     shown: list[Table | Chart] = field(default_factory=list, init=False)
     indicators_shown: list[str] = field(default_factory=list, init=False)
     note_of: dict = field(init=False)  # (source, place) → note: finds the web page a value came from
+    theme: str = field(default="", init=False)  # set by ``heading``: names the downloads
 
     def __post_init__(self) -> None:
         self.scope = Scope(self.p.baseline_year, self.p.target_year, self.p.area_code, self.p.lang)
@@ -64,6 +66,7 @@ class Context:
     def heading(self, theme: str) -> None:
         """The report's title in its language: theme, area, period."""
         s = self.scope
+        self.theme = theme
         subtitle = f"{s.area_name()} · {s.baseline}–{s.target}"
         display.show(display.heading_html(self.t("themes", theme), subtitle))
 
@@ -73,16 +76,30 @@ class Context:
         text = (self.t("sections", intro, **self.scope.years) if labels.has_text("sections", intro) else "")
         display.show(display.section_html(self.t("sections", key), text))
 
+    def _stem(self) -> str:
+        return downloads.file_stem(self.theme, self.scope)
+
+    def _unique(self, item: Table | Chart) -> Table | Chart:
+        """Two blocks of a report never share a download name (the same list shown twice, filtered)."""
+        taken = {x.name for x in self.shown}
+        base, n = item.name, 2
+        while item.name in taken:
+            item.name, n = f"{base}-{n}", n + 1
+        return item
+
     def _show_table(self, table: Table, indicators: list[str] = ()) -> None:
+        """A table with, under it, its rows as a CSV download (kept for the report's workbook)."""
         self._note_indicators(indicators)
-        if not table.is_empty:
-            self.shown.append(table)
-        display.show(display.table_html(table))
+        if table.is_empty:
+            display.show(display.table_html(table))
+            return
+        self.shown.append(self._unique(table))
+        display.show(display.table_html(table, downloads.csv_link(table, self._stem(), self.scope)))
 
     def _show_chart(self, chart: Chart, indicators: list[str] = ()) -> None:
         self._note_indicators(indicators)
-        self.shown.append(chart)
-        display.show(display.chart_html(chart))
+        self.shown.append(self._unique(chart))
+        display.show(display.chart_html(chart, downloads.csv_link(chart, self._stem(), self.scope)))
 
     def _note_indicators(self, indicators) -> None:
         self.indicators_shown += [i for i in indicators if i not in self.indicators_shown]
@@ -142,6 +159,7 @@ class Context:
             table = views.in_period(table, self.scope)
         if self.scope.area not in self._top_areas() and "area_codes" in table:
             table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: self.scope.area in c)]
+        name = "-".join([name, *(slug(w) for w in (where or {}).values())])  # the same list, filtered twice
         self._show_table(views.list_table(table, columns, self.scope, self.refs, name, title))
 
     def _top_areas(self) -> set[str]:
@@ -263,12 +281,31 @@ class Context:
 
     # --- the end ------------------------------------------------------------------------
     def end(self) -> None:
-        """The publication's apparatus: definitions, method, symbols, numbered sources, edition."""
+        """The publication's apparatus: definitions, method, symbols, numbered sources, edition, all the data."""
         s = self.scope
         parts = [display.definitions_html(self.indicators_shown, s), display.method_html(s),
                  display.symbols_html(s), display.references_html(self.refs, s),
-                 display.about_html(s, self.data_version)]
+                 display.about_html(s, self.data_version), self._workbook_link()]
         display.show('<div class="kpi-apparatus">' + "".join(parts) + "</div>")
+
+    def _workbook_link(self) -> str:
+        """Every table and chart of the report as one workbook, with its sources and notes."""
+        if not self.shown:
+            return ""
+        s = self.scope
+        sources = [(n, doc.text, doc.url, detail) for n, doc, detail in self.refs.entries()]
+        kinds = {k: s.t("sections", k) for k in ("definitions", "notes", "method", "symbols")}
+        notes = [(kinds["definitions"], labels.indicator_name(i, s.lang), labels.definition(i, s.lang))
+                 for i in self.indicators_shown]
+        notes += [(kinds["notes"], item.title, f"{letter}: {text}") for item in self.shown
+                  if isinstance(item, Table) for letter, text in item.notes]
+        notes += [(kinds["method"], "", s.t("method", k, baseline=s.baseline, target=s.target))
+                  for k in ("period", "baseline", "ratios", "priority", "statuses")]
+        notes += [(kinds["symbols"], "", s.t("symbols", k)) for k in ("markers",)]
+        data = downloads.report_workbook(self.shown, s, sources, notes)
+        href = downloads.data_uri(data, downloads.XLSX_MIME)
+        return (display.section_html(s.t("download", "xlsx"), s.t("download", "xlsx_intro")) +
+                downloads.link(href, f"{self._stem()}.xlsx", s.t("download", "xlsx")))
 
 
 def _in_era_of_target(p: params.Parameters, obs: pd.DataFrame) -> pd.DataFrame:

@@ -306,7 +306,8 @@ def edition_table(changes: pd.DataFrame, scope: Scope, refs: References, note_of
     """Values new, revised or gone since the previous edition, in the period and area."""
     rows, more = _shorten(in_period(changes, scope).reset_index(drop=True), scope)
     c, lang = scope.col, scope.lang
-    kind = rows["change"].map(lambda k: scope.t("edition_change", k))
+    revision = rows["revision"].fillna("") if "revision" in rows else pd.Series("", index=rows.index)
+    kind = [scope.t("edition_change", r or k) for k, r in zip(rows["change"], revision)]
     shown = pd.DataFrame({
         c("change_kind"): kind,
         c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
@@ -372,8 +373,7 @@ def commune_table(rows: pd.DataFrame, indicators: list[str], scope: Scope, refs:
     data[c("source")] = [refs.citation(rows.loc[rows["area"] == a, "source_id"].iloc[0],
                                        rows.loc[rows["area"] == a, "source_ref"].iloc[0]) for a in order]
     data[c("place")] = [", ".join(rows.loc[rows["area"] == a, "source_ref"]) for a in order]
-    return Table(name, title, shown, data, numeric=tuple(numeric), empty=scope.t("text", "no_data"),
-                 caption=scope.t("story", "in_year", year=scope.target))
+    return Table(name, title, shown, data, numeric=tuple(numeric), empty=scope.t("text", "no_data"))
 
 
 def is_missing(value: object) -> bool:
