@@ -541,10 +541,21 @@ def checked_before(state: dict, data_dir: Path, key: str, force: bool, inputs: C
     return entry
 
 
-def find_notebooks(notebooks_dir: Path) -> list[Path]:
+def find_notebooks(notebooks_dir: Path, only: str | list[str] | None = None) -> list[Path]:
+    """The report notebooks of a folder; ``only`` (stems) picks some, and may name one that is not a
+    report by default (``metadata.kpi.report: false``, like ``00_explore``)."""
     if not notebooks_dir.is_dir():
         raise KpiError(f"notebooks folder not found: {notebooks_dir}")
     found = sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
+    if only is not None:
+        wanted = split_areas(only)
+        stems = {p.stem: p for p in found}
+        unknown = [w for w in wanted if w.removesuffix(".ipynb") not in stems]
+        if unknown:
+            raise ParameterError(f"--only {', '.join(unknown)}: no such notebook in {notebooks_dir} "
+                                 f"(notebooks: {', '.join(stems)})")
+        return [stems[w.removesuffix(".ipynb")] for w in wanted]
+    found = [p for p in found if render.is_report(p)]
     if not found:
         raise KpiError(f"no notebook (*.ipynb) in {notebooks_dir}: nothing to build")
     return found
@@ -665,32 +676,33 @@ def outcome(future: Future, task: Task) -> NotebookResult:
                               error_message="BrokenProcessPool: the worker process running it stopped")
 
 
-def save_state(state: dict, run: Run, results: list[NotebookResult], header: dict) -> dict:
-    """The state with this run's notebooks replaced; other runs keep the reports still on disk.
+def save_states(state: dict, outcomes: list[tuple[Run, list[NotebookResult], dict]],
+                still_there: set[str] = frozenset()) -> dict:
+    """The state with this build's runs updated, written once; other runs keep the reports still on disk.
 
-    A notebook no longer in the notebooks folder leaves this run's entries (and so the index).
+    A notebook of the folder not built this time (``--only``) keeps its entry and report;
+    one no longer in the folder leaves the run, and so the index; a report renamed (other
+    parameters give other names) leaves no file behind.
     """
-    return save_states(state, [(run, results, header)])
-
-
-def save_states(state: dict, outcomes: list[tuple[Run, list[NotebookResult], dict]]) -> dict:
-    """``save_state`` for the runs of one build (one per area), written once."""
     reports_dir = outcomes[0][0].reports_dir
     this_build = {run.key for run, _, _ in outcomes}
-    runs = {}
-    for key, other in state["runs"].items():
-        kept = {name: e for name, e in other["notebooks"].items()
-                if e.get("html") and (reports_dir / e["html"]).is_file()}
-        if key not in this_build and kept:
-            runs[key] = {**other, "notebooks": kept}
+    on_disk = lambda e: bool(e.get("html")) and (reports_dir / e["html"]).is_file()  # noqa: E731
+    runs = {key: {**other, "notebooks": {n: e for n, e in other["notebooks"].items() if on_disk(e)}}
+            for key, other in state["runs"].items() if key not in this_build}
+    runs = {key: run for key, run in runs.items() if run["notebooks"]}
     for run, results, header in outcomes:
-        new_pages = {e for r in results for e in (r.html_path, r.executed_path) if e}
-        for old in state["runs"].get(run.key, {}).get("notebooks", {}).values():  # a renamed report leaves no litter
-            for rel in (old.get("html"), old.get("executed")):
+        built = {r.name for r in results}
+        old = state["runs"].get(run.key, {}).get("notebooks", {})
+        kept = {n: e for n, e in old.items() if n not in built and n in still_there and on_disk(e)}
+        new_pages = {p for r in results for p in (r.html_path, r.executed_path) if p}
+        for name, entry in old.items():
+            if name in kept:
+                continue
+            for rel in (entry.get("html"), entry.get("executed")):
                 if rel and (reports_dir / rel) not in new_pages:
                     (reports_dir / rel).unlink(missing_ok=True)
         runs[run.key] = {"parameters": {k: v for k, v in run.parameters().items() if k != "data_dir"}, **header,
-                         "notebooks": {r.name: entry_of(r, reports_dir) for r in results}}
+                         "notebooks": {**kept, **{r.name: entry_of(r, reports_dir) for r in results}}}
     new_state = {"format": STATE_FORMAT, "runs": runs, **({"ingest": state["ingest"]} if "ingest" in state else {})}
     atomic_write_text(reports_dir / STATE_FILE, json.dumps(new_state, ensure_ascii=False, indent=1) + "\n")
     return new_state
@@ -804,8 +816,8 @@ def all_areas(data_dir: Path, target: int) -> list[str]:
 def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str = "vi", jobs: int = 1,
           force: bool = False, data_dir: str | Path | None = None, notebooks_dir: str | Path | None = None,
           reports_dir: str | Path | None = None, timeout: int = DEFAULT_TIMEOUT_S,
-          areas: str | list[str] | None = None, executor: str = "local", scheduler: str | None = None
-          ) -> BuildResult:
+          areas: str | list[str] | None = None, executor: str = "local", scheduler: str | None = None,
+          only: str | list[str] | None = None) -> BuildResult:
     """Ingest, execute and render every notebook, write the index; progress goes to stdout.
 
     ``areas`` (codes, or ``"all"``: every area with data in the target year and the district)
@@ -836,7 +848,7 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
         if known[run.key] is None:
             run = check_run(baseline, target, code, lang, data, reports, jobs, timeout)
         runs.append(run)
-    notebooks = find_notebooks(Path(notebooks_dir) if notebooks_dir is not None else config.NOTEBOOKS_DIR)
+    notebooks = find_notebooks(Path(notebooks_dir) if notebooks_dir is not None else config.NOTEBOOKS_DIR, only)
     pool = executors.executor(executor, scheduler)
     reuse_kernel = areas is not None or len(notebooks) > 1  # one kernel per worker, reset between notebooks
     first = runs[0] if runs else check_run(baseline, target, config.DEFAULT_AREA, lang, data, reports, jobs, timeout)
@@ -878,7 +890,7 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
             # Save outputs.
             outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area])
                         for run in runs]
-            state = save_states(state, outcomes)
+            state = save_states(state, outcomes, {p.name for p in notebooks[0].parent.glob("*.ipynb")})
             refresh_navs(state, runs)
             index_path = first.reports_dir / INDEX_FILE
             atomic_write_text(index_path, render.index_html(state, runs[0].lang, first.reports_dir))

@@ -16,7 +16,7 @@ import math
 
 import pandas as pd
 
-from kpi.errors import UnitMismatch
+from kpi.errors import KpiError, UnitMismatch
 
 CHANGE_COLUMNS = ["indicator", "area_code", "area_name", "unit", "baseline_year", "baseline_value",
                   "baseline_status", "baseline_source", "baseline_ref", "target_year", "target_value",
@@ -40,15 +40,30 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
             priority: dict[str, int] | None = None) -> pd.DataFrame:
     """Compare ``baseline`` and ``target`` years for every indicator (and area) with a value in either.
 
-    ``obs`` may hold several sources: one value per cell is chosen with ``kpi.sources.pick``.
+    ``obs`` may hold several sources: one value per cell is chosen with ``kpi.sources.pick``
+    (by the sources' declared priorities unless ``priority`` is given).  Both years must have
+    data and ``area`` (a code; ``106`` or ``3413`` as numbers too) must be in ``obs``: else
+    KpiError naming what exists.
+
+    Columns: indicator, area_code, area_name, unit, baseline_year, baseline_value,
+    baseline_status, baseline_source, baseline_ref, target_year, target_value, target_status,
+    target_source, target_ref, change_abs, change_pct, cagr_pct (average yearly growth, %),
+    complete (both years known), baseline_note, target_note.  A missing end is NaN with
+    status ``missing``; it is never filled from another year.
     """
     from kpi.sources import pick
 
+    from kpi.api import area_code, check_years
+
     if baseline >= target:
-        raise ValueError(f"baseline {baseline} must come before target {target}")
+        raise KpiError(f"baseline {baseline} must come before target {target}")
+    check_years(obs, baseline, target)
     table = obs[obs["year"].isin([baseline, target]) & ~obs["indicator"].str.endswith(SKIP_SUFFIXES)]
     if area is not None:
-        table = table[table["area_code"] == area]
+        code = area_code(area)
+        if code not in set(obs["area_code"]):
+            raise KpiError(f"area {area!r}: no observation for it in the data given")
+        table = table[table["area_code"] == code]
     if table.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     if priority is None and table.duplicated(["indicator", "area_code", "year"]).any():

@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 
-from kpi import labels, reference
+from kpi import config, labels, reference
 from kpi.errors import KpiError
 
 FONT = "DejaVu Sans"  # ships with matplotlib and covers every Vietnamese letter
@@ -66,9 +66,20 @@ def _styled(function):
     return wrapper
 
 
+class KpiFigure(Figure):
+    """A figure that shows itself in Jupyter (as the value of a cell), whatever backend the kernel has."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
+
+
 def _new_figure(height: float) -> tuple[Figure, plt.Axes]:
     """A figure outside pyplot's list: Jupyter shows it once, as the cell's value, never again by itself."""
-    fig = Figure(figsize=(WIDTH_IN, height), layout="constrained")
+    fig = KpiFigure(figsize=(WIDTH_IN, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
@@ -76,7 +87,7 @@ def _new_figure(height: float) -> tuple[Figure, plt.Axes]:
 def closest(value: str, known: list[str], n: int = 3) -> list[str]:
     import difflib
 
-    return difflib.get_close_matches(value, known, n=n, cutoff=0.5) or known[:n]
+    return difflib.get_close_matches(value, known, n=n, cutoff=0.4) or known[:n]
 
 
 def _rows_of(obs: pd.DataFrame, indicator: str) -> pd.DataFrame:
@@ -89,7 +100,7 @@ def _rows_of(obs: pd.DataFrame, indicator: str) -> pd.DataFrame:
     if len(areas) > 1:
         names = ", ".join(f"{a} ({labels.area_name(a, None, 'en')})" for a in areas[:6])
         raise KpiError(f"{indicator}: the rows are of {len(areas)} areas ({names}{', …' if len(areas) > 6 else ''}); "
-                       "a trend is one area's series: filter the rows first, e.g. obs[obs.area_code == '106']")
+                       "a trend is one area's series: give area=, e.g. trend(obs, indicator, area='106')")
     return rows
 
 
@@ -156,15 +167,21 @@ def _segments(years: list[int]) -> list[list[int]]:
 
 
 @_styled
-def trend(obs: pd.DataFrame, indicator: str, lang: str = "vi", label_points: bool = True,
-          colours: dict[str, str] | None = None, series: str = "source_id", title: str | None = None) -> Figure:
+def trend(obs: pd.DataFrame, indicator: str, lang: str = config.DEFAULT_LANG, area: object = None,
+          label_points: bool = True, colours: dict[str, str] | None = None, series: str = "source_id",
+          title: str | None = None) -> Figure:
     """Every value of one indicator of one area over the years: a colour per ``series``, a marker per status.
 
-    ``series`` is the column naming each line (the source by default; reports use the
-    numbered citation).  Raises KpiError when the indicator has no row, or the rows are of
-    several areas (one line never runs through different areas).
+    ``area`` picks the area from ``obs`` (``106``, ``"03413"``); ``series`` is the column naming
+    each line (the source by default; reports use the numbered citation).  Raises KpiError
+    when the indicator has no row, or the rows are of several areas and no ``area`` is given
+    (one line never runs through different areas).
     """
     labels.check_lang(lang)
+    if area is not None:
+        from kpi.api import select
+
+        obs = select(obs, indicator=indicator, area=area)
     rows = _rows_of(obs, indicator).sort_values("year")
     fig, ax = _new_figure(4.0)
     names = sorted(dict.fromkeys(rows[series]), key=_natural)
@@ -209,7 +226,7 @@ def check_stackable(indicators: list[str]) -> None:
 
 
 @_styled
-def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = "vi", title: str = "",
+def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = config.DEFAULT_LANG, title: str = "",
          stacked: bool = False, series_names: dict[str, str] | None = None) -> Figure:
     """Horizontal bars of several indicators (one unit) per category (a commune, a source), from zero.
 
@@ -259,6 +276,25 @@ def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = 
     _legend_below(fig, handles, ncols=1 if any(len(h.get_label()) > 40 for h in handles) else None)
     _bar_labels(fig, ax, drawn, unit, lang, stacked, left, cats)
     return fig
+
+
+def by_commune(obs: pd.DataFrame, indicator: str, year: int, area: object = config.DEFAULT_AREA,
+               lang: str = config.DEFAULT_LANG) -> Figure:
+    """Bars of one indicator for each unit inside ``area`` in ``year`` (one value each, by source priority)."""
+    from kpi import api, sources
+
+    rows = api.select(obs, indicator=indicator)
+    api.check_years(rows, year)
+    code = api.area_code(area, year)
+    units = api.areas(year)
+    inside = set(units.loc[units["parent"] == code, "code"])
+    rows = sources.pick(rows[rows["area_code"].isin(inside) & (rows["year"] == year)])
+    if rows.empty:
+        raise KpiError(f"{indicator} {year}: no value for the units inside {code} "
+                       f"({labels.area_name(code, year, lang)})")
+    rows = rows.assign(area=rows["area_code"].map(lambda c: labels.area_name(c, year, lang))).sort_values("area")
+    title = labels.text("text", "by_commune_title", lang, name=labels.indicator_name(indicator, lang), year=year)
+    return bars(rows, "area", [indicator], lang, title)
 
 
 def _bar_labels(fig: Figure, ax: plt.Axes, drawn: list, unit: str, lang: str, stacked: bool,

@@ -37,7 +37,7 @@ def _build(args: argparse.Namespace) -> int:
                          force=args.force, data_dir=args.data_dir, notebooks_dir=args.notebooks_dir,
                          reports_dir=args.reports_dir,
                          timeout=args.timeout if args.timeout is not None else build.DEFAULT_TIMEOUT_S,
-                         areas=args.areas, executor=args.executor, scheduler=args.scheduler)
+                         areas=args.areas, executor=args.executor, scheduler=args.scheduler, only=args.only)
     for failed in result.failed:
         print(f"kpi build: error: {failed.message}", file=sys.stderr)
     print(result.index_path)
@@ -90,6 +90,8 @@ def _add_executor(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from kpi import config  # light: paths and defaults only
+
     p = argparse.ArgumentParser(prog="kpi", description="Tam Đường KPI data package")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True)
@@ -98,20 +100,27 @@ def parser() -> argparse.ArgumentParser:
     _add_executor(ing, "the raw files are read")
     ing.set_defaults(func=_ingest)
     bld = sub.add_parser("build", help="ingest, execute every notebook and render the HTML reports")
-    bld.add_argument("--baseline", type=int, default=2012, help="baseline year (default: 2012)")
-    bld.add_argument("--target", type=int, default=2022, help="target year (default: 2022)")
+    bld.add_argument("--baseline", type=int, default=config.DEFAULT_BASELINE_YEAR,
+                     help=f"baseline year (default: {config.DEFAULT_BASELINE_YEAR})")
+    bld.add_argument("--target", type=int, default=config.DEFAULT_TARGET_YEAR,
+                     help=f"target year (default: {config.DEFAULT_TARGET_YEAR})")
     where = bld.add_mutually_exclusive_group()
-    where.add_argument("--area", default="106", help="area code (default: 106, Tam Đường district)")
+    where.add_argument("--area", default=config.DEFAULT_AREA,
+                       help=f"area code (default: {config.DEFAULT_AREA}, Tam Đường district)")
     where.add_argument("--areas", default=None, metavar="CODES|all",
                        help="one set of reports per area: codes separated by commas, or all (every area with data "
                             "in the target year, and the district); kernels are reused from one report to the next")
-    bld.add_argument("--lang", choices=("vi", "en"), default="vi", help="report language (default: vi)")
+    bld.add_argument("--lang", choices=config.LANGS, default=config.DEFAULT_LANG,
+                     help=f"report language (default: {config.DEFAULT_LANG})")
     bld.add_argument("--jobs", type=int, default=1, help="notebooks run at a time (default: 1)")
     bld.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
     bld.add_argument("--timeout", type=int, default=None, help="seconds a cell may run before it fails (default: 600)")
     bld.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
     bld.add_argument("--notebooks-dir", default=None, help="notebooks to run (default: the project's notebooks/)")
     bld.add_argument("--reports-dir", default=None, help="where reports are written (default: the project's reports/)")
+    bld.add_argument("--only", default=None, metavar="NOTEBOOKS",
+                     help="build only these notebooks (stems, comma-separated); names one that is not a report "
+                          "by default, e.g. --only 00_explore")
     _add_executor(bld, "the raw files are read and the notebooks run")
     bld.set_defaults(func=_build)
     tpl = sub.add_parser("template", help="write the bilingual data-collection form for a year")

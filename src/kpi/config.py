@@ -13,6 +13,7 @@ DEFAULT_BASELINE_YEAR = 2012  # Resolution 20-NQ/TW was adopted on 1/11/2012: th
 DEFAULT_TARGET_YEAR = 2022    # the report's year ("đến nay", April 2022)
 DEFAULT_AREA = "106"          # Tam Đường district
 LANGS = ("vi", "en")          # report languages, Vietnamese first
+DEFAULT_LANG = LANGS[0]       # the package speaks Vietnamese unless asked otherwise
 
 PROJ_ROOT = Path(os.environ.get("KPI_ROOT", Path(__file__).resolve().parents[2]))
 

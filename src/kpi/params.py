@@ -34,6 +34,28 @@ def _year(name: str, value: object) -> int:
     return value
 
 
+def _area_text(area_code: object) -> str:
+    """The area code as text.  A number is accepted when it names one code: papermill's
+    ``-p area_code 03413`` passes the number 3413, which can only be 03413 (codes of communes
+    have five digits); otherwise the error says how to pass it as text (``-r``)."""
+    if isinstance(area_code, str):
+        return area_code
+    if isinstance(area_code, bool) or not isinstance(area_code, int):
+        raise ParameterError(f"area_code={area_code!r}: expected the code as text, e.g. \"106\" or \"03413\"")
+    from kpi import reference
+
+    gaz = reference.gazetteer()
+    candidates = [c for c in dict.fromkeys((str(area_code), str(area_code).zfill(5))) if gaz.known_code(c)]
+    if len(candidates) == 1:
+        return candidates[0]
+    text = str(area_code).zfill(5)
+    if candidates:
+        raise ParameterError(f"area_code={area_code!r}: a number that could be any of {', '.join(candidates)}; "
+                             f"pass the code as text: papermill -r area_code {text} (not -p)")
+    raise ParameterError(f"area_code={area_code!r}: not a known area code (given as a number: pass codes as text, "
+                         f"papermill -r area_code {text}, not -p)")
+
+
 def check_area(area_code: str, baseline: int, target: int) -> None:
     """An area code is read in the era of the target year (codes were reused on 1 July 2025).
 
@@ -48,7 +70,10 @@ def check_area(area_code: str, baseline: int, target: int) -> None:
     if gaz.known_code(area_code, target):
         return
     if not gaz.known_code(area_code, None):
-        raise ParameterError(f"area_code={area_code!r}: not a known area code (see data/reference/areas.csv)")
+        padded = area_code.zfill(5)
+        hint = (f"; did you mean {padded!r} ({gaz.name(padded, target)})?"
+                if area_code.isdigit() and gaz.known_code(padded, target) else "")
+        raise ParameterError(f"area_code={area_code!r}: not a known area code{hint} (see data/reference/areas.csv)")
     if reference.era_of_year(target) == "pre2025":
         raise ParameterError(f"area_code={area_code!r} ({gaz.name(area_code, reference.ERA_BOUNDARY_YEAR)}) exists "
                              f"from 1 July 2025: choose a target_year from {reference.ERA_BOUNDARY_YEAR}")
@@ -77,8 +102,7 @@ def check(baseline_year: object, target_year: object, area_code: object, lang: o
         raise ParameterError(f"baseline_year={baseline} must be before target_year={target}")
     if not isinstance(lang, str) or lang not in LANGS:
         raise ParameterError(f"lang={lang!r}: expected one of {', '.join(LANGS)}")
-    if not isinstance(area_code, str):
-        raise ParameterError(f"area_code={area_code!r}: expected the code as text, e.g. \"106\" or \"03413\"")
+    area_code = _area_text(area_code)
     if not area_known:
         check_area(area_code, baseline, target)
     if data_dir is not None and not isinstance(data_dir, (str, Path)):

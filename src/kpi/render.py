@@ -50,12 +50,21 @@ def slug(text: str) -> str:
 
 def notebook_theme(path: Path) -> str:
     """The theme a notebook reports on (``metadata.kpi.theme``), or "" for a notebook without one."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
-    except (OSError, ValueError):
-        return ""
-    theme = meta.get("kpi", {}).get("theme", "") if isinstance(meta.get("kpi"), dict) else ""
+    theme = notebook_meta(path).get("theme", "")
     return theme if isinstance(theme, str) and labels.has_text("themes", theme) else ""
+
+
+def notebook_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kpi", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_report(path: Path) -> bool:
+    """A notebook is rendered as a report unless its metadata says ``"kpi": {"report": false}`` (00_explore)."""
+    return notebook_meta(path).get("report", True) is not False
 
 
 def file_name(notebook: Path, theme: str, area: str, baseline: int, target: int, lang: str) -> str:

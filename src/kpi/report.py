@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kpi import api, charts, display, downloads, editions, labels, params, reference, reorg, story, views
-from kpi.changes import compare
+from kpi.changes import CHANGE_COLUMNS, compare
 from kpi.cite import References
 from kpi.render import slug
 from kpi.ingest import data_version
@@ -106,8 +106,10 @@ class Context:
 
     # --- the story ----------------------------------------------------------------------
     def _changes(self) -> pd.DataFrame:
-        return compare(views.of_area(self.obs, self.scope), self.scope.baseline, self.scope.target,
-                       area=self.scope.area, priority=self.priority)
+        """The area's two-period changes (none when the area has no figure at all)."""
+        if views.of_area(self.obs, self.scope).empty:
+            return pd.DataFrame(columns=CHANGE_COLUMNS)
+        return compare(self.obs, self.scope.baseline, self.scope.target, area=self.scope.area, priority=self.priority)
 
     def story(self, theme: str | None = None) -> None:
         """Key figures and one sentence per theme (every theme for the overview)."""

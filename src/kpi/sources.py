@@ -32,6 +32,9 @@ def _ranked(obs: pd.DataFrame, priority: dict[str, int]) -> pd.DataFrame:
 def pick(obs: pd.DataFrame, priority: dict[str, int] | None = None) -> pd.DataFrame:
     """One row per (indicator, area, year): the source of highest priority (lowest number).
 
+    ``priority`` ({source_id: number}) defaults to the priorities declared in the provenance
+    records of the project's data.  Same columns as the observations.
+
     >>> obs = pd.DataFrame({"indicator": "fish.output", "area_code": "106", "year": 2022,
     ...     "value": [146.0, 300.0], "status": ["reported", "lower_bound"], "source_id": ["report", "news"]})
     >>> pick(obs, {"report": 1, "news": 3})[["source_id", "value"]].to_dict("records")
@@ -62,8 +65,12 @@ def _disagree(chosen: pd.Series, other: pd.Series, tolerance: float) -> float | 
     return rel if rel > tolerance else None
 
 
-def conflicts(obs: pd.DataFrame, priority: dict[str, int], tolerance: float = TOLERANCE) -> pd.DataFrame:
+def conflicts(obs: pd.DataFrame, priority: dict[str, int] | None = None, tolerance: float = TOLERANCE) -> pd.DataFrame:
     """Every value that disagrees with the chosen one for its (indicator, area, year).
+
+    ``priority`` defaults to the sources' declared priorities, as in ``pick``.  Columns:
+    indicator, area_code, year, unit, chosen_source, chosen_value, chosen_status,
+    other_source, other_value, other_status, other_ref, relative_difference, message.
 
     >>> obs = pd.DataFrame({"indicator": "fish.output", "area_code": "106", "year": 2022, "unit": "t",
     ...     "value": [146.0, 300.0], "status": ["reported", "lower_bound"], "source_id": ["report", "news"],
@@ -71,6 +78,9 @@ def conflicts(obs: pd.DataFrame, priority: dict[str, int], tolerance: float = TO
     >>> conflicts(obs, {"report": 1, "news": 3})["message"].iloc[0]
     'fish.output 106 2022: report gives 146 t (reported), news gives over 300 t (lower_bound)'
     """
+    if priority is None:
+        from kpi.api import load_priorities
+        priority = load_priorities()
     rows = []
     several = obs.groupby(CELL)["source_id"].transform("nunique") > 1  # only cells given by two sources or more
     ranked = _ranked(obs[several], priority)
