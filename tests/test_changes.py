@@ -25,8 +25,10 @@ def test_two_period_comparison_carries_statuses():
 
 def test_missing_baseline_is_missing_not_another_year():
     out = compare(obs([("tea.area", 2018, 1424.0, "ha", "reported", "p"),
-                       ("tea.area", 2022, 1947.0, "ha", "reported", "r")]), 2012, 2022, priority={"r": 1, "p": 3})
-    row = out.iloc[0]
+                       ("tea.area", 2022, 1947.0, "ha", "reported", "r"),
+                       ("tea.output_fresh", 2012, 3407.0, "t", "derived", "r")]),  # 2012 has data, not tea.area
+                  2012, 2022, priority={"r": 1, "p": 3})
+    row = out.set_index("indicator").loc["tea.area"]
     assert row["baseline_status"] == "missing" and math.isnan(row["baseline_value"]) and not row["complete"]
     assert math.isnan(row["change_abs"])
 
@@ -45,6 +47,15 @@ def test_units_must_agree():
 
 
 def test_printed_inputs_are_not_series():
-    out = compare(obs([("dissemination.officials_share.printed", 2022, 93.7, "%", "reported", "r")]), 2012, 2022,
+    out = compare(obs([("dissemination.officials_share.printed", 2022, 93.7, "%", "reported", "r"),
+                       ("dissemination.officials_share.printed", 2012, 90.0, "%", "reported", "r")]), 2012, 2022,
                   priority={"r": 1})
     assert out.empty
+
+
+def test_a_year_without_any_data_is_an_error_naming_the_years_present():
+    from kpi.errors import KpiError
+
+    with pytest.raises(KpiError, match=r"year 2030: .*\(years present: 2012, 2022\)"):
+        compare(obs([("tea.area", 2012, 1.0, "ha", "reported", "r"), ("tea.area", 2022, 2.0, "ha", "reported", "r")]),
+                2012, 2030, priority={"r": 1})

@@ -94,3 +94,31 @@ def test_key_figures_and_sentence_of_a_theme():
     assert [f.indicator for f in figures] == ["tea.area", "tea.output_fresh"]
     assert figures[0].change == "no 2012 figure" and figures[1].change.startswith("+6,793")
     assert lead.replace("\u00a0", " ") == "Fresh tea bud output reached 10,200 t in 2022, up 6,793 t (+199.4 %) on 2012."
+
+
+def test_a_reaggregated_figure_says_where_it_comes_from():
+    note = "re-aggregated to the 2025 unit (Res. 1670/NQ-UBTVQH15 cl. 10): Thị trấn Tam Đường 2, Xã Sơn Bình 1,323"
+    (vi,) = cite.caveats(note, "vi")
+    assert "khoản 10" in vi and "Thị trấn Tam Đường 2, Xã Sơn Bình 1.323." in vi
+
+
+def test_one_code_for_two_areas_is_never_one_change():
+    """03390 was Thị trấn Tam Đường, then Xã Bình Lư: their figures are not one area's series."""
+    from kpi.changes import compare
+    from kpi.errors import KpiError
+
+    rows = obs(indicator="fish.tanks", unit="tank", area_code="03390", year=[2022, 2026], value=[10.0, 400.0],
+               area_name=["Thị trấn Tam Đường", "Xã Bình Lư"])
+    with pytest.raises(KpiError, match=r"03390 is Thị trấn Tam Đường in 2022 and Xã Bình Lư in 2026"):
+        compare(rows, 2022, 2026, priority={"bc24_annex": 1})
+    regrouped = rows.assign(area_name="Xã Bình Lư")  # the old units summed into the new one
+    assert compare(regrouped, 2022, 2026, priority={"bc24_annex": 1})["change_abs"].tolist() == [390.0]
+
+
+def test_an_echo_is_never_across_a_reused_code():
+    from kpi.sources import echoes
+
+    rows = obs(indicator="fish.tanks", unit="tank", area_code="03390", year=[2022, 2026], value=[10.0, 10.0],
+               source_id=["a", "b"])
+    assert echoes(rows).empty
+    assert len(echoes(rows.assign(area_code="03424", year=[2022, 2023]))) == 1

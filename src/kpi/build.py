@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import quote
 
 import kpi
-from kpi import config, labels, render
+from kpi import config, labels, reads, render
 from kpi.errors import KpiError, ParameterError
 from kpi.write import atomic_write_text, run_lock
 
@@ -166,10 +166,11 @@ def library_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def inputs_hash(notebook: Path, data_version: str, parameters: dict, library: str) -> str:
+def inputs_hash(notebook: Path, data: str, parameters: dict, library: str) -> str:
+    """What a report is made from: its notebook, the data it reads (``kpi.reads``), parameters, library."""
     payload = json.dumps({
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "data_version": data_version, "parameters": parameters, "library": library,
+        "data": data, "parameters": parameters, "library": library,
     }, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -611,7 +612,9 @@ def plan(notebooks: list[Path], run: Run, previous: dict, common: dict, force: b
     siblings = [render.PageRef(labels.text("themes", theme, run.lang) if theme else Path(name).stem, path)
                 for name, (theme, path, _) in pages.items()]
     for notebook in notebooks:
-        inputs = inputs_hash(notebook, common["data_version"], run.parameters(), common["library"])
+        data = reads.data_inputs(reads.notebook_reads(notebook), config.DataPaths.of(run.data_dir).processed,
+                                 common["data_version"])
+        inputs = inputs_hash(notebook, data, run.parameters(), common["library"])
         entry = previous.get(notebook.name)
         theme, html_path, title = pages[notebook.name]
         if not force and is_up_to_date(entry, inputs, run.reports_dir) and entry.get("html") == \

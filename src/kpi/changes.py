@@ -36,6 +36,26 @@ def cagr(start: float, end: float, years: int) -> float:
     return ((end / start) ** (1 / years) - 1) * 100
 
 
+def _refuse_two_areas_under_one_code(table: pd.DataFrame, baseline: int, target: int) -> None:
+    """03390 is Thị trấn Tam Đường up to 2024 and Xã Bình Lư from 2025: never one area's change.
+
+    Rows re-aggregated to the new units (``kpi.reorg.series_in_new_units``) carry the new name
+    and pass; the old unit's own rows compared with the new unit's do not.
+    """
+    from kpi import reference
+
+    if reference.era_of_year(baseline) == reference.era_of_year(target):
+        return
+    gaz = reference.gazetteer()
+    for code in sorted(reference.reused_codes() & set(table["area_code"])):
+        old = table[(table["area_code"] == code) & (table["year"] == baseline)]
+        new_name = gaz.name(code, target)
+        if len(old) and (old["area_name"] != new_name).any() and (table["year"] == target).any():
+            raise KpiError(f"area {code} is {gaz.name(code, baseline)} in {baseline} and {new_name} in {target}: "
+                           "two areas under one code; compare the series re-aggregated to the 2025 units "
+                           "(kpi.reorg.series_in_new_units(obs)) instead")
+
+
 def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = None,
             priority: dict[str, int] | None = None) -> pd.DataFrame:
     """Compare ``baseline`` and ``target`` years for every indicator (and area) with a value in either.
@@ -66,6 +86,7 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
         table = table[table["area_code"] == code]
     if table.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
+    _refuse_two_areas_under_one_code(table, baseline, target)
     if priority is None and table.duplicated(["indicator", "area_code", "year"]).any():
         from kpi.api import load_priorities
         priority = load_priorities()

@@ -27,6 +27,9 @@ OPERATORS = re.compile(r"\s+([−÷×+])\s+")
 WORKBOOK_REF = re.compile(r"^[^!]+\.(?:xlsx|xlsm|xls|ods)!(?P<rest>.+)$", re.I)
 CSV_REF = re.compile(r"^[^:\s]+\.(?:csv|tsv):[\d, ]+?(?:\s+(?P<rest>[^\d\s,].*))?$", re.I)
 MONTH = re.compile(r"tháng (\d{1,2})/(\d{4})")
+REAGGREGATED = re.compile(  # the note kpi.reorg.to_new_units writes
+    r"^re-aggregated to the 2025 unit \(Res\. 1670/NQ-UBTVQH15 cl\. (\d+)\): (.*?)(?:; Tam Đường part only, the unit "
+    r"also took in (.*))?$")
 DERIVED_BASELINE = re.compile(  # the note kpi.derive.baselines writes
     r"^(\d{4}) = (\d{4}) value ([\d,.]+) − printed increase ([\d,.]+) on \d{4}")
 
@@ -113,6 +116,13 @@ def caveats(note: object, lang: str) -> list[str]:
         found.append(labels.text("notes", "derived_baseline", lang, year=year, from_year=from_year,
                                  value=labels.fmt_number(_plain(value), lang),
                                  increase=labels.fmt_number(_plain(increase), lang)))
+    regrouped = REAGGREGATED.match(note)
+    if regrouped:
+        clause, parts, others = regrouped.groups()
+        parts = re.sub(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?",
+                       lambda m: labels.fmt_number(_plain(m.group(0)), lang), parts)
+        found.append(labels.text("notes", "reorganised", lang, clause=clause, parts=parts) +
+                     (" " + labels.text("notes", "part_only", lang, others=others) if others else ""))
     folded = fold(note)
     found += [vi if lang == "vi" else en for pattern, vi, en in _caveats() if pattern in folded]
     for month, year in MONTH.findall(note):

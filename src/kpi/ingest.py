@@ -15,9 +15,9 @@ from typing import Callable
 
 import pandas as pd
 
-from kpi import __version__, config, derive, reference, safety, sources, validate
+from kpi import __version__, config, derive, reads, reference, safety, sources, validate
 from kpi.book import reader_failure
-from kpi.changes import compare
+from kpi.changes import CHANGE_COLUMNS, compare
 from kpi.clean import KEY, OBS_COLUMNS, Cleaned, clean_cells, clean_list
 from kpi.cells import REJECT_COLUMNS, Extracted, cells_frame
 from kpi.config import DataPaths
@@ -246,7 +246,9 @@ def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) 
     write_table(obs, out / "observations.csv")
     obs.to_parquet(out / "observations.parquet", index=False)
     priority = dict(zip(result.sources["source_id"], result.sources["priority"]))
-    changes = compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
+    ends = {config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR}
+    changes = (compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
+               if ends <= set(obs["year"]) else pd.DataFrame(columns=CHANGE_COLUMNS))
     write_table(changes, out / "changes.csv")
     write_table(result.rejects, out / "rejects.csv")
     write_table(result.findings, out / "findings.csv")
@@ -258,6 +260,8 @@ def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) 
     write_json(report, out / "validation.json")
     (out / "validation.md").write_text(validation_markdown(report), encoding="utf-8")
     write_json(datapackage(result, ref_dir), out / "datapackage.json")
+    write_json(reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources),
+               out / reads.FINGERPRINTS)  # what each report reads: only reports whose inputs changed are rebuilt
 
 
 def counts(obs: pd.DataFrame, ref_dir: Path | None = None) -> dict:

@@ -114,6 +114,14 @@ class Gazetteer:
         return table
 
 
+def reused_codes(ref_dir: Path | None = None) -> set[str]:
+    """Codes that name one area before 1 July 2025 and another after (03390: the township, then Xã Bình Lư)."""
+    areas = gazetteer(ref_dir).areas
+    before = dict(zip(areas.loc[areas["era"] == "pre2025", "code"], areas.loc[areas["era"] == "pre2025", "name_vi"]))
+    after = areas[areas["era"] == "post2025"]
+    return {c for c, n in zip(after["code"], after["name_vi"]) if c in before and before[c] != n}
+
+
 @functools.lru_cache(maxsize=4)
 def gazetteer(ref_dir: Path | None = None) -> Gazetteer:
     return Gazetteer(_read_csv("areas.csv", ref_dir), _read_csv("area_aliases.csv", ref_dir))

@@ -1,0 +1,122 @@
+"""What a report reads, so that only the reports whose inputs changed are rebuilt.
+
+``kpi ingest`` writes ``processed/fingerprints.json``: per indicator a hash of its
+observations, findings and conflicts; per list a hash of its rows; and the sources table's.
+A report notebook names what it shows (``ctx.values(["tea.area", …])``, ``ctx.story("tea")``);
+``notebook_reads`` finds those names in its code, so a report's data inputs are the
+fingerprints of its indicators only.  A livestock revision then rebuilds the livestock
+report and the overview (which reads everything), not the tea report.  A notebook whose
+reading cannot be told from its code (it calls something else, or asks for everything:
+the overview's story, checks, edition changes) depends on the whole data version.
+
+>>> reads = reads_of_source('ctx.story("tea")\\nctx.values(["fish.output"])\\nctx.list_table("varieties", {})')
+>>> sorted(reads.indicators)[:2], sorted(reads.lists)
+(['fish.output', 'tea.area'], ['varieties'])
+>>> reads_of_source("ctx.checks()").indicators is None
+True
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FINGERPRINTS = "fingerprints.json"
+CITED = ["source_id", "priority", "title", "file", "source", "section", "url", "accessed"]  # what reports cite
+EVERYTHING = ("checks", "since_last_edition")  # calls that read every indicator
+THEME_CALLS = ("story", "headline", "one_year")  # without a theme they read every indicator
+
+
+@dataclass(frozen=True)
+class Reads:
+    indicators: frozenset[str] | None  # None: everything
+    lists: frozenset[str] = frozenset()
+
+
+def _catalogue() -> tuple[set[str], dict[str, set[str]]]:
+    from kpi import reference
+
+    cat = reference.catalogue()
+    themes: dict[str, set[str]] = {}
+    for ind, theme in zip(cat.index, cat["theme"]):
+        themes.setdefault(theme, set()).add(ind)
+    return set(cat.index), themes
+
+
+def reads_of_source(source: str) -> Reads:
+    """The indicators and lists a notebook's code asks the report context for."""
+    ids, themes = _catalogue()
+    indicators: set[str] = set()
+    lists: set[str] = set()
+    tree = ast.parse(source)
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+    if not any(c.func.attr == "start" for c in calls) and "ctx." not in source:
+        return Reads(None)  # not a report notebook of this library: it may read anything
+    for call in calls:
+        name = call.func.attr
+        words = [n.value for arg in [*call.args, *(k.value for k in call.keywords)] for n in ast.walk(arg)
+                 if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        if name in EVERYTHING or (name in THEME_CALLS and not words):
+            return Reads(None)
+        if name == "list_table" and words:
+            lists.add(words[0])
+        indicators |= {w for w in words if w in ids}
+        indicators |= {i for w in words if name in THEME_CALLS and w in themes for i in themes[w]}
+    return Reads(frozenset(indicators), frozenset(lists))
+
+
+@functools.lru_cache(maxsize=64)
+def _reads_cached(path: Path, mtime_ns: int) -> Reads:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    source = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                       for c in nb.get("cells", []) if c.get("cell_type") == "code")
+    try:
+        return reads_of_source(source)
+    except SyntaxError:  # magics or broken code: assume it reads everything
+        return Reads(None)
+
+
+def notebook_reads(path: Path) -> Reads:
+    return _reads_cached(path, path.stat().st_mtime_ns)
+
+
+def _digest(hashes: "pd.Series") -> str:
+    return hashlib.sha256(hashes.sort_values().to_numpy().tobytes()).hexdigest()[:16]
+
+
+def fingerprints(obs: "pd.DataFrame", findings: "pd.DataFrame", conflicts: "pd.DataFrame",
+                 lists: dict[str, "pd.DataFrame"], sources: "pd.DataFrame") -> dict:
+    """Per indicator the hash of its rows in observations, findings and conflicts; per list its rows'."""
+    import pandas as pd
+
+    parts = []
+    for table in (obs, findings, conflicts):
+        if len(table):
+            parts.append(pd.DataFrame({"indicator": table["indicator"].to_numpy(),
+                                       "h": pd.util.hash_pandas_object(table, index=False).to_numpy()}))
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"indicator": [], "h": []})
+    per_indicator = {ind: _digest(group["h"]) for ind, group in rows.groupby("indicator", sort=True)}
+    per_list = {name: _digest(pd.util.hash_pandas_object(t, index=False)) for name, t in sorted(lists.items())}
+    cited = sources[[c for c in CITED if c in sources]]  # not the checksums: a revised file is not a new source
+    return {"indicators": per_indicator, "lists": per_list,
+            "sources": _digest(pd.util.hash_pandas_object(cited, index=False))}
+
+
+def data_inputs(reads: Reads, processed: Path, data_version: str) -> str:
+    """The part of the data a report depends on, as one hash (the data version when it reads everything)."""
+    if reads.indicators is None:
+        return data_version
+    try:
+        prints = json.loads((processed / FINGERPRINTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return data_version  # an older processed folder: be safe
+    payload = {"indicators": {i: prints["indicators"].get(i, "") for i in sorted(reads.indicators)},
+               "lists": {n: prints["lists"].get(n, "") for n in sorted(reads.lists)}, "sources": prints["sources"]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
