@@ -28,7 +28,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import KernelManager
 
 from kpi import build as kbuild
-from kpi import config
+from kpi import buildstate, config, engine
 from kpi.errors import ParameterError
 from kpi.write import Busy, run_lock
 
@@ -174,7 +174,7 @@ def test_kernel_is_the_project_interpreter_whatever_the_notebook_names(built):
 
 
 def test_project_kernel_manager_never_looks_a_kernel_up():
-    spec = kbuild.ProjectKernelManager(kernel_name="no-such-kernel").kernel_spec
+    spec = engine.ProjectKernelManager(kernel_name="no-such-kernel").kernel_spec
     assert spec.argv == [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     assert spec.language == "python"
 
@@ -196,7 +196,7 @@ def test_index_links_every_report_with_its_status(built):
 
 
 def test_state_file_records_inputs_and_outcomes(built):
-    state = json.loads((built.reports / kbuild.STATE_FILE).read_text(encoding="utf-8"))
+    state = json.loads((built.reports / buildstate.STATE_FILE).read_text(encoding="utf-8"))
     entries = state["runs"][RUN.as_posix()]["notebooks"]
     assert entries["fails.ipynb"]["status"] == "failed" and entries["fails.ipynb"]["error_cell"] == 3
     assert entries["ok.ipynb"]["html"] == f"{RUN.as_posix()}/{page_name('ok')}"

@@ -15,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from kpi import config, ingest
-from kpi.kernels import ProjectKernelManager
+from kpi.engine import ProjectKernelManager
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -12,7 +12,7 @@ import papermill
 import pytest
 
 from kpi import build as kbuild
-from kpi import config
+from kpi import config, engine
 from kpi.errors import ParameterError
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -106,7 +106,7 @@ def test_bad_parameter_in_the_notebook_is_one_line(workspace, vi, tmp_path):
     out = tmp_path / "tea.ipynb"
     with pytest.raises(papermill.PapermillExecutionError):
         papermill.execute_notebook(str(config.NOTEBOOKS_DIR / "03_tea.ipynb"), str(out), kernel_name="kpi",
-                                   kernel_manager_class=kbuild.ProjectKernelManager,
+                                   kernel_manager_class=engine.ProjectKernelManager,
                                    parameters={"lang": "fr", "data_dir": str(workspace / "data")}, progress_bar=False)
     errors = [o for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"
               for o in c.get("outputs", []) if o.output_type == "error"]

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from kpi import build as kbuild
-from kpi import config, ingest
+from kpi import config, engine, ingest
 from kpi.errors import ParameterError
 from kpi.executors import executor
 
@@ -96,7 +96,7 @@ def test_areas_build_one_set_of_reports_per_area_and_one_index(local, workspace)
 def test_a_warm_kernel_starts_each_notebook_with_a_clean_namespace(local, workspace):
     executed = (workspace / "reports" / "vi" / "03413" / "2012-2022" / "_executed" / "ok.ipynb").read_text()
     assert "Error" not in executed and "Traceback" not in executed
-    assert not kbuild._all_warm  # every warm kernel was shut down at the end of the build
+    assert not engine._all_warm  # every warm kernel was shut down at the end of the build
 
 
 def test_nothing_changed_skips_ingest_and_reports_a_changed_raw_file_does_not(workspace, tmp_path):

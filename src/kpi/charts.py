@@ -122,7 +122,7 @@ def _legend_below(fig: Figure, handles: list, ncols: int | None = None) -> None:
 
 def _freeze(fig: Figure) -> object:
     """Lay the figure out once, then keep it: value labels are placed against the final axes."""
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # layout and text sizes, no pixels
     fig.set_layout_engine("none")
     return fig.canvas.get_renderer()
 

@@ -172,14 +172,20 @@ class References:
         return found
 
     def document_of(self, source_id: str, ref: str = "", note: object = "") -> Document:
+        return self._document(source_id, self.url(source_id, ref, note))
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 -- one References per report; a few dozen documents
+    def _document(self, source_id: str, url: str) -> Document:
         docs = _documents()
-        url = self.url(source_id, ref, note)
         row = docs[docs["url"] == url] if url else docs.iloc[0:0]
         if row.empty:
             row = docs[docs["sources"].str.split().map(lambda ids: source_id in ids)]
         if not row.empty:
             return self._known(row.iloc[0], url)
         return self._from_record(source_id, url)
+
+    def __hash__(self) -> int:  # the cache above keys on the instance
+        return id(self)
 
     def _known(self, row: pd.Series, url: str) -> Document:
         lang = self.lang

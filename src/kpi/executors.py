@@ -13,11 +13,19 @@ yields ``(item, result)`` pairs as they finish.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from kpi.errors import ParameterError
 
+if TYPE_CHECKING:
+    from kpi.runs import NotebookResult, Task
+
+
 EXECUTORS = ("local", "dask")
+
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -110,3 +118,49 @@ def executor(name: str = "local", scheduler: str | None = None) -> Executor:
     if not scheduler:
         raise ParameterError("--executor dask needs --scheduler <address>, e.g. tcp://127.0.0.1:8786")
     return DaskExecutor(scheduler)
+
+
+# --------------------------------------------------------------------------- the reports of a build
+
+
+def execute_all(tasks: list[Task], jobs: int, echo: Callable[[str], None],
+                pool: Executor | None = None) -> Iterator[NotebookResult]:
+    """Results in the order notebooks finish; ``jobs`` > 1 runs them in separate processes.
+
+    With a Dask executor the tasks go to the cluster's workers instead (``jobs`` is then the cluster's).
+    """
+    from kpi.engine import run_task
+
+    if pool is not None and pool.name != "local":
+        echo(f"{len(tasks)} notebook(s) sent to the {pool.name} workers")
+        for _task, result in pool.as_completed(run_task, tasks):
+            yield result
+        return
+    if jobs == 1 or len(tasks) <= 1:
+        for task in tasks:
+            echo(f"{task.notebook.name}: started")
+            yield run_task(task)
+        return
+    # spawn, not fork: the parent may hold threads (zmq, a test's web server) that fork would copy half-way
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool_:
+        queue, running = list(tasks), {}
+        while queue or running:
+            while queue and len(running) < jobs:
+                task = queue.pop(0)
+                echo(f"{task.notebook.name}: started")
+                running[pool_.submit(run_task, task)] = task
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield outcome(future, running.pop(future))
+
+
+def outcome(future: Future, task: Task) -> NotebookResult:
+    try:
+        return future.result()
+    except BrokenProcessPool:  # the worker itself died (not the kernel): say so, keep the others
+        from kpi.runs import FAILED, NotebookResult
+
+        return NotebookResult(name=task.notebook.name, status=FAILED, seconds=0.0, html_path=None,
+                              inputs=task.inputs, built_at=task.header["built_at"], area=task.parameters["area_code"],
+                              error_message="BrokenProcessPool: the worker process running it stopped")

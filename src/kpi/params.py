@@ -84,6 +84,15 @@ def check_area(area_code: str, baseline: int, target: int) -> None:
                          f"{where} on 1 July 2025")
 
 
+def check_years(present: set[int], baseline: int, target: int) -> None:
+    """Both years must have data: a report of an absent year is refused before any run (one place for this)."""
+    years = sorted(present)
+    for name, year in (("baseline_year", baseline), ("target_year", target)):
+        if year not in years:
+            raise ParameterError(f"{name}={year}: no observation for {year} in the data "
+                                 f"(years present: {', '.join(map(str, years))})")
+
+
 def check(baseline_year: object, target_year: object, area_code: object, lang: object,
           data_dir: object = None, observations: "pd.DataFrame | None" = None, area_known: bool = False) -> Parameters:
     """Check the five notebook parameters; ``observations`` (if given) must hold both years.
@@ -111,9 +120,5 @@ def check(baseline_year: object, target_year: object, area_code: object, lang: o
     if not paths.root.is_dir():
         raise ParameterError(f"data_dir={str(paths.root)!r}: folder not found")
     if observations is not None:
-        years = sorted(set(observations["year"].astype(int)))
-        for name, year in (("baseline_year", baseline), ("target_year", target)):
-            if year not in years:
-                raise ParameterError(f"{name}={year}: no observation for {year} in the data "
-                                     f"(years present: {', '.join(map(str, years))})")
+        check_years(set(observations["year"].astype(int)), baseline, target)
     return Parameters(baseline, target, area_code, lang, paths.root)
