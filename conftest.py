@@ -1,4 +1,5 @@
 """Doctests of the library run against a freshly ingested copy of the shipped data."""
+
 from __future__ import annotations
 
 import shutil

@@ -17,6 +17,7 @@ cost per report against a fresh papermill run.  Every figure and the machine go 
 
 ``BENCH_SCALE=small`` runs tiny sizes (a smoke test of this script, not figures to quote).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -141,8 +142,14 @@ def env_with(reference: Path | None) -> dict:
 
 def ingest_in_child(data: Path, repeats: int, reference: Path, cap: float | None = None) -> dict:
     try:
-        proc = subprocess.run([sys.executable, "-c", INGEST_CHILD, str(data), str(repeats)], env=env_with(reference),
-                              capture_output=True, text=True, timeout=cap, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", INGEST_CHILD, str(data), str(repeats)],
+            env=env_with(reference),
+            capture_output=True,
+            text=True,
+            timeout=cap,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"seconds": None, "capped_at": cap}
     if proc.returncode != 0:
@@ -152,8 +159,13 @@ def ingest_in_child(data: Path, repeats: int, reference: Path, cap: float | None
 
 def kpi_build(args: list[str], reference: Path | None) -> tuple[float, str]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "kpi.cli", "build", *args], env=env_with(reference),
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kpi.cli", "build", *args],
+        env=env_with(reference),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"kpi build {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
@@ -169,11 +181,32 @@ def papermill_cli(data: Path, out: Path, reference: Path | None, area: str = "10
     for notebook in sorted(config.NOTEBOOKS_DIR.glob("*.ipynb")):
         executed = out / notebook.name
         start = time.perf_counter()
-        subprocess.run([str(bin_dir / "papermill"), "--no-progress-bar", "-k", "kpi", str(notebook), str(executed),
-                        "-r", "data_dir", str(data), "-r", "area_code", area], env=env_with(reference),
-                       capture_output=True, check=True, cwd=config.NOTEBOOKS_DIR)
-        subprocess.run([str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
-                       env=env_with(reference), capture_output=True, check=True)
+        subprocess.run(
+            [
+                str(bin_dir / "papermill"),
+                "--no-progress-bar",
+                "-k",
+                "kpi",
+                str(notebook),
+                str(executed),
+                "-r",
+                "data_dir",
+                str(data),
+                "-r",
+                "area_code",
+                area,
+            ],
+            env=env_with(reference),
+            capture_output=True,
+            check=True,
+            cwd=config.NOTEBOOKS_DIR,
+        )
+        subprocess.run(
+            [str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
+            env=env_with(reference),
+            capture_output=True,
+            check=True,
+        )
         seconds.append(time.perf_counter() - start)
     return seconds
 
@@ -193,8 +226,9 @@ def seed_ingest_stamp(source: Path, target: Path) -> None:
     """A new reports folder that knows the data is already ingested (so only the reports are timed)."""
     state = json.loads((source / ".build-state.json").read_text(encoding="utf-8"))
     target.mkdir(parents=True)
-    (target / ".build-state.json").write_text(json.dumps({"format": state["format"], "runs": {},
-                                                          "ingest": state["ingest"]}), encoding="utf-8")
+    (target / ".build-state.json").write_text(
+        json.dumps({"format": state["format"], "runs": {}, "ingest": state["ingest"]}), encoding="utf-8"
+    )
 
 
 # --------------------------------------------------------------------------- the machine
@@ -204,24 +238,29 @@ def machine() -> list[str]:
     cpu = platform.processor() or platform.machine()
     with_cpuinfo = Path("/proc/cpuinfo")
     if with_cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in with_cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in with_cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     memory = ""
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
         kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo.read_text()).group(1))
         memory = f"{kib / 1024 / 1024:.1f} GiB RAM"
+    from importlib.metadata import version
+
     import openpyxl
     import pandas
     import papermill
     import python_calamine  # noqa: F401 -- its version is that of the package
 
-    from importlib.metadata import version
-
-    return [f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, {memory}",
-            f"Python {platform.python_version()}, pandas {pandas.__version__}, openpyxl {openpyxl.__version__}, "
-            f"python-calamine {version('python-calamine')}, papermill {papermill.__version__}"]
+    return [
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, {memory}",
+        f"Python {platform.python_version()}, pandas {pandas.__version__}, openpyxl {openpyxl.__version__}, "
+        f"python-calamine {version('python-calamine')}, papermill {papermill.__version__}",
+    ]
 
 
 # --------------------------------------------------------------------------- main
@@ -246,13 +285,15 @@ def main() -> int:
     reference = synth.reference_folder(WORK / "reference", largest)
     say(f"# Benchmarks ({'small smoke-test sizes' if SMALL else 'full sizes'})")
     say()
-    say(f"Run {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `make bench` on:")
+    say(f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `make bench` on:")
     say()
     for line in machine():
         say(f"- {line}")
     say()
-    say("All workbooks are SYNTHETIC (fixed seed, the real yearly form `kpi_template`), written to "
-        "`benchmarks/_work/`, never to `data/raw/`; see `benchmarks/synth.py`.")
+    say(
+        "All workbooks are SYNTHETIC (fixed seed, the real yearly form `kpi_template`), written to "
+        "`benchmarks/_work/`, never to `data/raw/`; see `benchmarks/synth.py`."
+    )
     say()
 
     results, targets = {}, []
@@ -270,39 +311,73 @@ def main() -> int:
         t_pandas = timed(pandas_openpyxl, part) * scale
         t_openpyxl = timed(openpyxl_only, part) * scale
         t_calamine = timed(pandas_calamine, part) * scale
-        results[name] = {"files": len(files), "ingest": ing, "floor": t_floor, "pandas": t_pandas,
-                         "openpyxl": t_openpyxl, "calamine": t_calamine}
-        say(f"## {name}: {count} district(s) × {len(years)} year(s) = {len(files)} workbooks, {size_mb:.1f} MB "
-            f"(written in {made:.1f} s)")
+        results[name] = {
+            "files": len(files),
+            "ingest": ing,
+            "floor": t_floor,
+            "pandas": t_pandas,
+            "openpyxl": t_openpyxl,
+            "calamine": t_calamine,
+        }
+        say(
+            f"## {name}: {count} district(s) × {len(years)} year(s) = {len(files)} workbooks, {size_mb:.1f} MB "
+            f"(written in {made:.1f} s)"
+        )
         say()
         sampled = f" (measured on {len(part)} of {len(files)} files, scaled ×{scale:.0f})" if scale > 1 else ""
         t_ing = ing["seconds"]
         if t_ing is None:
             say(f"- kpi ingest: did not finish within the {cap:.0f} s allowed to it (stopped)")
         else:
-            say(f"- kpi ingest: {t_ing:.2f} s (median of {repeats}), {ing['observations']} observations = "
+            say(
+                f"- kpi ingest: {t_ing:.2f} s (median of {repeats}), {ing['observations']} observations = "
                 f"{ing['observations'] / t_ing:,.0f} obs/s, peak memory {ing['peak_kib'] / 1024:.0f} MiB, "
-                f"rejects {ing['rejects']}")
-        for label, key in (("pandas.read_excel + openpyxl", "pandas"), ("openpyxl read-only, values only", "openpyxl"),
-                           ("pandas.read_excel + calamine", "calamine")):
+                f"rejects {ing['rejects']}"
+            )
+        for label, key in (
+            ("pandas.read_excel + openpyxl", "pandas"),
+            ("openpyxl read-only, values only", "openpyxl"),
+            ("pandas.read_excel + calamine", "calamine"),
+        ):
             ratio = f" = {results[name][key] / t_ing:.2f} × ingest" if t_ing else ""
             say(f"- {label}: {results[name][key]:.2f} s{sampled if key != 'floor' else ''}{ratio}")
-        say(f"- floor (unzip + tokenise the sheet XML): {t_floor:.3f} s"
-            + (f"; ingest = {t_ing / t_floor:.0f} × floor" if t_ing else ""))
+        say(
+            f"- floor (unzip + tokenise the sheet XML): {t_floor:.3f} s"
+            + (f"; ingest = {t_ing / t_floor:.0f} × floor" if t_ing else "")
+        )
         if t_ing:
             speedup = t_pandas / t_ing
-            targets.append((f"{name}: ingest ≥ {TARGET_VS_PANDAS}× faster than pandas + openpyxl",
-                            speedup >= TARGET_VS_PANDAS, f"{speedup:.2f}× (pandas {t_pandas:.2f} s, ingest {t_ing:.2f} s)"))
-            targets.append((f"{name}: ingest within {TARGET_VS_FLOOR}× of the floor", t_ing / t_floor <= TARGET_VS_FLOOR,
-                            f"{t_ing / t_floor:.0f}× (floor {t_floor:.3f} s)"))
+            targets.append(
+                (
+                    f"{name}: ingest ≥ {TARGET_VS_PANDAS}× faster than pandas + openpyxl",
+                    speedup >= TARGET_VS_PANDAS,
+                    f"{speedup:.2f}× (pandas {t_pandas:.2f} s, ingest {t_ing:.2f} s)",
+                )
+            )
+            targets.append(
+                (
+                    f"{name}: ingest within {TARGET_VS_FLOOR}× of the floor",
+                    t_ing / t_floor <= TARGET_VS_FLOOR,
+                    f"{t_ing / t_floor:.0f}× (floor {t_floor:.3f} s)",
+                )
+            )
         else:
-            targets.append((f"{name}: ingest ≥ {TARGET_VS_PANDAS}× faster than pandas + openpyxl", False,
-                            f"ingest > {cap:.0f} s, pandas {t_pandas:.0f} s"))
+            targets.append(
+                (
+                    f"{name}: ingest ≥ {TARGET_VS_PANDAS}× faster than pandas + openpyxl",
+                    False,
+                    f"ingest > {cap:.0f} s, pandas {t_pandas:.0f} s",
+                )
+            )
         if name == "nation":
             peak = ing.get("peak_kib")
-            targets.append((f"nation: peak memory of the ingest ≤ {TARGET_PEAK_GIB:g} GiB",
-                            peak is not None and peak / 1024 / 1024 <= TARGET_PEAK_GIB,
-                            f"{peak / 1024 / 1024:.2f} GiB" if peak else "not measured (ingest stopped)"))
+            targets.append(
+                (
+                    f"nation: peak memory of the ingest ≤ {TARGET_PEAK_GIB:g} GiB",
+                    peak is not None and peak / 1024 / 1024 <= TARGET_PEAK_GIB,
+                    f"{peak / 1024 / 1024:.2f} GiB" if peak else "not measured (ingest stopped)",
+                )
+            )
         say()
 
     # the build: default and no-op on the shipped data; many areas on the shipped data + the province
@@ -315,11 +390,15 @@ def main() -> int:
     fresh = report_seconds(reports)  # before the no-op rebuild records them as skipped
     t_noop, out_noop = kpi_build(["--data-dir", str(shipped), "--reports-dir", str(reports)], None)
     cli = papermill_cli(shipped, WORK / "papermill_cli_default", None)
-    say(f"- default build (shipped data, 6 notebooks, one warm kernel): {t_default:.1f} s wall, "
-        f"{statistics.mean(fresh):.2f} s per report inside the build")
+    say(
+        f"- default build (shipped data, 6 notebooks, one warm kernel): {t_default:.1f} s wall, "
+        f"{statistics.mean(fresh):.2f} s per report inside the build"
+    )
     say(f"- no-op rebuild: {t_noop:.2f} s wall ({'ingest skipped' if 'ingest: skipped' in out_noop else 'ingest ran'})")
-    say(f"- the same 6 notebooks one by one with the papermill command line, then `jupyter nbconvert --to html`: "
-        f"{sum(cli):.1f} s ({statistics.mean(cli):.2f} s per report) = {sum(cli) / t_default:.1f}× the default build")
+    say(
+        f"- the same 6 notebooks one by one with the papermill command line, then `jupyter nbconvert --to html`: "
+        f"{sum(cli):.1f} s ({statistics.mean(cli):.2f} s per report) = {sum(cli) / t_default:.1f}× the default build"
+    )
     sizes = {p.name: p.stat().st_size / 1024 for p in sorted(reports.rglob("*.html")) if p.name != "index.html"}
     say("- HTML sizes (default build): " + ", ".join(f"{n} {kb:.0f} KB" for n, kb in sizes.items()))
     province = WORK / "build_province"
@@ -334,25 +413,33 @@ def main() -> int:
         folder = WORK / f"reports_areas_jobs{jobs}"
         if jobs > 1:  # the data is ingested by the first build: only the reports are timed
             seed_ingest_stamp(WORK / "reports_areas_jobs1", folder)
-        wall, out = kpi_build(["--data-dir", str(province), "--reports-dir", str(folder), "--areas", codes,
-                               "--jobs", str(jobs)], reference)
+        wall, out = kpi_build(
+            ["--data-dir", str(province), "--reports-dir", str(folder), "--areas", codes, "--jobs", str(jobs)],
+            reference,
+        )
         ingest_s = re.search(r"^ingest: \d+ observations .*? in ([0-9.]+) s", out, flags=re.M)
         if ingest_s:
             wall -= float(ingest_s.group(1))
-            say(f"- (the first --areas build ingested the province and the shipped data in {ingest_s.group(1)} s, "
-                "not counted below)")
+            say(
+                f"- (the first --areas build ingested the province and the shipped data in {ingest_s.group(1)} s, "
+                "not counted below)"
+            )
         done = report_seconds(folder)
         per_report[jobs] = wall / max(len(done), 1)
         if fresh_province is None:  # the same data, one area, a fresh papermill run per notebook
             fresh_province = papermill_cli(province, WORK / "papermill_cli_province", reference, codes.split(",")[0])
-            say(f"- fresh papermill command line + nbconvert on the same province data, area {codes.split(',')[0]}: "
-                f"{statistics.mean(fresh_province):.2f} s per report")
+            say(
+                f"- fresh papermill command line + nbconvert on the same province data, area {codes.split(',')[0]}: "
+                f"{statistics.mean(fresh_province):.2f} s per report"
+            )
         fresh = fresh_province
         failed = len(re.findall(r": failed ", out))
-        say(f"- --areas ({n_areas} areas, {len(done)} reports, {failed} failed), --jobs {jobs}: {wall:.1f} s wall = "
+        say(
+            f"- --areas ({n_areas} areas, {len(done)} reports, {failed} failed), --jobs {jobs}: {wall:.1f} s wall = "
             f"{per_report[jobs]:.2f} s per report (warm kernels; {statistics.mean(done):.2f} s per report inside "
             f"the worker) vs {statistics.mean(fresh):.2f} s for a fresh papermill run = "
-            f"{statistics.mean(fresh) / per_report[jobs]:.1f}× less per report")
+            f"{statistics.mean(fresh) / per_report[jobs]:.1f}× less per report"
+        )
     html_kb = largest_html_kb(reports, WORK / "reports_areas_jobs1")
     say(f"- largest report: {html_kb:.0f} KB")
     say()
@@ -360,8 +447,11 @@ def main() -> int:
         (f"default build ≤ {TARGET_BUILD_S:g} s", t_default <= TARGET_BUILD_S, f"{t_default:.1f} s"),
         (f"no-op rebuild ≤ {TARGET_NOOP_S:g} s", t_noop <= TARGET_NOOP_S, f"{t_noop:.2f} s"),
         (f"HTML ≤ {TARGET_HTML_KB} KB per report", html_kb <= TARGET_HTML_KB, f"largest {html_kb:.0f} KB"),
-        ("many areas: per-report cost well below a fresh papermill run", per_report[2] < statistics.mean(fresh) / 2,
-         f"{per_report[2]:.2f} s vs {statistics.mean(fresh):.2f} s"),
+        (
+            "many areas: per-report cost well below a fresh papermill run",
+            per_report[2] < statistics.mean(fresh) / 2,
+            f"{per_report[2]:.2f} s vs {statistics.mean(fresh):.2f} s",
+        ),
     ]
     say("## Targets (2-core machine)")
     say()

@@ -15,6 +15,7 @@ Writing a thousand workbooks with openpyxl would take longer than ingesting them
 and then, per district, rewrites the sheet XML of that form: the unit codes and names, the status
 column and the figures.  The result is the same workbook an office would fill in for that district.
 """
+
 from __future__ import annotations
 
 import random
@@ -68,17 +69,47 @@ def reference_folder(target: Path, count: int) -> Path:
         shutil.rmtree(target)
     shutil.copytree(config.REFERENCE_DIR, target)
     note = "SYNTHETIC: benchmark data, not a real area"
-    areas = [{"code": SYNTHETIC_PARENT, "name_vi": "Tỉnh Giả lập", "name_en": "Synthetic province (benchmark)",
-              "level": "province", "parent": "", "era": "all", "members": "", "note": note}]
+    areas = [
+        {
+            "code": SYNTHETIC_PARENT,
+            "name_vi": "Tỉnh Giả lập",
+            "name_en": "Synthetic province (benchmark)",
+            "level": "province",
+            "parent": "",
+            "era": "all",
+            "members": "",
+            "note": note,
+        }
+    ]
     aliases = []
     for n, d in enumerate(districts(count)[1:], start=1):
         parent = "12" if n < 8 else SYNTHETIC_PARENT
-        areas.append({"code": d.code, "name_vi": d.name, "name_en": f"Synthetic district {n:03d}",
-                      "level": "district", "parent": parent, "era": "pre2025", "members": "", "note": note})
+        areas.append(
+            {
+                "code": d.code,
+                "name_vi": d.name,
+                "name_en": f"Synthetic district {n:03d}",
+                "level": "district",
+                "parent": parent,
+                "era": "pre2025",
+                "members": "",
+                "note": note,
+            }
+        )
         aliases.append({"alias": f"Giả lập {n:03d}", "code": d.code, "era": "pre2025"})
         for code, name in d.units:
-            areas.append({"code": code, "name_vi": name, "name_en": f"Synthetic commune {code}", "level": "commune",
-                          "parent": d.code, "era": "pre2025", "members": "", "note": note})
+            areas.append(
+                {
+                    "code": code,
+                    "name_vi": name,
+                    "name_en": f"Synthetic commune {code}",
+                    "level": "commune",
+                    "parent": d.code,
+                    "era": "pre2025",
+                    "members": "",
+                    "note": note,
+                }
+            )
     for name, rows in (("areas.csv", areas), ("area_aliases.csv", aliases)):
         table = pd.read_csv(target / name, dtype=str, keep_default_na=False)
         pd.concat([table, pd.DataFrame(rows, columns=table.columns)]).to_csv(target / name, index=False)
@@ -113,8 +144,10 @@ class FormFiller:
             columns = {}
             for offset, column in enumerate(sheet["columns"]):
                 letter = _letter(4 + offset)
-                columns[letter] = (cat.loc[column["indicator"], "unit"],
-                                   cat.loc[column["indicator"], "aggregation"] == "sum")
+                columns[letter] = (
+                    cat.loc[column["indicator"], "unit"],
+                    cat.loc[column["indicator"], "aggregation"] == "sum",
+                )
             self.sheets[f"xl/worksheets/sheet{number}.xml"] = columns
 
     def write(self, district: District, out: Path, rng: random.Random) -> Path:
@@ -122,23 +155,28 @@ class FormFiller:
         if district.units:  # the form's rows are Tam Đường's: give them the synthetic district's codes and names
             real = self._real_rows()
             renames = {REAL_DISTRICT: (district.code, district.name)}
-            renames.update({code: unit for code, unit in zip(real, district.units)})
+            renames.update(dict(zip(real, district.units)))
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
             for name, data in self.entries.items():
-                if name in self.sheets:
-                    data = self._fill(data.decode(), self.sheets[name], renames, rng).encode()
-                z.writestr(name, data)
+                filled = (
+                    self._fill(data.decode(), self.sheets[name], renames, rng).encode() if name in self.sheets else data
+                )
+                z.writestr(name, filled)
         return out
 
     def _real_rows(self) -> list[str]:
         sheet = next(iter(self.sheets))
-        codes = [m.group(4) for m in TEXT_CELL.finditer(self.entries[sheet].decode())
-                 if m.group(1) == "A" and int(m.group(2)) >= FIRST_ROW]
+        codes = [
+            m.group(4)
+            for m in TEXT_CELL.finditer(self.entries[sheet].decode())
+            if m.group(1) == "A" and int(m.group(2)) >= FIRST_ROW
+        ]
         return [c for c in codes if c != REAL_DISTRICT][:UNITS_PER_DISTRICT]
 
     def _fill(self, xml: str, columns: dict, renames: dict, rng: random.Random) -> str:
-        rows = sorted({int(m.group(2)) for m in TEXT_CELL.finditer(xml) if m.group(1) == "A"
-                       and int(m.group(2)) >= FIRST_ROW})
+        rows = sorted(
+            {int(m.group(2)) for m in TEXT_CELL.finditer(xml) if m.group(1) == "A" and int(m.group(2)) >= FIRST_ROW}
+        )
         codes = {int(m.group(2)): m.group(4) for m in TEXT_CELL.finditer(xml) if m.group(1) == "A"}
         total_row = next((r for r in rows if codes.get(r) == REAL_DISTRICT), None)
         values: dict[tuple[str, int], float] = {}
@@ -191,8 +229,13 @@ def write_forms(raw: Path, district_list: list[District], years: list[int], seed
             for d in district_list:
                 path = filler.write(d, raw / f"synthetic_{d.code}_{year}.xlsx", rng)
                 meta = {
-                    "source_id": path.stem, "title": f"{SYNTHETIC}: {d.code} {year}", "layout": "kpi_template",
-                    "priority": 1, "source": SYNTHETIC, "section": "all sheets", "accessed": "2024-06-01",
+                    "source_id": path.stem,
+                    "title": f"{SYNTHETIC}: {d.code} {year}",
+                    "layout": "kpi_template",
+                    "priority": 1,
+                    "source": SYNTHETIC,
+                    "section": "all sheets",
+                    "accessed": "2024-06-01",
                     "transcription": f"generated by benchmarks/synth.py with seed {seed}; not real figures",
                     "sha256": reference.sha256(path),
                 }

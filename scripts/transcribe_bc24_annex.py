@@ -10,6 +10,7 @@ workbook, not this script).
 
 Usage: python scripts/transcribe_bc24_annex.py --out NEW_FILE.xlsx
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,37 +33,51 @@ SHEETS = [
         "title": "SẢN LƯỢNG LƯƠNG THỰC CÓ HẠT - FOOD GRAIN OUTPUT",
         "subtitle": "Huyện Tam Đường, năm 2022 so với năm 2012 - Tam Đường district, 2022 on 2012",
         "groups": [(3, 4, "Sản lượng lương thực có hạt - Food grain output")],
-        "leaves": ["STT\nNo.", "Đơn vị hành chính\nAdministrative unit", "Năm 2022\nYear 2022",
-                   "Tăng so với năm 2012\nIncrease on 2012"],
+        "leaves": [
+            "STT\nNo.",
+            "Đơn vị hành chính\nAdministrative unit",
+            "Năm 2022\nYear 2022",
+            "Tăng so với năm 2012\nIncrease on 2012",
+        ],
         "units": ["", "", "tấn", "tấn"],
         "rows": [["", "TỔNG SỐ - TOTAL", "41.100", "4.085"]],
-        "note": f"Ghi chú - Note: {REPORT}, mục B.I.2.3 (lĩnh vực trồng trọt). "
-                "Số liệu \"đến nay\" = năm 2022.",
+        "note": f'Ghi chú - Note: {REPORT}, mục B.I.2.3 (lĩnh vực trồng trọt). Số liệu "đến nay" = năm 2022.',
     },
     {
         "name": "02_Che",
         "title": "DIỆN TÍCH, SẢN LƯỢNG CHÈ - TEA AREA AND OUTPUT",
         "subtitle": "Huyện Tam Đường, năm 2022 - Tam Đường district, 2022",
-        "groups": [(4, 5, "Sản lượng chè búp tươi - Fresh tea bud output"),
-                   (6, 8, "Diện tích chè chứng nhận - Certified tea area")],
-        "leaves": ["STT\nNo.", "Đơn vị hành chính\nAdministrative unit",
-                   "Tổng diện tích chè\nTotal tea area", "Năm 2022\nYear 2022",
-                   "Tăng so với năm 2012\nIncrease on 2012", "Rainforest Alliance",
-                   "Hữu cơ\nOrganic", "VietGAP"],
+        "groups": [
+            (4, 5, "Sản lượng chè búp tươi - Fresh tea bud output"),
+            (6, 8, "Diện tích chè chứng nhận - Certified tea area"),
+        ],
+        "leaves": [
+            "STT\nNo.",
+            "Đơn vị hành chính\nAdministrative unit",
+            "Tổng diện tích chè\nTotal tea area",
+            "Năm 2022\nYear 2022",
+            "Tăng so với năm 2012\nIncrease on 2012",
+            "Rainforest Alliance",
+            "Hữu cơ\nOrganic",
+            "VietGAP",
+        ],
         "units": ["", "", "ha", "tấn", "tấn", "ha", "ha", "ha"],
         "rows": [["", "TỔNG SỐ - TOTAL", "1.947", "10.200", "6.793", "74,03", "54", "30,7"]],
         "note": f"Ghi chú - Note: {REPORT}, mục B.I.2.3. Vùng chè tập trung tại các xã "
-                "Bản Bo, Nà Tăm, Khun Há; giống chè chất lượng cao Kim Tuyên, PH8.",
+        "Bản Bo, Nà Tăm, Khun Há; giống chè chất lượng cao Kim Tuyên, PH8.",
     },
     {
         "name": "03_ChanNuoi",
         "title": "CƠ SỞ CHĂN NUÔI TẬP TRUNG - CONCENTRATED LIVESTOCK FARMS",
         "subtitle": "Phân theo xã và quy mô, năm 2022 - By commune and scale, 2022",
         "groups": [(3, 5, "Số cơ sở chăn nuôi - Number of farms")],
-        "leaves": ["STT\nNo.", "Đơn vị hành chính\nAdministrative unit",
-                   "Trâu, bò quy mô trên 15 con/cơ sở\nBuffalo and cattle, over 15 head",
-                   "Lợn quy mô trên 100 con/cơ sở\nPigs, over 100 head",
-                   "Lợn quy mô trên 50 con/cơ sở\nPigs, over 50 head"],
+        "leaves": [
+            "STT\nNo.",
+            "Đơn vị hành chính\nAdministrative unit",
+            "Trâu, bò quy mô trên 15 con/cơ sở\nBuffalo and cattle, over 15 head",
+            "Lợn quy mô trên 100 con/cơ sở\nPigs, over 100 head",
+            "Lợn quy mô trên 50 con/cơ sở\nPigs, over 50 head",
+        ],
         "units": ["", "", "cơ sở", "cơ sở", "cơ sở"],
         "rows": [
             ["", "TỔNG SỐ - TOTAL", "09", "04", "08"],
@@ -75,18 +90,23 @@ SHEETS = [
             [7, "Thèn Sin", "-", "-", "01"],
         ],
         "note": f"Ghi chú - Note: {REPORT}, mục B.I.2.3, chú thích 7, 8, 9. Cơ sở lợn ở "
-                "Bản Giang là 01 công ty chăn nuôi quy mô trên 3.000 con/lứa.",
+        "Bản Giang là 01 công ty chăn nuôi quy mô trên 3.000 con/lứa.",
     },
     {
         "name": "04_CaNuocLanh",
         "title": "NUÔI CÁ NƯỚC LẠNH - COLD-WATER FISH FARMING",
         "subtitle": "Phân theo xã, năm 2022 - By commune, 2022",
-        "groups": [(3, 6, "Quy mô nuôi - Scale of farming"),
-                   (7, 8, "Loại bể nuôi - Tank type")],
-        "leaves": ["STT\nNo.", "Đơn vị hành chính\nAdministrative unit",
-                   "Số cơ sở nuôi\nFarms", "Số bể nuôi\nTanks",
-                   "Thể tích bể nuôi\nTank volume", "Sản lượng thu trong năm\nOutput in the year",
-                   "Bể kiên cố\nConcrete tanks", "Bể bạt\nTarpaulin tanks"],
+        "groups": [(3, 6, "Quy mô nuôi - Scale of farming"), (7, 8, "Loại bể nuôi - Tank type")],
+        "leaves": [
+            "STT\nNo.",
+            "Đơn vị hành chính\nAdministrative unit",
+            "Số cơ sở nuôi\nFarms",
+            "Số bể nuôi\nTanks",
+            "Thể tích bể nuôi\nTank volume",
+            "Sản lượng thu trong năm\nOutput in the year",
+            "Bể kiên cố\nConcrete tanks",
+            "Bể bạt\nTarpaulin tanks",
+        ],
         "units": ["", "", "cơ sở", "bể", "m³", "tấn", "hộ", "hộ"],
         "rows": [
             ["", "TỔNG SỐ - TOTAL", "26", "388", "18.000", "146", "14", "12"],
@@ -95,7 +115,7 @@ SHEETS = [
             [3, "Bản Bo", "01", "52", "", "", "", ""],
         ],
         "note": f"Ghi chú - Note: {REPORT}, mục B.I.2.3, chú thích 10. HTX Ngũ Chi Sơn "
-                "(bản Chu Va 12, xã Sơn Bình) có 02 sản phẩm OCOP 3 sao.",
+        "(bản Chu Va 12, xã Sơn Bình) có 02 sản phẩm OCOP 3 sao.",
     },
 ]
 

@@ -1,4 +1,5 @@
 """Shared fixtures: a copy of the shipped raw data in a temporary data folder."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,8 +28,10 @@ def ingested(tmp_path_factory: pytest.TempPathFactory):
 
 
 SETS = {  # the report sets the report tests read: both languages, the report's period and a shorter one
-    "vi": {"lang": "vi"}, "en": {"lang": "en"},
-    "vi-2018": {"lang": "vi", "baseline": 2018, "target": 2021}, "en-2018": {"lang": "en", "baseline": 2018, "target": 2021},
+    "vi": {"lang": "vi"},
+    "en": {"lang": "en"},
+    "vi-2018": {"lang": "vi", "baseline": 2018, "target": 2021},
+    "en-2018": {"lang": "en", "baseline": 2018, "target": 2021},
 }
 
 

@@ -6,6 +6,7 @@ processed data and draws a chart; ``fails`` raises ValueError("boom") in its 3rd
 whose kernel dies. Builds are shared by module-scoped fixtures; each later build runs on a copy of
 the first build's reports folder, so every test sees the folder its own scenario made.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,6 +41,8 @@ def page_name(stem: str, lang: str = "vi") -> str:
     """A report's file name says notebook, area, period and language."""
     area = "huyen-tam-duong" if lang == "vi" else "tam-duong-district"
     return f"{stem}_{area}_2012-2022_{lang}.html"
+
+
 REMOTE_URL = re.compile(r"""\s(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
 
@@ -59,8 +62,11 @@ class Built:
 
 
 def mtimes(reports: Path) -> dict[str, int]:
-    return {p.relative_to(reports).as_posix(): p.stat().st_mtime_ns
-            for p in reports.rglob("*") if p.suffix in (".html", ".ipynb")}
+    return {
+        p.relative_to(reports).as_posix(): p.stat().st_mtime_ns
+        for p in reports.rglob("*")
+        if p.suffix in (".html", ".ipynb")
+    }
 
 
 def copy_notebooks(target: Path, names: list[str]) -> Path:
@@ -117,8 +123,10 @@ def test_progress_names_each_notebook_and_its_outcome(built):
     assert lines[0].startswith("ingest: ") and built.result.data_version in lines[0]
     assert "ok.ipynb: started" in lines
     assert any(re.fullmatch(r"\[\d/3\] ok\.ipynb: finished in \d+\.\d s", line) for line in lines)
-    assert any(re.fullmatch(r"\[\d/3\] fails\.ipynb: failed at cell 3 after \d+\.\d s: ValueError: boom", line)
-               for line in lines)
+    assert any(
+        re.fullmatch(r"\[\d/3\] fails\.ipynb: failed at cell 3 after \d+\.\d s: ValueError: boom", line)
+        for line in lines
+    )
 
 
 def test_report_hides_code_and_the_injected_parameters(built):
@@ -166,7 +174,7 @@ def test_failed_report_shows_what_ran_and_where_it_stopped(built):
 def test_kernel_is_the_project_interpreter_whatever_the_notebook_names(built):
     assert "no-such-kernel" not in KernelSpecManager().find_kernel_specs()
     with pytest.raises(NoSuchKernel):
-        KernelManager(kernel_name="no-such-kernel").kernel_spec  # what a kernelspec lookup would do
+        _ = KernelManager(kernel_name="no-such-kernel").kernel_spec  # what a kernelspec lookup would do
     assert built.status()["foreign_kernel.ipynb"] == "ok"
     page = built.html("foreign_kernel")
     assert f"kernel python: {sys.executable}" in page
@@ -225,12 +233,17 @@ def test_nothing_changed_executes_nothing(unchanged):
         # the page is only re-linked: the report it linked to ("fails") is no longer in the set
         page = unchanged.html(stem)
         assert page_name("fails") not in page
-        assert re.sub(r"<!--kpi-nav-->.*<!--/kpi-nav-->", "", page) == \
-            re.sub(r"<!--kpi-nav-->.*<!--/kpi-nav-->", "", (unchanged.reports.parent / "reports" / RUN /
-                                                             page_name(stem)).read_text(encoding="utf-8"))
+        assert re.sub(r"<!--kpi-nav-->.*<!--/kpi-nav-->", "", page) == re.sub(
+            r"<!--kpi-nav-->.*<!--/kpi-nav-->",
+            "",
+            (unchanged.reports.parent / "reports" / RUN / page_name(stem)).read_text(encoding="utf-8"),
+        )
     index = (unchanged.reports / "index.html").read_text(encoding="utf-8")
     # unchanged reads as a plain fact, not as a warning: the neutral chip, with the time it was built
-    assert len(re.findall(r'<span class="status status-skipped">không đổi từ \d{4}-\d\d-\d\d \d\d:\d\d</span>', index)) == 2
+    assert (
+        len(re.findall(r'<span class="status status-skipped">không đổi từ \d{4}-\d\d-\d\d \d\d:\d\d</span>', index))
+        == 2
+    )
     assert page_name("fails") not in index  # a notebook no longer in the folder leaves the index
 
 
@@ -268,8 +281,9 @@ def test_force_rebuilds_everything_in_parallel(forced):
 def edited(workspace, built) -> Built:
     notebooks = copy_notebooks(workspace / "notebooks-edited", ["ok.ipynb", "foreign_kernel.ipynb"])
     nb = json.loads((notebooks / "ok.ipynb").read_text(encoding="utf-8"))
-    nb["cells"].append({"cell_type": "markdown", "id": "added", "metadata": {},
-                        "source": ["Một đoạn mới · A new paragraph"]})
+    nb["cells"].append(
+        {"cell_type": "markdown", "id": "added", "metadata": {}, "source": ["Một đoạn mới · A new paragraph"]}
+    )
     (notebooks / "ok.ipynb").write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
     return build_on_copy(workspace, built, "reports-edited", notebooks)
 
@@ -310,29 +324,52 @@ def test_a_second_build_waits_for_the_lock(workspace, built):
         kbuild.build(data_dir=workspace / "data", notebooks_dir=workspace / "notebooks", reports_dir=built.reports)
 
 
-@pytest.mark.parametrize("options, message", [
-    pytest.param({"jobs": 0}, "jobs=0", id="jobs"),
-    pytest.param({"timeout": 0}, "timeout=0", id="timeout"),
-    pytest.param({"baseline": 2022, "target": 2012}, "must be before", id="years"),
-    pytest.param({"area": "999"}, "not a known area code", id="area"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        pytest.param({"jobs": 0}, "jobs=0", id="jobs"),
+        pytest.param({"timeout": 0}, "timeout=0", id="timeout"),
+        pytest.param({"baseline": 2022, "target": 2012}, "must be before", id="years"),
+        pytest.param({"area": "999"}, "not a known area code", id="area"),
+    ],
+)
 def test_bad_parameters_stop_before_any_work(workspace, tmp_path, options, message):
     with pytest.raises(ParameterError, match=message):
-        kbuild.build(data_dir=workspace / "data", notebooks_dir=workspace / "notebooks", reports_dir=tmp_path,
-                     **options)
+        kbuild.build(
+            data_dir=workspace / "data", notebooks_dir=workspace / "notebooks", reports_dir=tmp_path, **options
+        )
     assert not (tmp_path / "index.html").exists()
 
 
 @pytest.fixture(scope="module")
 def cli_run(workspace) -> tuple[subprocess.CompletedProcess, Path]:
     """The command line on the failing, hanging and dying notebooks, three at a time, 3 s per cell."""
-    notebooks = copy_notebooks(workspace / "notebooks-broken",
-                               ["fails.ipynb", "broken/hangs.ipynb", "broken/dies.ipynb"])
+    notebooks = copy_notebooks(
+        workspace / "notebooks-broken", ["fails.ipynb", "broken/hangs.ipynb", "broken/dies.ipynb"]
+    )
     reports = workspace / "reports-cli"
     proc = subprocess.run(
-        [sys.executable, "-m", "kpi.cli", "build", "--data-dir", str(workspace / "data"), "--notebooks-dir",
-         str(notebooks), "--reports-dir", str(reports), "--jobs", "3", "--timeout", "3"],
-        capture_output=True, text=True, timeout=300, cwd=workspace)
+        [
+            sys.executable,
+            "-m",
+            "kpi.cli",
+            "build",
+            "--data-dir",
+            str(workspace / "data"),
+            "--notebooks-dir",
+            str(notebooks),
+            "--reports-dir",
+            str(reports),
+            "--jobs",
+            "3",
+            "--timeout",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=workspace,
+    )
     return proc, reports
 
 
@@ -359,20 +396,44 @@ def test_dead_and_hung_kernels_leave_a_partial_report(cli_run):
 
 def test_cli_reports_bad_parameters_in_one_line(workspace, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "kpi.cli", "build", "--data-dir", str(workspace / "data"), "--notebooks-dir",
-         str(workspace / "notebooks"), "--reports-dir", str(tmp_path), "--area", "999"],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "kpi.cli",
+            "build",
+            "--data-dir",
+            str(workspace / "data"),
+            "--notebooks-dir",
+            str(workspace / "notebooks"),
+            "--reports-dir",
+            str(tmp_path),
+            "--area",
+            "999",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == ("kpi build: error: area_code='999': not a known area code "
-                                   "(see data/reference/areas.csv)")
+    assert proc.stderr.strip() == (
+        "kpi build: error: area_code='999': not a known area code (see data/reference/areas.csv)"
+    )
 
 
 # --------------------------------------------------------------------------- in a browser
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1200,900"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1200,900",
+]
 
 
 @pytest.fixture(scope="module")
@@ -419,14 +480,28 @@ def page_requests(netlog: Path, origin: str) -> list[str]:
     text = netlog.read_text(encoding="utf-8").rstrip().rstrip(",")
     log = json.loads(text if text.endswith("}") else text + "]}")  # a log cut short lacks its closing
     start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    return [e["params"]["url"] for e in log["events"]
-            if e["type"] == start_job and e.get("params", {}).get("initiator") == origin]
+    return [
+        e["params"]["url"]
+        for e in log["events"]
+        if e["type"] == start_job and e.get("params", {}).get("initiator") == origin
+    ]
 
 
 def open_in_chromium(chromium: str, url: str, tmp: Path) -> tuple[Path, Path]:
     shot, netlog = tmp / "shot.png", tmp / "netlog.json"
-    proc = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--log-net-log={netlog}",
-                           f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp / 'profile'}",
+            f"--log-net-log={netlog}",
+            f"--screenshot={shot}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
     return shot, netlog
 
@@ -437,11 +512,14 @@ def assert_not_blank(shot: Path) -> None:
     assert pixels.std() > 0.02 and len(colours) > 50, f"{shot.name}: {len(colours)} colours"
 
 
-@pytest.mark.parametrize("page", [
-    pytest.param("index.html", id="index"),
-    pytest.param(f"{RUN.as_posix()}/{page_name('ok')}", id="report"),
-    pytest.param(f"{RUN.as_posix()}/{page_name('fails')}", id="failed-report"),
-])
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param("index.html", id="index"),
+        pytest.param(f"{RUN.as_posix()}/{page_name('ok')}", id="report"),
+        pytest.param(f"{RUN.as_posix()}/{page_name('fails')}", id="failed-report"),
+    ],
+)
 def test_reports_render_in_a_browser_without_other_requests(chromium, serve, built, tmp_path, page):
     server = serve(built.reports)
     origin = f"http://127.0.0.1:{server.server_address[1]}"
@@ -455,11 +533,15 @@ def test_browser_check_sees_remote_requests(chromium, serve, tmp_path):
     """The check above can fail: a page loading a script and an image from elsewhere is caught."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "bad.html").write_text('<!DOCTYPE html><html><head><link rel="icon" href="data:,">'
-                                   '<script src="https://cdn.example.invalid/require.js"></script></head>'
-                                   '<body><img src="http://example.invalid/a.png"><p>x</p></body></html>')
+    (site / "bad.html").write_text(
+        '<!DOCTYPE html><html><head><link rel="icon" href="data:,">'
+        '<script src="https://cdn.example.invalid/require.js"></script></head>'
+        '<body><img src="http://example.invalid/a.png"><p>x</p></body></html>'
+    )
     server = serve(site)
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     _, netlog = open_in_chromium(chromium, f"{origin}/bad.html", tmp_path)
-    assert sorted(page_requests(netlog, origin)) == ["http://example.invalid/a.png",
-                                                     "https://cdn.example.invalid/require.js"]
+    assert sorted(page_requests(netlog, origin)) == [
+        "http://example.invalid/a.png",
+        "https://cdn.example.invalid/require.js",
+    ]

@@ -9,14 +9,36 @@ from kpi.errors import UnitMismatch
 
 def obs(rows: list[tuple]) -> pd.DataFrame:
     """Observations at 106 from (indicator, year, value, unit, status, source)."""
-    return pd.DataFrame([{"indicator": i, "area_code": "106", "area_name": "Huyện Tam Đường", "year": y, "value": v,
-                          "unit": u, "status": st, "source_id": s, "source_ref": f"{s}:{y}"}
-                         for i, y, v, u, st, s in rows])
+    return pd.DataFrame(
+        [
+            {
+                "indicator": i,
+                "area_code": "106",
+                "area_name": "Huyện Tam Đường",
+                "year": y,
+                "value": v,
+                "unit": u,
+                "status": st,
+                "source_id": s,
+                "source_ref": f"{s}:{y}",
+            }
+            for i, y, v, u, st, s in rows
+        ]
+    )
 
 
 def test_two_period_comparison_carries_statuses():
-    out = compare(obs([("tea.output_fresh", 2012, 3407.0, "t", "derived", "r"),
-                       ("tea.output_fresh", 2022, 10200.0, "t", "reported", "r")]), 2012, 2022, priority={"r": 1})
+    out = compare(
+        obs(
+            [
+                ("tea.output_fresh", 2012, 3407.0, "t", "derived", "r"),
+                ("tea.output_fresh", 2022, 10200.0, "t", "reported", "r"),
+            ]
+        ),
+        2012,
+        2022,
+        priority={"r": 1},
+    )
     row = out.iloc[0]
     assert (row["baseline_status"], row["target_status"], row["change_abs"]) == ("derived", "reported", 6793.0)
     assert row["change_pct"] == pytest.approx(199.38, abs=0.01)
@@ -24,32 +46,62 @@ def test_two_period_comparison_carries_statuses():
 
 
 def test_missing_baseline_is_missing_not_another_year():
-    out = compare(obs([("tea.area", 2018, 1424.0, "ha", "reported", "p"),
-                       ("tea.area", 2022, 1947.0, "ha", "reported", "r"),
-                       ("tea.output_fresh", 2012, 3407.0, "t", "derived", "r")]),  # 2012 has data, not tea.area
-                  2012, 2022, priority={"r": 1, "p": 3})
+    out = compare(
+        obs(
+            [
+                ("tea.area", 2018, 1424.0, "ha", "reported", "p"),
+                ("tea.area", 2022, 1947.0, "ha", "reported", "r"),
+                ("tea.output_fresh", 2012, 3407.0, "t", "derived", "r"),
+            ]
+        ),  # 2012 has data, not tea.area
+        2012,
+        2022,
+        priority={"r": 1, "p": 3},
+    )
     row = out.set_index("indicator").loc["tea.area"]
     assert row["baseline_status"] == "missing" and math.isnan(row["baseline_value"]) and not row["complete"]
     assert math.isnan(row["change_abs"])
 
 
 def test_source_priority_decides_each_end():
-    out = compare(obs([("fish.output", 2022, 146.0, "t", "reported", "r"), ("fish.output", 2022, 300.0, "t", "lower_bound", "p"),
-                       ("fish.output", 2012, 50.0, "t", "reported", "p")]), 2012, 2022, priority={"r": 1, "p": 3})
+    out = compare(
+        obs(
+            [
+                ("fish.output", 2022, 146.0, "t", "reported", "r"),
+                ("fish.output", 2022, 300.0, "t", "lower_bound", "p"),
+                ("fish.output", 2012, 50.0, "t", "reported", "p"),
+            ]
+        ),
+        2012,
+        2022,
+        priority={"r": 1, "p": 3},
+    )
     row = out.iloc[0]
     assert (row["target_value"], row["target_source"], row["baseline_source"]) == (146.0, "r", "p")
 
 
 def test_units_must_agree():
     with pytest.raises(UnitMismatch, match="baseline in t but target in kg"):
-        compare(obs([("fish.output", 2012, 1.0, "t", "reported", "r"), ("fish.output", 2022, 2.0, "kg", "reported", "r")]),
-                2012, 2022, priority={"r": 1})
+        compare(
+            obs([("fish.output", 2012, 1.0, "t", "reported", "r"), ("fish.output", 2022, 2.0, "kg", "reported", "r")]),
+            2012,
+            2022,
+            priority={"r": 1},
+        )
 
 
 def test_printed_inputs_are_not_series():
-    out = compare(obs([("dissemination.officials_share.printed", 2022, 93.7, "%", "reported", "r"),
-                       ("dissemination.officials_share.printed", 2012, 90.0, "%", "reported", "r")]), 2012, 2022,
-                  priority={"r": 1})
+    out = compare(
+        obs(
+            [
+                ("dissemination.officials_share.printed", 2022, 93.7, "%", "reported", "r"),
+                ("dissemination.officials_share.printed", 2012, 90.0, "%", "reported", "r"),
+            ]
+        ),
+        2012,
+        2022,
+        priority={"r": 1},
+    )
     assert out.empty
 
 
@@ -57,5 +109,9 @@ def test_a_year_without_any_data_is_an_error_naming_the_years_present():
     from kpi.errors import KpiError
 
     with pytest.raises(KpiError, match=r"year 2030: .*\(years present: 2012, 2022\)"):
-        compare(obs([("tea.area", 2012, 1.0, "ha", "reported", "r"), ("tea.area", 2022, 2.0, "ha", "reported", "r")]),
-                2012, 2030, priority={"r": 1})
+        compare(
+            obs([("tea.area", 2012, 1.0, "ha", "reported", "r"), ("tea.area", 2022, 2.0, "ha", "reported", "r")]),
+            2012,
+            2030,
+            priority={"r": 1},
+        )

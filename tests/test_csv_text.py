@@ -1,5 +1,6 @@
 """CSV text as users send it: old-Mac line ends (CR alone), blank lines above the header,
 tab-separated .tsv files; a file that fits no layout; a fault of kpi on one file among several."""
+
 from __future__ import annotations
 
 import csv
@@ -9,13 +10,24 @@ import pytest
 from kpi import cli
 from kpi.check import check_file, check_files
 
-from .test_hostile_kit import (ANNEX, RECORDS_HEADER, ingested_once, prepared, put_raw, rejects_of, replace_annex,
-                               run_ingest)
+from .test_hostile_kit import (
+    ANNEX,
+    RECORDS_HEADER,
+    ingested_once,
+    prepared,
+    put_raw,
+    rejects_of,
+    replace_annex,
+    run_ingest,
+)
 
 __all__ = ["ingested_once", "prepared"]  # fixtures used here
 
-LINES = ["tea.area,,Huyện Tam Đường,2019,12,ha,§test,", "tea.area,,Huyện Tam Đường,2020,74,03,ha,§test,",
-         "tea.area,,Huyện Tam Đường,2021,13,ha,§test,"]  # SYNTHETIC; line 3 has a decimal comma out of quotes
+LINES = [
+    "tea.area,,Huyện Tam Đường,2019,12,ha,§test,",
+    "tea.area,,Huyện Tam Đường,2020,74,03,ha,§test,",
+    "tea.area,,Huyện Tam Đường,2021,13,ha,§test,",
+]  # SYNTHETIC; line 3 has a decimal comma out of quotes
 
 
 def records(end: str, above: str = "") -> bytes:
@@ -29,7 +41,8 @@ def test_line_ends_give_the_same_lines_in_ingest(prepared, end):
     assert (code, err) == (1, "")
     rejects = rejects_of(prepared)
     assert rejects[rejects["source_id"] == "lines"][["source_ref", "reason"]].values.tolist() == [
-        ["lines.csv:3", "line has 9 fields, the header has 8; a value holding ',' must be in double quotes"]]
+        ["lines.csv:3", "line has 9 fields, the header has 8; a value holding ',' must be in double quotes"]
+    ]
 
 
 def test_cr_only_csv_checks_like_any_other(tmp_path):
@@ -79,16 +92,19 @@ def test_workbook_that_fits_no_layout_is_one_line(tmp_path):
     report = check_file(tmp_path / "other.xlsx")
     assert len(report.problems) == 1
     line = report.problems[0]
-    assert line.startswith("matches no layout") and "Dữ liệu, 03_ChanNuoi 2022" in line and "closest: bc24_annex" in line
+    assert (
+        line.startswith("matches no layout") and "Dữ liệu, 03_ChanNuoi 2022" in line and "closest: bc24_annex" in line
+    )
 
 
 def failing_reader(real):
     """A records reader that fails, as a fault of kpi would, on one file only."""
+
     def read(record, spec):
         if record.path.name == "faulty.csv":
-            raise csv.Error("new-line character seen in unquoted field - do you need to open the file with "
-                            "newline=''?")
+            raise csv.Error("new-line character seen in unquoted field - do you need to open the file with newline=''?")
         return real(record, spec)
+
     return read
 
 
@@ -118,5 +134,5 @@ def test_check_reports_a_fault_against_its_file_and_checks_the_others(tmp_path, 
     assert out[0] == "faulty.csv (layout records_csv): 1 problem(s)"
     assert out[1].startswith("  - unexpected error while reading it: Error: new-line character seen")
     assert out[2] == "good.csv (layout records_csv): OK, 3 values can be ingested"
-    lines, code = check_files([tmp_path / "good.csv"])
+    _lines, code = check_files([tmp_path / "good.csv"])
     assert code == 0

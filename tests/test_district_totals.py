@@ -1,6 +1,7 @@
 """A form whose TOTAL row is left empty: ingest derives the district total of additive indicators
 from the 13 units (status derived, the units' range as its source); kpi check warns when the
 TOTAL row is empty or differs from the sum of its units."""
+
 from __future__ import annotations
 
 from openpyxl import load_workbook
@@ -38,10 +39,14 @@ def test_empty_total_row_is_derived_from_all_units(tmp_path, data_dir):
     result = ingest.run(data_dir)
     assert result.rejects.empty
     obs = result.observations
-    total = obs[(obs["indicator"] == "livestock.farms_cattle_15plus") & (obs["area_code"] == "106")
-                & (obs["source_id"] == "tam_duong_2023")]
+    total = obs[
+        (obs["indicator"] == "livestock.farms_cattle_15plus")
+        & (obs["area_code"] == "106")
+        & (obs["source_id"] == "tam_duong_2023")
+    ]
     assert total[["year", "value", "status", "source_ref"]].values.tolist() == [
-        [2023, float(units), "derived", f"sum of 13 units: tam_duong_2023.xlsx!{SHEET}!D{FIRST_UNIT}:D{LAST_UNIT}"]]
+        [2023, float(units), "derived", f"sum of 13 units: tam_duong_2023.xlsx!{SHEET}!D{FIRST_UNIT}:D{LAST_UNIT}"]
+    ]
     livestock = result.findings[result.findings["indicator"].str.startswith("livestock.")]
     assert livestock[livestock["year"] == 2023].empty  # the derived total agrees with its parts
 
@@ -69,10 +74,12 @@ def test_no_total_is_derived_when_a_unit_has_no_figure(tmp_path, data_dir):
     def empty_total_and_one_unit(ws, units):
         empty_total(ws, units)
         ws.cell(LAST_UNIT, 4).value = None
+
     form, _ = form_with_total(tmp_path, empty_total_and_one_unit)
     warning = next(w for w in check_file(form).warnings if "livestock.farms_cattle_15plus" in w)
     assert "is empty and 1 of its 13 units have no figure" in warning
     add_to_raw(form, data_dir / "raw")
     obs = ingest.run(data_dir).observations
-    assert obs[(obs["indicator"] == "livestock.farms_cattle_15plus") & (obs["area_code"] == "106")
-               & (obs["year"] == 2023)].empty
+    assert obs[
+        (obs["indicator"] == "livestock.farms_cattle_15plus") & (obs["area_code"] == "106") & (obs["year"] == 2023)
+    ].empty

@@ -3,6 +3,7 @@
 Every embedded download of every report (vi and en, two periods; built once by
 ``report_sets``) is decoded and compared with what the report shows, value by value.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,13 +49,16 @@ def shown_number(text: str, lang: str) -> float:
 def agrees(text: str, value: str, lang: str) -> bool:
     """The printed figure is the plain value rounded to the decimals printed."""
     number, decimals = shown(text, lang)
-    return abs(number - float(value)) <= 0.5 * 10 ** -decimals + 1e-9
+    return abs(number - float(value)) <= 0.5 * 10**-decimals + 1e-9
 
 
 def blocks(page: str) -> list[tuple[str, str]]:
     """(kind, html) of every table block and chart that carries a CSV download."""
-    found = [("table", b) for b in re.findall(r'<section class="kpi-block">(.*?)</section>', page, re.S)
-             if "kpi-download" in b]
+    found = [
+        ("table", b)
+        for b in re.findall(r'<section class="kpi-block">(.*?)</section>', page, re.S)
+        if "kpi-download" in b
+    ]
     found += [("chart", b) for b in re.findall(r'<figure class="kpi-chart">(.*?)</figure>', page, re.S)]
     return found
 
@@ -69,8 +73,10 @@ def decoded_csv(block: str) -> tuple[str, list[dict[str, str]], bytes]:
 def table_rows(block: str) -> tuple[list[str], list[list[str]]]:
     head = [unhtml(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", block.split("</thead>")[0], re.S)]
     body = block.split("<tbody>")[1].split("</tbody>")[0]
-    rows = [[unhtml(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
-            for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    rows = [
+        [unhtml(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
     return head, rows
 
 
@@ -122,8 +128,9 @@ def test_every_chart_download_holds_the_values_drawn(reports):
         drawn = [shown_number(v, lang) for v in re.findall(r": ((?:[^:;]+?)\xa0[^;(]+)", alt)]
         value_column = "Giá trị" if lang == "vi" else "Value"
         values = sorted(float(r[value_column]) for r in records)
-        assert drawn and sorted(drawn) == pytest.approx(values[:len(drawn)] if len(drawn) < len(values)
-                                                        else values, rel=0.01), (name, theme, alt)
+        assert drawn and sorted(drawn) == pytest.approx(
+            values[: len(drawn)] if len(drawn) < len(values) else values, rel=0.01
+        ), (name, theme, alt)
     assert charts >= 30
 
 
@@ -153,8 +160,11 @@ def test_the_report_workbook_holds_every_table_sources_and_notes(reports):
             page = reports[name][theme]
             links = LINK.findall(page)
             xlsx = [(n, base64.b64decode(p)) for n, m, p in links if m.endswith("spreadsheetml.sheet")]
-            csvs = [list(csv.reader(io.StringIO(base64.b64decode(p).decode("utf-8-sig"))))
-                    for _, m, p in links if m == "text/csv"]
+            csvs = [
+                list(csv.reader(io.StringIO(base64.b64decode(p).decode("utf-8-sig"))))
+                for _, m, p in links
+                if m == "text/csv"
+            ]
             assert len(xlsx) == (1 if csvs else 0), (name, theme)  # a report with no figure in its period has none
             if not csvs:
                 continue
@@ -166,16 +176,19 @@ def test_the_report_workbook_holds_every_table_sources_and_notes(reports):
                 values = [["" if v is None else v for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)]
                 assert len(values) == len(rows)
                 for got, want in zip(values, rows):  # numbers as numbers (Excel keeps 15 digits), codes as text
-                    assert [pytest.approx(float(w), rel=1e-14) if isinstance(g, (int, float)) else w
-                            for g, w in zip(got, want)] == got, (theme, sheet.title)
-            sources = [r for r in book["Nguồn · Sources"].iter_rows(min_row=2, values_only=True)]
+                    assert [
+                        pytest.approx(float(w), rel=1e-14) if isinstance(g, (int, float)) else w
+                        for g, w in zip(got, want)
+                    ] == got, (theme, sheet.title)
+            sources = list(book["Nguồn · Sources"].iter_rows(min_row=2, values_only=True))
             assert sources and all(isinstance(r[0], int) for r in sources)
-            notes = [r for r in book["Ghi chú · Notes"].iter_rows(min_row=2, values_only=True)]
+            notes = list(book["Ghi chú · Notes"].iter_rows(min_row=2, values_only=True))
             kind = "Định nghĩa các chỉ tiêu" if lang == "vi" else "Definitions of the indicators"
             assert any(r[0] == kind for r in notes), (name, theme)
     fish = reports["en"]["fish"]
-    book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(
-        next(p for _, m, p in LINK.findall(fish) if m.endswith("sheet")))))
+    book = openpyxl.load_workbook(
+        io.BytesIO(base64.b64decode(next(p for _, m, p in LINK.findall(fish) if m.endswith("sheet"))))
+    )
     urls = [r[2] for r in book["Nguồn · Sources"].iter_rows(min_row=2, values_only=True)]
     assert "https://tepbac.com/tin-tuc/full/tan-dung-dia-the-de-nuoi-ca-nuoc-lanh-o-lai-chau-35985.html" in urls
     notes = [r[2] for r in book["Ghi chú · Notes"].iter_rows(min_row=2, values_only=True)]

@@ -5,18 +5,34 @@ from kpi import editions
 
 def obs(values: dict[tuple[str, int], float]) -> pd.DataFrame:
     """Observations at 106 from {(indicator, year): value}."""
-    return pd.DataFrame([{"indicator": i, "area_code": "106", "year": y, "source_id": "s", "value": v, "unit": "t",
-                          "status": "reported", "source_ref": f"f:{y}"} for (i, y), v in values.items()])
+    return pd.DataFrame(
+        [
+            {
+                "indicator": i,
+                "area_code": "106",
+                "year": y,
+                "source_id": "s",
+                "value": v,
+                "unit": "t",
+                "status": "reported",
+                "source_ref": f"f:{y}",
+            }
+            for (i, y), v in values.items()
+        ]
+    )
 
 
 def test_diff_lists_new_revised_and_gone():
-    old = obs({("fish.output", 2022): 146.0, ("tea.output_fresh", 2022): 10200.0, ("crops.food_grain_output", 2022): 41100.0})
+    old = obs(
+        {("fish.output", 2022): 146.0, ("tea.output_fresh", 2022): 10200.0, ("crops.food_grain_output", 2022): 41100.0}
+    )
     new = obs({("fish.output", 2022): 150.0, ("tea.output_fresh", 2022): 10200.0, ("fish.output", 2023): 160.0})
     out = editions.diff(old, new)
     assert out[["change", "indicator", "year", "old_value", "new_value"]].fillna(-1).values.tolist() == [
         ["gone", "crops.food_grain_output", 2022, 41100.0, -1],
         ["new", "fish.output", 2023, -1, 160.0],
-        ["revised", "fish.output", 2022, 146.0, 150.0]]
+        ["revised", "fish.output", 2022, 146.0, 150.0],
+    ]
 
 
 def test_snapshot_keeps_one_copy_per_version_and_finds_the_previous(tmp_path):
@@ -29,5 +45,7 @@ def test_snapshot_keeps_one_copy_per_version_and_finds_the_previous(tmp_path):
     obs({("fish.output", 2022): 150.0}).to_parquet(processed / "observations.parquet")
     editions.snapshot("bbb", tmp_path)
     assert list(editions.history(tmp_path)["data_version"]) == ["aaa", "bbb"]
-    prev, changes = editions.changes_since_previous(pd.read_parquet(processed / "observations.parquet"), "bbb", tmp_path)
+    prev, changes = editions.changes_since_previous(
+        pd.read_parquet(processed / "observations.parquet"), "bbb", tmp_path
+    )
     assert prev == "aaa" and changes["change"].tolist() == ["revised"]

@@ -3,6 +3,7 @@
 Every call either answers or raises one error naming the value and what exists; one call
 shows one output. The README's snippet runs exactly as printed.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,24 +52,38 @@ def error_of(outputs: list[dict]) -> str:
 
 
 def test_the_api_is_visible_to_tab_completion_and_help(run_cells):
-    names, helped = run_cells("import kpi\nprint(sorted(n for n in dir(kpi) if not n.startswith('_')))",
-                              "help(kpi.compare)")
+    names, helped = run_cells(
+        "import kpi\nprint(sorted(n for n in dir(kpi) if not n.startswith('_')))", "help(kpi.compare)"
+    )
     listed = names[0]["text"]
-    for name in ("load_observations", "pick", "compare", "conflicts", "indicators", "areas", "select", "labelled",
-                 "trend", "by_commune"):
+    for name in (
+        "load_observations",
+        "pick",
+        "compare",
+        "conflicts",
+        "indicators",
+        "areas",
+        "select",
+        "labelled",
+        "trend",
+        "by_commune",
+    ):
         assert f"'{name}'" in listed
     assert "'importlib'" not in listed and "'annotations'" not in listed
     assert "cagr_pct" in helped[0]["text"] and "baseline_status" in helped[0]["text"]
 
 
-@pytest.mark.parametrize("call, named", [
-    pytest.param("kpi.compare(best, 2012, 2030)", ["2030", "2012, 2015, 2018, 2019, 2021, 2022"], id="year"),
-    pytest.param('kpi.compare(best, 2012, 2022, area="99999")', ["99999", "106"], id="area"),
-    pytest.param('kpi.select(obs, area="Son Binh")', ["Son Binh", "03413", "Xã Sơn Bình"], id="area-name"),
-    pytest.param('kpi.trend(obs, "tea.no_such")', ["tea.no_such", "tea.area"], id="indicator"),
-    pytest.param('kpi.trend(obs, "tea.area")', ["106", "03424", "area="], id="several-areas"),
-    pytest.param("kpi.by_commune(obs, 'fish.tanks', 2030)", ["2030", "2022"], id="by-commune-year"),
-])
+@pytest.mark.parametrize(
+    "call, named",
+    [
+        pytest.param("kpi.compare(best, 2012, 2030)", ["2030", "2012, 2015, 2018, 2019, 2021, 2022"], id="year"),
+        pytest.param('kpi.compare(best, 2012, 2022, area="99999")', ["99999", "106"], id="area"),
+        pytest.param('kpi.select(obs, area="Son Binh")', ["Son Binh", "03413", "Xã Sơn Bình"], id="area-name"),
+        pytest.param('kpi.trend(obs, "tea.no_such")', ["tea.no_such", "tea.area"], id="indicator"),
+        pytest.param('kpi.trend(obs, "tea.area")', ["106", "03424", "area="], id="several-areas"),
+        pytest.param("kpi.by_commune(obs, 'fish.tanks', 2030)", ["2030", "2022"], id="by-commune-year"),
+    ],
+)
 def test_an_impossible_question_is_one_error_naming_what_exists(run_cells, call, named):
     _, outputs = run_cells("import kpi\nobs = kpi.load_observations()\nbest = kpi.pick(obs)", call)
     message = error_of(outputs)
@@ -78,18 +93,28 @@ def test_an_impossible_question_is_one_error_naming_what_exists(run_cells, call,
 
 
 def test_area_codes_as_numbers_work_when_unambiguous(run_cells):
-    outputs = run_cells("import kpi\nobs = kpi.load_observations()\nbest = kpi.pick(obs)",
-                        "print(len(kpi.compare(best, 2012, 2022, area=106)), len(kpi.compare(best, 2012, 2022, area='106')))",
-                        "print(sorted(set(kpi.select(best, area=3413)['area_name'])))")
+    outputs = run_cells(
+        "import kpi\nobs = kpi.load_observations()\nbest = kpi.pick(obs)",
+        "print(len(kpi.compare(best, 2012, 2022, area=106)), len(kpi.compare(best, 2012, 2022, area='106')))",
+        "print(sorted(set(kpi.select(best, area=3413)['area_name'])))",
+    )
     assert outputs[1][0]["text"].split() == ["60", "60"]
     assert "Xã Sơn Bình" in outputs[2][0]["text"]
 
 
 def test_one_call_shows_one_output(run_cells, data_dir):
-    setup = (f"import kpi, kpi.report as kr\nobs = kpi.load_observations()\n"
-             f"ctx = kr.start(2012, 2022, '106', 'vi', {str(data_dir)!r})")
-    outputs = run_cells(setup, 'kpi.trend(obs, "tea.area", area=106)', 'kpi.by_commune(obs, "fish.tanks", 2022)',
-                        'ctx.trend("tea.area")', 'ctx.values(["tea.area"])', 'ctx.by_commune(["fish.tanks"])')
+    setup = (
+        f"import kpi, kpi.report as kr\nobs = kpi.load_observations()\n"
+        f"ctx = kr.start(2012, 2022, '106', 'vi', {str(data_dir)!r})"
+    )
+    outputs = run_cells(
+        setup,
+        'kpi.trend(obs, "tea.area", area=106)',
+        'kpi.by_commune(obs, "fish.tanks", 2022)',
+        'ctx.trend("tea.area")',
+        'ctx.values(["tea.area"])',
+        'ctx.by_commune(["fish.tanks"])',
+    )
     assert outputs[0] == []
     for cell in outputs[1:3]:  # a chart as the cell's value: one image, once
         assert [o["output_type"] for o in cell] == ["execute_result"] and "image/png" in cell[0]["data"]
@@ -99,10 +124,12 @@ def test_one_call_shows_one_output(run_cells, data_dir):
 
 
 def test_defaults_come_from_one_place(run_cells):
-    outputs = run_cells("import kpi\nobs = kpi.load_observations()",
-                        "print(kpi.conflicts(obs)[['indicator', 'chosen_source']].values.tolist()[:1])",
-                        "print(kpi.trend(obs, 'tea.area', area=106)._suptitle.get_text())",
-                        "from kpi import config; print(config.DEFAULT_LANG)")
+    outputs = run_cells(
+        "import kpi\nobs = kpi.load_observations()",
+        "print(kpi.conflicts(obs)[['indicator', 'chosen_source']].values.tolist()[:1])",
+        "print(kpi.trend(obs, 'tea.area', area=106)._suptitle.get_text())",
+        "from kpi import config; print(config.DEFAULT_LANG)",
+    )
     assert "['fish.output', 'bc24_annex']" in outputs[1][0]["text"]
     assert outputs[2][0]["text"].strip() == "Tổng diện tích chè" and outputs[3][0]["text"].strip() == "vi"
 
@@ -113,42 +140,75 @@ def test_catalogue_areas_and_labelled_tables(run_cells):
         "print(kpi.indicators('tea').set_index('id').loc['tea.area', ['name_vi', 'name_en', 'unit']].tolist())",
         "print(kpi.areas(2026)['name_vi'].tolist())",
         "t = kpi.labelled(kpi.compare(best, 2012, 2022, area=106), 'en')\n"
-        "print(t.columns.tolist()[:4], t.iloc[0].tolist()[:2])")
+        "print(t.columns.tolist()[:4], t.iloc[0].tolist()[:2])",
+    )
     assert outputs[1][0]["text"].strip() == "['Tổng diện tích chè', 'Total tea area', 'ha']"
     areas = outputs[2][0]["text"]
     assert "Xã Bình Lư" in areas and "Huyện Tam Đường" not in areas  # the district was abolished in 2025
-    assert "['Indicator', 'Area', 'Baseline 2012', 'Target 2022'] ['Food grain output', 'Tam Đường district']" in \
-        outputs[3][0]["text"]
+    assert (
+        "['Indicator', 'Area', 'Baseline 2012', 'Target 2022'] ['Food grain output', 'Tam Đường district']"
+        in outputs[3][0]["text"]
+    )
 
 
 def test_papermill_passes_a_code_as_a_number(data_dir, tmp_path):
     """``papermill … -p area_code 03413`` gives the notebook the number 3413: it is read as 03413."""
     out = tmp_path / "livestock.ipynb"
-    papermill.execute_notebook(str(config.NOTEBOOKS_DIR / "04_livestock.ipynb"), str(out), kernel_name="kpi",
-                               kernel_manager_class=ProjectKernelManager, progress_bar=False,
-                               parameters={"area_code": 3413, "data_dir": str(data_dir)})
+    papermill.execute_notebook(
+        str(config.NOTEBOOKS_DIR / "04_livestock.ipynb"),
+        str(out),
+        kernel_name="kpi",
+        kernel_manager_class=ProjectKernelManager,
+        progress_bar=False,
+        parameters={"area_code": 3413, "data_dir": str(data_dir)},
+    )
     text = out.read_text(encoding="utf-8")
     assert "Xã Sơn Bình" in text and "ParameterError" not in text
     with pytest.raises(papermill.PapermillExecutionError, match=r"area_code=99999.*-r area_code 99999"):
-        papermill.execute_notebook(str(config.NOTEBOOKS_DIR / "04_livestock.ipynb"), str(tmp_path / "x.ipynb"),
-                                   kernel_name="kpi", kernel_manager_class=ProjectKernelManager, progress_bar=False,
-                                   parameters={"area_code": 99999, "data_dir": str(data_dir)})
+        papermill.execute_notebook(
+            str(config.NOTEBOOKS_DIR / "04_livestock.ipynb"),
+            str(tmp_path / "x.ipynb"),
+            kernel_name="kpi",
+            kernel_manager_class=ProjectKernelManager,
+            progress_bar=False,
+            parameters={"area_code": 99999, "data_dir": str(data_dir)},
+        )
 
 
 def test_kpi_build_suggests_the_padded_code(data_dir, tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "kpi.cli", "build", "--area", "3413", "--data-dir", str(data_dir),
-                           "--reports-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kpi.cli",
+            "build",
+            "--area",
+            "3413",
+            "--data-dir",
+            str(data_dir),
+            "--reports-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "'3413'" in proc.stderr and "did you mean '03413' (Xã Sơn Bình)" in proc.stderr
 
 
 def test_the_explore_notebook_runs_on_the_shipped_data(data_dir, tmp_path):
     out = tmp_path / "explore.ipynb"
-    papermill.execute_notebook(str(config.NOTEBOOKS_DIR / "00_explore.ipynb"), str(out), kernel_name="kpi",
-                               kernel_manager_class=ProjectKernelManager, progress_bar=False,
-                               parameters={"data_dir": str(data_dir)})
+    papermill.execute_notebook(
+        str(config.NOTEBOOKS_DIR / "00_explore.ipynb"),
+        str(out),
+        kernel_name="kpi",
+        kernel_manager_class=ProjectKernelManager,
+        progress_bar=False,
+        parameters={"data_dir": str(data_dir)},
+    )
     nb = nbformat.read(out, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o["output_type"] == "error"]

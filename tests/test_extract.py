@@ -21,7 +21,11 @@ def annex_like(path: Path, header: str = "Số bể nuôi\nTanks", extra: str | 
     ws = wb.active
     ws.title = "04_CaNuocLanh"
     ws["A1"] = "NUÔI CÁ NƯỚC LẠNH"
-    ws["A4"], ws["B4"], ws["C4"] = "STT\nNo.", "Đơn vị hành chính\nAdministrative unit", "Quy mô nuôi - Scale of farming"
+    ws["A4"], ws["B4"], ws["C4"] = (
+        "STT\nNo.",
+        "Đơn vị hành chính\nAdministrative unit",
+        "Quy mô nuôi - Scale of farming",
+    )
     ws.merge_cells("A4:A5")
     ws.merge_cells("B4:B5")
     ws["C5"] = header
@@ -72,11 +76,20 @@ def test_missing_sheet_names_the_sheets_there(tmp_path, monkeypatch):
 
 def test_ragged_csv_line_is_rejected_with_its_line(tmp_path):
     path = tmp_path / "r.csv"
-    path.write_text("ma_chi_tieu,chi_tieu,dia_ban,nam,gia_tri,don_vi,trich_dan,ghi_chu\n"
-                    "fish.output,x,Huyện Tam Đường,2022,146,tấn,§B,\n"
-                    "fish.output,x,Huyện Tam Đường,2022\n", encoding="utf-8")
+    path.write_text(
+        "ma_chi_tieu,chi_tieu,dia_ban,nam,gia_tri,don_vi,trich_dan,ghi_chu\n"
+        "fish.output,x,Huyện Tam Đường,2022,146,tấn,§B,\n"
+        "fish.output,x,Huyện Tam Đường,2022\n",
+        encoding="utf-8",
+    )
     out = extract(SourceRecord(path, {"source_id": "r", "layout": "records_csv"}))
     assert len(out.cells) == 1
-    assert out.rejects == [{"source_id": "r", "source_ref": "r.csv:3", "field": "line",
-                            "raw_value": "fish.output,x,Huyện Tam Đường,2022",
-                            "reason": "line has 4 fields, the header has 8"}]
+    assert out.rejects == [
+        {
+            "source_id": "r",
+            "source_ref": "r.csv:3",
+            "field": "line",
+            "raw_value": "fish.output,x,Huyện Tam Đường,2022",
+            "reason": "line has 4 fields, the header has 8",
+        }
+    ]

@@ -4,6 +4,7 @@ between them, and the stray is reported by its address and value.
 Peak memory is measured on `kpi check` in a fresh process (a wrapper process runs it and reads
 its children's peak resident size), with no time limit.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,9 +78,14 @@ def test_values_spread_over_a_whole_sheet_are_one_problem(tmp_path):
 
 def test_far_stray_in_ods_and_xls(tmp_path):
     ods = tmp_path / "far.ods"
-    ods.write_bytes(ods_file(ods_row(ods_text("SYNTHETIC TEST DATA"), ods_number(1))
-                             + ods_row(attrs=' table:number-rows-repeated="1048570"')
-                             + ods_row(*[""] * 25, ods_number(2)), name="04_CaNuocLanh"))
+    ods.write_bytes(
+        ods_file(
+            ods_row(ods_text("SYNTHETIC TEST DATA"), ods_number(1))
+            + ods_row(attrs=' table:number-rows-repeated="1048570"')
+            + ods_row(*[""] * 25, ods_number(2)),
+            name="04_CaNuocLanh",
+        )
+    )
     xls = tmp_path / "far.xls"
     book = xlwt.Workbook()
     sheet = book.add_sheet("04_CaNuocLanh")
@@ -98,7 +104,10 @@ def test_ingest_rejects_the_stray_and_keeps_the_table(tmp_path, data_dir):
     assert result.exit_code == 1
     rejects = rejects_of(data_dir)
     assert rejects[["source_ref", "field", "raw_value"]].values.tolist() == [
-        ["tam_duong_2023.xlsx!3_ChanNuoi!XFD1048576", "position", "1.234"]]
-    livestock = result.observations[(result.observations["source_id"] == "tam_duong_2023")
-                                    & result.observations["indicator"].str.startswith("livestock.")]
+        ["tam_duong_2023.xlsx!3_ChanNuoi!XFD1048576", "position", "1.234"]
+    ]
+    livestock = result.observations[
+        (result.observations["source_id"] == "tam_duong_2023")
+        & result.observations["indicator"].str.startswith("livestock.")
+    ]
     assert len(livestock) > 10

@@ -1,4 +1,5 @@
 """Faults: a run killed while writing, and two runs at once, leave the previous outputs whole."""
+
 from __future__ import annotations
 
 import subprocess
@@ -38,7 +39,7 @@ def test_run_killed_while_writing_leaves_previous_outputs_whole(data_dir):
     killed = subprocess.run([sys.executable, "-c", KILL_WHILE_WRITING, str(data_dir)], capture_output=True, timeout=120)
     assert killed.returncode == 9
     assert snapshot(data_dir / "processed") == before
-    again = ingest.run(data_dir)                # the next run is not disturbed by the dead run's leftovers
+    again = ingest.run(data_dir)  # the next run is not disturbed by the dead run's leftovers
     assert again.rejects.empty and snapshot(data_dir / "processed")["observations.csv"] == before["observations.csv"]
 
 
@@ -48,8 +49,12 @@ def test_second_run_at_the_same_time_is_told_and_changes_nothing(data_dir):
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(data_dir)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        second = subprocess.run([sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(data_dir)],
-                                capture_output=True, text=True, timeout=25)  # refused, not queued behind the holder
+        second = subprocess.run(
+            [sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=25,
+        )  # refused, not queued behind the holder
     finally:
         holder.kill()
         holder.wait()

@@ -1,5 +1,6 @@
 """How forms are filed: the same form twice under two names, last year's form under this year's
 name, and many disagreements between two forms (the console lists the first 20 and a count)."""
+
 from __future__ import annotations
 
 import shutil
@@ -75,7 +76,7 @@ def test_console_lists_20_conflicts_and_counts_the_rest(tmp_path, data_dir, caps
     head = next(i for i, line in enumerate(out) if line.startswith("conflicts between sources: "))
     total = int(out[head].rsplit(" ", 1)[1])
     assert total > 20
-    listed = out[head + 1:head + 22]
+    listed = out[head + 1 : head + 22]
     assert all(line.startswith("  ") for line in listed[:20])
     assert listed[20] == f"  … and {total - 20:,} more (all in conflicts.csv)"
     written = (data_dir / "processed" / "conflicts.csv").read_text(encoding="utf-8").count("\n") - 1

@@ -1,5 +1,6 @@
 """`kpi ingest` as a user runs it (a fresh interpreter) on a representative set of hostile inputs:
 the exit code is right and no Python traceback reaches the screen."""
+
 from __future__ import annotations
 
 import datetime
@@ -8,15 +9,27 @@ import pytest
 
 from .test_hostile_csv import redelimited, to_cp1258
 from .test_hostile_files import BILLION_LAUGHS, ZIP_BOMB_PAD, with_dtd
-from .test_hostile_kit import (ANNEX, annex_bytes, compound_file, edited_annex, ingested_once, prepared, put_raw,
-                               rejects_of, replace_annex, rezip, run_ingest_subprocess, snapshot)
+from .test_hostile_kit import (
+    ANNEX,
+    annex_bytes,
+    compound_file,
+    edited_annex,
+    ingested_once,
+    prepared,
+    put_raw,
+    rejects_of,
+    replace_annex,
+    rezip,
+    run_ingest_subprocess,
+    snapshot,
+)
 
 __all__ = ["ingested_once", "prepared"]  # fixtures used here
 
 
 def bad_cells(wb) -> None:
     ws = wb["03_ChanNuoi"]
-    ws.row_dimensions[14].hidden = True        # Thèn Sin: E14 holds 01
+    ws.row_dimensions[14].hidden = True  # Thèn Sin: E14 holds 01
     ws["E10"] = datetime.date(2022, 5, 1)
 
 
@@ -28,12 +41,21 @@ def link_out(data) -> None:
 
 FILE_LEVEL = [
     pytest.param(lambda d: replace_annex(d, annex_bytes()[:3000]), f"{ANNEX}: damaged or truncated", id="truncated"),
-    pytest.param(lambda d: replace_annex(d, compound_file({"EncryptionInfo": b"\x04\x00", "EncryptedPackage": b"x"})),
-                 f"{ANNEX}: is password-protected (encrypted)", id="encrypted"),
-    pytest.param(lambda d: replace_annex(d, rezip(annex_bytes(), {}, {"xl/media/p.bin": b"\0" * ZIP_BOMB_PAD})),
-                 f"{ANNEX}: refused: its part 'xl/media/p.bin' is packed", id="zip-bomb"),
-    pytest.param(lambda d: replace_annex(d, with_dtd(BILLION_LAUGHS)()),
-                 f"{ANNEX}: refused: its part 'xl/worksheets/sheet4.xml' declares a DOCTYPE", id="billion-laughs"),
+    pytest.param(
+        lambda d: replace_annex(d, compound_file({"EncryptionInfo": b"\x04\x00", "EncryptedPackage": b"x"})),
+        f"{ANNEX}: is password-protected (encrypted)",
+        id="encrypted",
+    ),
+    pytest.param(
+        lambda d: replace_annex(d, rezip(annex_bytes(), {}, {"xl/media/p.bin": b"\0" * ZIP_BOMB_PAD})),
+        f"{ANNEX}: refused: its part 'xl/media/p.bin' is packed",
+        id="zip-bomb",
+    ),
+    pytest.param(
+        lambda d: replace_annex(d, with_dtd(BILLION_LAUGHS)()),
+        f"{ANNEX}: refused: its part 'xl/worksheets/sheet4.xml' declares a DOCTYPE",
+        id="billion-laughs",
+    ),
     pytest.param(link_out, "linked.csv: is a link to ", id="link-outside"),
 ]
 

@@ -1,5 +1,6 @@
 """CSV files as offices save them: other encodings and delimiters read the same; what cannot be
 read is one clear line (exit 2, previous outputs intact); ragged lines go to the rejects."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,17 @@ from kpi import config
 from kpi.csvread import decode_csv
 from kpi.errors import SourceError
 
-from .test_hostile_kit import (RECORDS_HEADER, annex_bytes, file_error, ingested_once, prepared, put_raw, rejects_of,
-                               run_ingest, snapshot)
+from .test_hostile_kit import (
+    RECORDS_HEADER,
+    annex_bytes,
+    file_error,
+    ingested_once,
+    prepared,
+    put_raw,
+    rejects_of,
+    run_ingest,
+    snapshot,
+)
 
 __all__ = ["ingested_once", "prepared"]  # fixtures used here
 
@@ -83,24 +93,39 @@ def csv_with(lines: list[str]) -> bytes:
 
 LINE = "tea.area,,Huyện Tam Đường,2019,12,ha,§test,"
 FILE_CASES = [
-    pytest.param(lambda: "ma_chi_tieu,dia_ban\ntea.area,Straße\n".encode("latin-1"),
-                 "bad.csv: line 2: not UTF-8 text (byte 0xdf) nor Vietnamese Windows-1258; save the file as "
-                 "'CSV UTF-8'", id="other-code-page"),
-    pytest.param(lambda: (RECORDS_HEADER + "\n" + LINE + "\n").encode("utf-16-le"),
-                 "bad.csv: line 1: NUL bytes: it is UTF-16 text without a byte-order mark, or not text at all; save "
-                 "the file as 'CSV UTF-8'", id="utf-16-without-bom"),
-    pytest.param(lambda: csv_with([LINE, 'tea.area,,"Huyện Tam Đường,2020,12,ha,§test,', LINE]),
-                 "bad.csv: line 3: cannot be read as CSV (unexpected end of data); check the double quotes on that "
-                 "line", id="quote-left-open"),
-    pytest.param(lambda: csv_with(['tea.area,,"Huyện" Tam Đường,2020,12,ha,§test,']),
-                 "bad.csv: line 2: cannot be read as CSV (',' expected after '\"'); check the double quotes on that "
-                 "line", id="stray-quote"),
-    pytest.param(annex_bytes,
-                 "bad.csv: is a workbook (Excel or OpenDocument), not CSV text, but its layout reads CSV: export the "
-                 "sheet as 'CSV UTF-8 (Comma delimited)'", id="workbook-named-csv"),
+    pytest.param(
+        lambda: "ma_chi_tieu,dia_ban\ntea.area,Straße\n".encode("latin-1"),
+        "bad.csv: line 2: not UTF-8 text (byte 0xdf) nor Vietnamese Windows-1258; save the file as 'CSV UTF-8'",
+        id="other-code-page",
+    ),
+    pytest.param(
+        lambda: (RECORDS_HEADER + "\n" + LINE + "\n").encode("utf-16-le"),
+        "bad.csv: line 1: NUL bytes: it is UTF-16 text without a byte-order mark, or not text at all; save "
+        "the file as 'CSV UTF-8'",
+        id="utf-16-without-bom",
+    ),
+    pytest.param(
+        lambda: csv_with([LINE, 'tea.area,,"Huyện Tam Đường,2020,12,ha,§test,', LINE]),
+        "bad.csv: line 3: cannot be read as CSV (unexpected end of data); check the double quotes on that line",
+        id="quote-left-open",
+    ),
+    pytest.param(
+        lambda: csv_with(['tea.area,,"Huyện" Tam Đường,2020,12,ha,§test,']),
+        "bad.csv: line 2: cannot be read as CSV (',' expected after '\"'); check the double quotes on that line",
+        id="stray-quote",
+    ),
+    pytest.param(
+        annex_bytes,
+        "bad.csv: is a workbook (Excel or OpenDocument), not CSV text, but its layout reads CSV: export the "
+        "sheet as 'CSV UTF-8 (Comma delimited)'",
+        id="workbook-named-csv",
+    ),
     pytest.param(lambda: b"", "bad.csv: the file is empty: expected a header line", id="empty-csv"),
-    pytest.param(lambda: (RECORDS_HEADER + ",gia_tri\n" + LINE + ",1\n").encode("utf-8"),
-                 "bad.csv: line 1: column 'gia_tri' appears 2 times; keep one", id="column-twice"),
+    pytest.param(
+        lambda: (RECORDS_HEADER + ",gia_tri\n" + LINE + ",1\n").encode("utf-8"),
+        "bad.csv: line 1: column 'gia_tri' appears 2 times; keep one",
+        id="column-twice",
+    ),
 ]
 
 
@@ -114,17 +139,29 @@ def test_unreadable_csv_stops_ingest_and_keeps_previous_outputs(prepared, build,
 
 
 def test_ragged_lines_are_rejected_with_a_hint_about_quotes(prepared):
-    put_raw(prepared, "ragged.csv", csv_with([
-        LINE,
-        "tea.area,,Huyện Tam Đường,2020,74,03,ha,§test,",    # a decimal comma not in quotes: one field too many
-        "tea.area,,Huyện Tam Đường,2021,12",                  # cut short
-    ]), "records_csv", "ragged")
+    put_raw(
+        prepared,
+        "ragged.csv",
+        csv_with(
+            [
+                LINE,
+                "tea.area,,Huyện Tam Đường,2020,74,03,ha,§test,",  # a decimal comma not in quotes: one field too many
+                "tea.area,,Huyện Tam Đường,2021,12",  # cut short
+            ]
+        ),
+        "records_csv",
+        "ragged",
+    )
     code, _, err = run_ingest(prepared)
     assert (code, err) == (1, "")
     rejects = rejects_of(prepared)
     assert rejects[["source_ref", "field", "raw_value", "reason"]].values.tolist() == [
-        ["ragged.csv:3", "line", "tea.area,,Huyện Tam Đường,2020,74,03,ha,§test,",
-         "line has 9 fields, the header has 8; a value holding ',' must be in double quotes"],
+        [
+            "ragged.csv:3",
+            "line",
+            "tea.area,,Huyện Tam Đường,2020,74,03,ha,§test,",
+            "line has 9 fields, the header has 8; a value holding ',' must be in double quotes",
+        ],
         ["ragged.csv:4", "line", "tea.area,,Huyện Tam Đường,2021,12", "line has 5 fields, the header has 8"],
     ]
     obs = pd.read_csv(prepared / "processed" / "observations.csv", dtype=str)

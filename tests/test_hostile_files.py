@@ -3,6 +3,7 @@ and the previous processed outputs are left exactly as they were.
 
 Bad files are built at test time in a temporary copy of the data (see test_hostile_kit).
 """
+
 from __future__ import annotations
 
 import io
@@ -18,9 +19,22 @@ from openpyxl.worksheet.cell_range import CellRange
 from kpi import safety
 from kpi.errors import SourceError
 
-from .test_hostile_kit import (ANNEX, annex_bytes, compound_file, edited_annex, file_error, forge_size,
-                               ingested_once, prepared, put_raw, rejects_of, replace_annex, rezip, run_ingest,
-                               snapshot)
+from .test_hostile_kit import (
+    ANNEX,
+    annex_bytes,
+    compound_file,
+    edited_annex,
+    file_error,
+    forge_size,
+    ingested_once,
+    prepared,
+    put_raw,
+    rejects_of,
+    replace_annex,
+    rezip,
+    run_ingest,
+    snapshot,
+)
 
 __all__ = ["ingested_once", "prepared"]  # fixtures used here
 
@@ -35,7 +49,7 @@ def flipped_part(data: bytes, member: str) -> bytes:
         info = zf.getinfo(member)
     name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
     start = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
-    return data[:start] + b"\xff" * 16 + data[start + 16:]
+    return data[:start] + b"\xff" * 16 + data[start + 16 :]
 
 
 def empty_workbook() -> bytes:
@@ -50,82 +64,142 @@ def renamed_sheet(wb) -> None:
 
 def with_dtd(doctype: str):
     """The annex whose sheet 04_CaNuocLanh declares ``doctype`` and uses its entity in a cell."""
+
     def build() -> bytes:
         data = annex_bytes()
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             xml = zf.read("xl/worksheets/sheet4.xml").decode("utf-8")
-        xml = xml.replace("</sheetData>", '<row r="20"><c r="B20" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
-                                          "</sheetData>") if "lol9" in doctype else xml
+        xml = (
+            xml.replace(
+                "</sheetData>", '<row r="20"><c r="B20" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData>'
+            )
+            if "lol9" in doctype
+            else xml
+        )
         return rezip(data, {"xl/worksheets/sheet4.xml": (doctype + xml).encode("utf-8")})
+
     return build
 
 
-BILLION_LAUGHS = ('<!DOCTYPE worksheet [<!ENTITY lol0 "lol">'
-                  + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)) + "]>")
+BILLION_LAUGHS = (
+    '<!DOCTYPE worksheet [<!ENTITY lol0 "lol">'
+    + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    + "]>"
+)
 EXTERNAL_ENTITY = '<!DOCTYPE worksheet [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
 
 
 def dtd_problem(part: str) -> str:
-    return (f"{ANNEX}: refused: its part {part!r} declares a DOCTYPE or ENTITY (external entities or entity "
-            "expansion, as in the 'billion laughs' attack); Excel and LibreOffice never write one -- ask for the "
-            "file as Excel or LibreOffice saved it")
+    return (
+        f"{ANNEX}: refused: its part {part!r} declares a DOCTYPE or ENTITY (external entities or entity "
+        "expansion, as in the 'billion laughs' attack); Excel and LibreOffice never write one -- ask for the "
+        "file as Excel or LibreOffice saved it"
+    )
 
 
 CASES = [
-    pytest.param(lambda: annex_bytes()[:3000],
-                 f"{ANNEX}: damaged or truncated: its zip directory is missing or broken (was a copy or download "
-                 "interrupted?); copy the file again from its source", id="truncated-xlsx"),
-    pytest.param(lambda: flipped_part(annex_bytes(), "xl/worksheets/sheet2.xml"),
-                 f"{ANNEX}: damaged: its part 'xl/worksheets/sheet2.xml' unpacks to more than the {SHEET2_BYTES:,} "
-                 "bytes its zip directory declares and fails its checksum (CRC): the copy was damaged on the way; "
-                 "copy the file again from its source", id="corrupt-part"),
-    pytest.param(lambda: flipped_part(annex_bytes(), "xl/styles.xml"),
-                 f"{ANNEX}: damaged: its part 'xl/styles.xml' cannot be unpacked; copy the file again from its "
-                 "source", id="corrupt-part-2"),
-    pytest.param(lambda: b"%PDF-1.7\n% synthetic\n",
-                 f"{ANNEX}: not an Excel or OpenDocument workbook: it is a PDF document; {SAVE_AS}",
-                 id="pdf-named-xlsx"),
-    pytest.param(lambda: "ma,ten\n1,Bản Hòn\n".encode("utf-8"),
-                 f"{ANNEX}: not an Excel or OpenDocument workbook: it is plain text (a CSV file renamed?); {SAVE_AS}",
-                 id="csv-named-xlsx"),
-    pytest.param(lambda: b"<!DOCTYPE html><html><body><table></table></body></html>",
-                 f"{ANNEX}: not an Excel or OpenDocument workbook: it is a web page (HTML), as web exports and "
-                 f"'Save as Web Page' write; {SAVE_AS}", id="html-named-xlsx"),
-    pytest.param(lambda: b"",
-                 f"{ANNEX}: not an Excel or OpenDocument workbook: it is an empty file (0 bytes); {SAVE_AS}",
-                 id="zero-bytes"),
-    pytest.param(lambda: compound_file({"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60,
-                                        "EncryptedPackage": bytes(range(256)) * 20}),
-                 f"{ANNEX}: is password-protected (encrypted), so it cannot be read: remove the password (Excel: "
-                 "File > Info > Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without "
-                 "'Save with password') and save it again", id="encrypted-cdf"),
-    pytest.param(lambda: compound_file({"Workbook": b"\x09\x08\x10\x00\x00\x06\x05\x00" + b"\x00" * 100}),
-                 f"{ANNEX}: damaged: its workbook stream cannot be followed (OLE2 stream 'Workbook (from SSCS)': "
-                 f"sector allocation table invalid entry (2)); copy the file again from its source, or {SAVE_AS}",
-                 id="xls-stream-not-where-its-size-says"),
-    pytest.param(lambda: rezip(annex_bytes(), {"xl/workbook.xml": None}, {"word/document.xml": b"<w:document/>"}),
-                 f"{ANNEX}: not an Excel or OpenDocument workbook: it is a Word document (.docx); {SAVE_AS}",
-                 id="docx-named-xlsx"),
-    pytest.param(empty_workbook,
-                 f"{ANNEX}: the workbook is empty: none of its sheets (Sheet) holds a cell; is it the right file?",
-                 id="empty-workbook"),
-    pytest.param(lambda: rezip(annex_bytes(), {}, {"xl/media/padding.bin": b"\0" * ZIP_BOMB_PAD}),
-                 f"{ANNEX}: refused: its part 'xl/media/padding.bin' is packed 1,028:1, above the limit of 100:1 "
-                 "(MAX_RATIO); this looks like a zip bomb", id="zip-bomb-ratio"),
-    pytest.param(lambda: forge_size(rezip(annex_bytes(), {}, {"xl/media/padding.bin": b"\0" * 1000}),
-                                    "xl/media/padding.bin", 300 * 2**20),
-                 f"{ANNEX}: refused: its parts would unpack to 300 MB, above the limit of 200 MB "
-                 "(MAX_UNPACKED_BYTES); this looks like a zip bomb", id="zip-bomb-declared-total"),
-    pytest.param(lambda: forge_size(rezip(annex_bytes(), {}, {"xl/media/padding.bin": b"\0" * ZIP_BOMB_PAD}),
-                                    "xl/media/padding.bin", 1000),
-                 f"{ANNEX}: refused: its part 'xl/media/padding.bin' unpacks to more than the 1,000 bytes its zip "
-                 "directory declares: the file is damaged, or built to exhaust memory (a zip bomb); copy it again "
-                 "from its source", id="zip-bomb-lying-directory"),
+    pytest.param(
+        lambda: annex_bytes()[:3000],
+        f"{ANNEX}: damaged or truncated: its zip directory is missing or broken (was a copy or download "
+        "interrupted?); copy the file again from its source",
+        id="truncated-xlsx",
+    ),
+    pytest.param(
+        lambda: flipped_part(annex_bytes(), "xl/worksheets/sheet2.xml"),
+        f"{ANNEX}: damaged: its part 'xl/worksheets/sheet2.xml' unpacks to more than the {SHEET2_BYTES:,} "
+        "bytes its zip directory declares and fails its checksum (CRC): the copy was damaged on the way; "
+        "copy the file again from its source",
+        id="corrupt-part",
+    ),
+    pytest.param(
+        lambda: flipped_part(annex_bytes(), "xl/styles.xml"),
+        f"{ANNEX}: damaged: its part 'xl/styles.xml' cannot be unpacked; copy the file again from its source",
+        id="corrupt-part-2",
+    ),
+    pytest.param(
+        lambda: b"%PDF-1.7\n% synthetic\n",
+        f"{ANNEX}: not an Excel or OpenDocument workbook: it is a PDF document; {SAVE_AS}",
+        id="pdf-named-xlsx",
+    ),
+    pytest.param(
+        "ma,ten\n1,Bản Hòn\n".encode,
+        f"{ANNEX}: not an Excel or OpenDocument workbook: it is plain text (a CSV file renamed?); {SAVE_AS}",
+        id="csv-named-xlsx",
+    ),
+    pytest.param(
+        lambda: b"<!DOCTYPE html><html><body><table></table></body></html>",
+        f"{ANNEX}: not an Excel or OpenDocument workbook: it is a web page (HTML), as web exports and "
+        f"'Save as Web Page' write; {SAVE_AS}",
+        id="html-named-xlsx",
+    ),
+    pytest.param(
+        lambda: b"",
+        f"{ANNEX}: not an Excel or OpenDocument workbook: it is an empty file (0 bytes); {SAVE_AS}",
+        id="zero-bytes",
+    ),
+    pytest.param(
+        lambda: compound_file(
+            {"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": bytes(range(256)) * 20}
+        ),
+        f"{ANNEX}: is password-protected (encrypted), so it cannot be read: remove the password (Excel: "
+        "File > Info > Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without "
+        "'Save with password') and save it again",
+        id="encrypted-cdf",
+    ),
+    pytest.param(
+        lambda: compound_file({"Workbook": b"\x09\x08\x10\x00\x00\x06\x05\x00" + b"\x00" * 100}),
+        f"{ANNEX}: damaged: its workbook stream cannot be followed (OLE2 stream 'Workbook (from SSCS)': "
+        f"sector allocation table invalid entry (2)); copy the file again from its source, or {SAVE_AS}",
+        id="xls-stream-not-where-its-size-says",
+    ),
+    pytest.param(
+        lambda: rezip(annex_bytes(), {"xl/workbook.xml": None}, {"word/document.xml": b"<w:document/>"}),
+        f"{ANNEX}: not an Excel or OpenDocument workbook: it is a Word document (.docx); {SAVE_AS}",
+        id="docx-named-xlsx",
+    ),
+    pytest.param(
+        empty_workbook,
+        f"{ANNEX}: the workbook is empty: none of its sheets (Sheet) holds a cell; is it the right file?",
+        id="empty-workbook",
+    ),
+    pytest.param(
+        lambda: rezip(annex_bytes(), {}, {"xl/media/padding.bin": b"\0" * ZIP_BOMB_PAD}),
+        f"{ANNEX}: refused: its part 'xl/media/padding.bin' is packed 1,028:1, above the limit of 100:1 "
+        "(MAX_RATIO); this looks like a zip bomb",
+        id="zip-bomb-ratio",
+    ),
+    pytest.param(
+        lambda: forge_size(
+            rezip(annex_bytes(), {}, {"xl/media/padding.bin": b"\0" * 1000}), "xl/media/padding.bin", 300 * 2**20
+        ),
+        f"{ANNEX}: refused: its parts would unpack to 300 MB, above the limit of 200 MB "
+        "(MAX_UNPACKED_BYTES); this looks like a zip bomb",
+        id="zip-bomb-declared-total",
+    ),
+    pytest.param(
+        lambda: forge_size(
+            rezip(annex_bytes(), {}, {"xl/media/padding.bin": b"\0" * ZIP_BOMB_PAD}), "xl/media/padding.bin", 1000
+        ),
+        f"{ANNEX}: refused: its part 'xl/media/padding.bin' unpacks to more than the 1,000 bytes its zip "
+        "directory declares: the file is damaged, or built to exhaust memory (a zip bomb); copy it again "
+        "from its source",
+        id="zip-bomb-lying-directory",
+    ),
     pytest.param(with_dtd(BILLION_LAUGHS), dtd_problem("xl/worksheets/sheet4.xml"), id="billion-laughs"),
     pytest.param(with_dtd(EXTERNAL_ENTITY), dtd_problem("xl/worksheets/sheet4.xml"), id="external-entity"),
-    pytest.param(lambda: rezip(annex_bytes(), {}, {"xl/sharedStrings.xml": (
-                     '<?xml version="1.0" encoding="UTF-16"?>' + EXTERNAL_ENTITY + "<sst/>").encode("utf-16")}),
-                 dtd_problem("xl/sharedStrings.xml"), id="entity-in-utf-16-part"),
+    pytest.param(
+        lambda: rezip(
+            annex_bytes(),
+            {},
+            {
+                "xl/sharedStrings.xml": ('<?xml version="1.0" encoding="UTF-16"?>' + EXTERNAL_ENTITY + "<sst/>").encode(
+                    "utf-16"
+                )
+            },
+        ),
+        dtd_problem("xl/sharedStrings.xml"),
+        id="entity-in-utf-16-part",
+    ),
 ]
 
 
@@ -178,29 +252,57 @@ def second_table(wb) -> None:
 
 
 LAYOUT_CASES = [
-    pytest.param(renamed_sheet,
-                 [f"{ANNEX}: sheet '02_Che' not found (sheets: 01_LuongThuc, Chè 2022, 03_ChanNuoi, 04_CaNuocLanh)"],
-                 id="renamed-sheet"),
-    pytest.param(lambda wb: wb.remove(wb["03_ChanNuoi"]),
-                 [f"{ANNEX}: sheet '03_ChanNuoi' not found; closest: '04_CaNuocLanh' "
-                  "(sheets: 01_LuongThuc, 02_Che, 04_CaNuocLanh)"], id="missing-sheet"),
-    pytest.param(emptied_sheet,
-                 [f"{ANNEX}: sheet '02_Che' is empty: expected a table with its header rows 4, 5"], id="empty-sheet"),
-    pytest.param(header_moved_down,
-                 [f"{ANNEX}: sheet '02_Che': the table header is on rows 5, 6, not on rows 4, 5 as its layout says "
-                  "(a row was inserted or deleted above the table); restore the form's layout"],
-                 id="header-on-another-row"),
-    pytest.param(extra_column,
-                 [f"{ANNEX}: sheet '02_Che': unknown column 'Diện tích chè Shan tuyết' at I5; "
-                  "closest: 'Tổng diện tích chè Total tea area'"], id="extra-column"),
-    pytest.param(missing_column,
-                 [f"{ANNEX}: sheet '04_CaNuocLanh': column 'Loại bể nuôi - Tank type / Bể bạt Tarpaulin tanks' not "
-                  "found in header rows 4, 5; closest: 'Loại bể nuôi - Tank type / Bể kiên cố Concrete tanks'"],
-                 id="missing-column"),
-    pytest.param(second_table,
-                 [f"{ANNEX}: sheet '04_CaNuocLanh': a second table starts at row 12 (B12 repeats the header "
-                  "'Đơn vị hành chính Administrative unit'); only one table per sheet is read: move it to its own "
-                  "sheet"], id="second-table-under-the-first"),
+    pytest.param(
+        renamed_sheet,
+        [f"{ANNEX}: sheet '02_Che' not found (sheets: 01_LuongThuc, Chè 2022, 03_ChanNuoi, 04_CaNuocLanh)"],
+        id="renamed-sheet",
+    ),
+    pytest.param(
+        lambda wb: wb.remove(wb["03_ChanNuoi"]),
+        [
+            f"{ANNEX}: sheet '03_ChanNuoi' not found; closest: '04_CaNuocLanh' "
+            "(sheets: 01_LuongThuc, 02_Che, 04_CaNuocLanh)"
+        ],
+        id="missing-sheet",
+    ),
+    pytest.param(
+        emptied_sheet,
+        [f"{ANNEX}: sheet '02_Che' is empty: expected a table with its header rows 4, 5"],
+        id="empty-sheet",
+    ),
+    pytest.param(
+        header_moved_down,
+        [
+            f"{ANNEX}: sheet '02_Che': the table header is on rows 5, 6, not on rows 4, 5 as its layout says "
+            "(a row was inserted or deleted above the table); restore the form's layout"
+        ],
+        id="header-on-another-row",
+    ),
+    pytest.param(
+        extra_column,
+        [
+            f"{ANNEX}: sheet '02_Che': unknown column 'Diện tích chè Shan tuyết' at I5; "
+            "closest: 'Tổng diện tích chè Total tea area'"
+        ],
+        id="extra-column",
+    ),
+    pytest.param(
+        missing_column,
+        [
+            f"{ANNEX}: sheet '04_CaNuocLanh': column 'Loại bể nuôi - Tank type / Bể bạt Tarpaulin tanks' not "
+            "found in header rows 4, 5; closest: 'Loại bể nuôi - Tank type / Bể kiên cố Concrete tanks'"
+        ],
+        id="missing-column",
+    ),
+    pytest.param(
+        second_table,
+        [
+            f"{ANNEX}: sheet '04_CaNuocLanh': a second table starts at row 12 (B12 repeats the header "
+            "'Đơn vị hành chính Administrative unit'); only one table per sheet is read: move it to its own "
+            "sheet"
+        ],
+        id="second-table-under-the-first",
+    ),
 ]
 
 
@@ -215,9 +317,11 @@ def test_layout_drift_stops_ingest_with_one_line_per_problem(prepared, edit, mes
 
 def test_sheet_name_in_other_case_is_the_same_sheet(prepared):
     """``02_CHE`` is the layout's ``02_Che``: sheet names match like headers, ignoring case and marks."""
+
     def shout(wb):
         wb["02_Che"].title = "tmp"  # openpyxl would call it 02_CHE1 beside a sheet it still thinks is 02_Che
         wb["tmp"].title = "02_CHE"
+
     replace_annex(prepared, edited_annex(shout))
     code, _, err = run_ingest(prepared)
     assert (code, err) == (0, "")
@@ -244,8 +348,10 @@ def test_changed_file_names_both_the_checksum_and_the_damage(prepared):
     lines = err.splitlines()
     assert lines[0] == "kpi ingest: error: data/raw: 2 problem(s)"
     assert lines[1].startswith(f"  - {ANNEX}: sha256 is ") and "a raw file changed" in lines[1]
-    assert lines[2] == f"  - {ANNEX}: damaged or truncated: its zip directory is missing or broken (was a copy or " \
-                       "download interrupted?); copy the file again from its source"
+    assert (
+        lines[2] == f"  - {ANNEX}: damaged or truncated: its zip directory is missing or broken (was a copy or "
+        "download interrupted?); copy the file again from its source"
+    )
 
 
 def test_problems_of_several_files_are_reported_together(prepared):
@@ -259,8 +365,10 @@ def test_problems_of_several_files_are_reported_together(prepared):
 
 # --- files that cannot be read -------------------------------------------------------------
 
-PERMISSION = (f"{ANNEX}: cannot be read: permission denied (is it open in another program, or are its access "
-              "rights too strict? give your user read access and run again)")
+PERMISSION = (
+    f"{ANNEX}: cannot be read: permission denied (is it open in another program, or are its access "
+    "rights too strict? give your user read access and run again)"
+)
 
 
 def test_unreadable_file_is_one_clear_line(prepared, monkeypatch):
@@ -303,6 +411,7 @@ def test_unreadable_file_by_its_mode(prepared):
 
 # --- links out of the data folder ----------------------------------------------------------
 
+
 def test_link_out_of_the_raw_folder_is_refused(prepared, tmp_path):
     outside = tmp_path / "elsewhere.csv"
     outside.write_text("ma_chi_tieu\n", encoding="utf-8")
@@ -312,9 +421,11 @@ def test_link_out_of_the_raw_folder_is_refused(prepared, tmp_path):
     before = snapshot(prepared / "processed")
     code, out, err = run_ingest(prepared)
     assert code == 2 and out == ""
-    assert err == (f"kpi ingest: error: {prepared / 'raw'}: 1 problem(s)\n"
-                   f"  - linked.csv: is a link to {outside.resolve()}, outside the raw data folder: refused; copy "
-                   "the file into data/raw instead of linking it\n")
+    assert err == (
+        f"kpi ingest: error: {prepared / 'raw'}: 1 problem(s)\n"
+        f"  - linked.csv: is a link to {outside.resolve()}, outside the raw data folder: refused; copy "
+        "the file into data/raw instead of linking it\n"
+    )
     assert snapshot(prepared / "processed") == before
 
 
@@ -322,8 +433,9 @@ def test_broken_link_is_reported_not_skipped(prepared):
     (prepared / "raw" / "gone.csv").symlink_to(prepared / "raw" / "no_such_file.csv")
     code, _, err = run_ingest(prepared)
     assert code == 2
-    assert err.splitlines()[1] == ("  - gone.csv: is a broken link (what it points to does not exist): refused; "
-                                   "copy the file into data/raw")
+    assert err.splitlines()[1] == (
+        "  - gone.csv: is a broken link (what it points to does not exist): refused; copy the file into data/raw"
+    )
 
 
 def test_link_inside_the_raw_folder_is_read(prepared):

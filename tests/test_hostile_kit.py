@@ -4,6 +4,7 @@ Every file is built in a temporary copy of the shipped data (never in data/raw/)
 shipped annex or from SYNTHETIC content labelled so.  ``prepared`` gives a data folder whose
 previous outputs exist, so each test can check that a failed run leaves them intact.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,9 +52,16 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def write_meta(raw_file: Path, layout: str, source_id: str | None = None, priority: int = 3) -> None:
     """A provenance record for a test file, with its real checksum (so only the content is on trial)."""
-    meta = {"source_id": source_id or raw_file.stem.replace(".", "_"), "title": f"{SYNTHETIC}: {raw_file.name}",
-            "layout": layout, "priority": priority, "source": SYNTHETIC, "accessed": "2026-11-28",
-            "transcription": "built by the test suite", "sha256": reference.sha256(raw_file)}
+    meta = {
+        "source_id": source_id or raw_file.stem.replace(".", "_"),
+        "title": f"{SYNTHETIC}: {raw_file.name}",
+        "layout": layout,
+        "priority": priority,
+        "source": SYNTHETIC,
+        "accessed": "2026-11-28",
+        "transcription": "built by the test suite",
+        "sha256": reference.sha256(raw_file),
+    }
     reference.meta_path_of(raw_file).write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
 
 
@@ -110,7 +118,7 @@ def forge_size(data: bytes, member: str, size: int) -> bytes:
     pos = buf.find(b"PK\x01\x02")
     while pos != -1:
         name_len = struct.unpack_from("<H", buf, pos + 28)[0]
-        if bytes(buf[pos + 46:pos + 46 + name_len]).decode() == member:
+        if bytes(buf[pos + 46 : pos + 46 + name_len]).decode() == member:
             struct.pack_into("<I", buf, pos + 24, size)
         pos = buf.find(b"PK\x01\x02", pos + 4)
     return bytes(buf)
@@ -132,32 +140,46 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
 
     def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
         raw = (name + "\0").encode("utf-16-le")
-        return (raw.ljust(64, b"\0") + struct.pack("<HBB3I", len(raw), kind, 1, free, right, child)
-                + b"\0" * 36 + struct.pack("<IQ", start, size))
+        return (
+            raw.ljust(64, b"\0")
+            + struct.pack("<HBB3I", len(raw), kind, 1, free, right, child)
+            + b"\0" * 36
+            + struct.pack("<IQ", start, size)
+        )
 
     names = list(streams)
     entries = [entry("Root Entry", 5, 1 if names else free, free, end, 0)]
-    entries += [entry(n, 2, free, i + 2 if i + 1 < len(names) else free, starts[i], len(streams[n]))
-                for i, n in enumerate(names)]
+    entries += [
+        entry(n, 2, free, i + 2 if i + 1 < len(names) else free, starts[i], len(streams[n]))
+        for i, n in enumerate(names)
+    ]
     directory = b"".join(entries).ljust(sector, b"\0")
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
-              + struct.pack("<HHHHH6xIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, 0, 1, 1, 0, 4096, end, 0, end, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", free) * 108)
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\0" * 16
+        + struct.pack("<HHHHH6xIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, 0, 1, 1, 0, 4096, end, 0, end, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<I", free) * 108
+    )
     return header + struct.pack(f"<{sector // 4}I", *fat) + directory + b"".join(bodies)
 
 
 def ods_file(table_xml: str, name: str = "Sheet1") -> bytes:
     """A minimal OpenDocument spreadsheet whose one table holds ``table_xml`` (rows). Synthetic."""
-    content = ('<?xml version="1.0" encoding="UTF-8"?>'
-               '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-               f'<office:body><office:spreadsheet><table:table table:name="{name}">{table_xml}'
-               '</table:table></office:spreadsheet></office:body></office:document-content>')
-    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
-                '<manifest:file-entry manifest:full-path="/" '
-                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>')
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="{name}">{table_xml}'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>'
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
@@ -176,8 +198,10 @@ def ods_text(text: str, attrs: str = "") -> str:
 
 
 def ods_number(value: float, attrs: str = "") -> str:
-    return (f'<table:table-cell office:value-type="float" office:value="{value}"{attrs}>'
-            f'<text:p>{value}</text:p></table:table-cell>')
+    return (
+        f'<table:table-cell office:value-type="float" office:value="{value}"{attrs}>'
+        f"<text:p>{value}</text:p></table:table-cell>"
+    )
 
 
 def run_ingest(data: Path) -> tuple[int, str, str]:
@@ -190,8 +214,12 @@ def run_ingest(data: Path) -> tuple[int, str, str]:
 
 def run_ingest_subprocess(data: Path) -> subprocess.CompletedProcess:
     """``python -m kpi.cli ingest --data-dir data`` as a user runs it: a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(data)],
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def file_error(*problems: str) -> str:

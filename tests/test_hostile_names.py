@@ -1,5 +1,6 @@
 """The area-name matcher under any input: it raises nothing but KeyError, and a name matches
 the same area whatever its case, Unicode form (NFC/NFD) or surrounding whitespace."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -16,7 +17,7 @@ ERA_YEARS = {"pre2025": [2012, 2022, 2024], "post2025": [2025, 2026], "all": [20
 WHITESPACE = st.text(alphabet=" \t\n\r\u00a0\u2009\u3000", max_size=4)
 
 
-@given(name=st.text(max_size=40), year=st.one_of(st.none(), st.integers(min_value=-10**6, max_value=10**6)))
+@given(name=st.text(max_size=40), year=st.one_of(st.none(), st.integers(min_value=-(10**6), max_value=10**6)))
 @settings(max_examples=300, deadline=None)
 def test_match_raises_only_key_error(name, year):
     gaz = reference.gazetteer()
@@ -33,9 +34,14 @@ def variant(alias: str, case: str, form: str, before: str, after: str) -> str:
     return before + unicodedata.normalize(form, text) + after
 
 
-@given(alias=st.sampled_from(ALIASES), case=st.sampled_from(["upper", "lower", "title", "same"]),
-       form=st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]), before=WHITESPACE, after=WHITESPACE,
-       data=st.data())
+@given(
+    alias=st.sampled_from(ALIASES),
+    case=st.sampled_from(["upper", "lower", "title", "same"]),
+    form=st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]),
+    before=WHITESPACE,
+    after=WHITESPACE,
+    data=st.data(),
+)
 @settings(max_examples=400, deadline=None)
 def test_match_ignores_case_unicode_form_and_surrounding_space(alias, case, form, before, after, data):
     year = data.draw(st.sampled_from(ERA_YEARS[alias["era"]]))

@@ -1,4 +1,5 @@
 """End to end: the shipped raw data ingested, report figures asserted by value, area, year and unit."""
+
 import json
 import subprocess
 import sys
@@ -16,25 +17,28 @@ def value(result, indicator, area, year, source=None):
     return rows.iloc[0]
 
 
-@pytest.mark.parametrize("indicator, area, year, expected, unit, status", [
-    pytest.param("crops.food_grain_output", "106", 2022, 41100, "t", "reported", id="food-grain-2022"),
-    pytest.param("crops.food_grain_output", "106", 2012, 37015, "t", "derived", id="food-grain-2012-derived"),
-    pytest.param("tea.area", "106", 2022, 1947, "ha", "reported", id="tea-area"),
-    pytest.param("tea.output_fresh", "106", 2012, 3407, "t", "derived", id="tea-output-2012-derived"),
-    pytest.param("tea.area_rainforest", "106", 2022, 74.03, "ha", "reported", id="rainforest"),
-    pytest.param("tea.area_vietgap", "106", 2022, 30.7, "ha", "reported", id="vietgap"),
-    pytest.param("livestock.farms_cattle_15plus", "03413", 2022, 4, "facility", "reported", id="son-binh-cattle"),
-    pytest.param("livestock.farms_pig_50plus", "03421", 2022, 1, "facility", "reported", id="ban-hon-pigs"),
-    pytest.param("fish.tanks", "03424", 2022, 52, "tank", "reported", id="ban-bo-tanks"),
-    pytest.param("fish.tank_volume", "106", 2022, 18000, "m3", "reported", id="volume-m3"),
-    pytest.param("fish.output_per_m3", "106", 2022, 146 / 18000 * 1000, "kg/m3", "derived", id="output-per-m3"),
-    pytest.param("dissemination.party_members_share", "106", 2022, 1902 / 1944 * 100, "%", "derived", id="97.8"),
-    pytest.param("nrd.share_standard", "106", 2022, 8 / 12 * 100, "%", "derived", id="66.7"),
-    pytest.param("initiatives.recognised", "106", 2022, 1543, "initiative", "reported", id="initiatives"),
-    pytest.param("pilot.training_households", "106", 2022, 1350, "household", "lower_bound", id="over-1350"),
-    pytest.param("tea.yield", "106", 2015, 5.14, "t/ha", "reported", id="yield-ta-per-ha-converted"),
-    pytest.param("tea.area", "03413+03427", 2018, 150, "ha", "lower_bound", id="two-communes-over-150"),
-])
+@pytest.mark.parametrize(
+    "indicator, area, year, expected, unit, status",
+    [
+        pytest.param("crops.food_grain_output", "106", 2022, 41100, "t", "reported", id="food-grain-2022"),
+        pytest.param("crops.food_grain_output", "106", 2012, 37015, "t", "derived", id="food-grain-2012-derived"),
+        pytest.param("tea.area", "106", 2022, 1947, "ha", "reported", id="tea-area"),
+        pytest.param("tea.output_fresh", "106", 2012, 3407, "t", "derived", id="tea-output-2012-derived"),
+        pytest.param("tea.area_rainforest", "106", 2022, 74.03, "ha", "reported", id="rainforest"),
+        pytest.param("tea.area_vietgap", "106", 2022, 30.7, "ha", "reported", id="vietgap"),
+        pytest.param("livestock.farms_cattle_15plus", "03413", 2022, 4, "facility", "reported", id="son-binh-cattle"),
+        pytest.param("livestock.farms_pig_50plus", "03421", 2022, 1, "facility", "reported", id="ban-hon-pigs"),
+        pytest.param("fish.tanks", "03424", 2022, 52, "tank", "reported", id="ban-bo-tanks"),
+        pytest.param("fish.tank_volume", "106", 2022, 18000, "m3", "reported", id="volume-m3"),
+        pytest.param("fish.output_per_m3", "106", 2022, 146 / 18000 * 1000, "kg/m3", "derived", id="output-per-m3"),
+        pytest.param("dissemination.party_members_share", "106", 2022, 1902 / 1944 * 100, "%", "derived", id="97.8"),
+        pytest.param("nrd.share_standard", "106", 2022, 8 / 12 * 100, "%", "derived", id="66.7"),
+        pytest.param("initiatives.recognised", "106", 2022, 1543, "initiative", "reported", id="initiatives"),
+        pytest.param("pilot.training_households", "106", 2022, 1350, "household", "lower_bound", id="over-1350"),
+        pytest.param("tea.yield", "106", 2015, 5.14, "t/ha", "reported", id="yield-ta-per-ha-converted"),
+        pytest.param("tea.area", "03413+03427", 2018, 150, "ha", "lower_bound", id="two-communes-over-150"),
+    ],
+)
 def test_report_figures(ingested, indicator, area, year, expected, unit, status):
     row = value(ingested, indicator, area, year)
     assert (row["value"], row["unit"], row["status"]) == (pytest.approx(expected), unit, status)
@@ -61,8 +65,8 @@ def test_every_row_is_traceable(ingested):
 def test_no_rejects_and_the_known_findings(ingested):
     assert ingested.rejects.empty
     checks = set(zip(ingested.findings["check"], ingested.findings["indicator"]))
-    assert ("printed_ratio", "dissemination.officials_share") in checks          # 93.7 printed, 93.77 computed
-    assert ("same_value_other_year", "tea.output_fresh") in checks               # 10,200 t: 2021 estimate reused
+    assert ("printed_ratio", "dissemination.officials_share") in checks  # 93.7 printed, 93.77 computed
+    assert ("same_value_other_year", "tea.output_fresh") in checks  # 10,200 t: 2021 estimate reused
     assert ("printed_ratio", "dissemination.party_members_share") not in checks  # 97.8 is right
 
 
@@ -75,8 +79,17 @@ def test_conflicts_between_sources(ingested):
 
 def test_outputs_are_written(ingested):
     out = ingested.out_dir
-    for name in ["observations.csv", "observations.parquet", "rejects.csv", "findings.csv", "conflicts.csv",
-                 "validation.json", "validation.md", "datapackage.json", "lists/ocop_products.csv"]:
+    for name in [
+        "observations.csv",
+        "observations.parquet",
+        "rejects.csv",
+        "findings.csv",
+        "conflicts.csv",
+        "validation.json",
+        "validation.md",
+        "datapackage.json",
+        "lists/ocop_products.csv",
+    ]:
         assert (out / name).is_file(), name
     parquet = pd.read_parquet(out / "observations.parquet")
     assert len(parquet) == len(ingested.observations)
@@ -88,8 +101,12 @@ def test_outputs_are_written(ingested):
 
 
 def test_cli_ingest_exits_zero_and_prints_a_summary(data_dir):
-    run = subprocess.run([sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(data_dir)],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "rejects: 0" in run.stdout and "conflicts between sources:" in run.stdout
     assert "by theme:  crops" in run.stdout

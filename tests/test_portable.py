@@ -1,5 +1,6 @@
 """Windows: kpi starts without fcntl, its run lock works across processes, and a console whose
 code page cannot show Vietnamese still gets every message (unknown letters as '?')."""
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ HOLD_LOCK = textwrap.dedent("""
 
 
 def test_every_module_imports_and_locks_without_fcntl(tmp_path):
-    run = subprocess.run([sys.executable, "-c", IMPORT_ALL_WITHOUT_FCNTL, str(tmp_path)], capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL_WITHOUT_FCNTL, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     modules = sorted(p.stem for p in (config.PROJ_ROOT / "src" / "kpi").glob("*.py") if p.stem != "__init__")
     assert int(run.stdout) == len(modules)
@@ -52,16 +54,29 @@ def test_lock_held_by_another_process_names_it_and_exits_3(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         pid = int(holder.stdout.readline())
-        second = subprocess.run([sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(tmp_path)],
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "kpi.cli", "ingest", "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         holder.kill()
         holder.wait()
     assert second.returncode == 3
     assert f"another kpi run is using {tmp_path} (kpi ingest, process {pid})" in second.stderr
-    again = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from kpi.write import "
-                            "run_lock\nwith run_lock(Path(sys.argv[1]), 'x'): print('ok')", str(tmp_path)],
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from kpi.write import "
+            "run_lock\nwith run_lock(Path(sys.argv[1]), 'x'): print('ok')",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.stdout == "ok\n"  # the holder was killed: the system released its lock
 
 
@@ -72,8 +87,9 @@ def test_console_without_vietnamese_still_gets_the_messages(tmp_path, encoding):
     wb["2_Che"]["B8"] = "Bản Hoon"
     wb.save(form)
     env = {**os.environ, "PYTHONIOENCODING": encoding, "PYTHONUTF8": "0"}
-    run = subprocess.run([sys.executable, "-m", "kpi.cli", "check", str(form)], capture_output=True, env=env,
-                         timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "kpi.cli", "check", str(form)], capture_output=True, env=env, timeout=120
+    )
     assert run.returncode == 1, run.stderr
     out = run.stdout.decode(encoding)
     assert "tam_duong_2023.xlsx!2_Che!" in out and "unknown area 'B?n Hoon'" in out

@@ -1,4 +1,5 @@
 """Every raw file is sourced: a provenance record beside it, a checksum that still matches."""
+
 import csv
 
 import pytest
@@ -40,5 +41,5 @@ def test_checksum_mismatch_stops_ingest(data_dir):
 
     target = data_dir / "raw" / "bc24_new_rural.csv"
     target.write_text(target.read_text(encoding="utf-8").replace("8/12", "9/12"), encoding="utf-8")
-    with pytest.raises(SourceError, match="bc24_new_rural.csv: sha256 is"):
+    with pytest.raises(SourceError, match=r"bc24_new_rural\.csv: sha256 is"):
         ingest.run(data_dir)

@@ -5,6 +5,7 @@ Each theme's sheet of a synthetic 2023 form (SYNTHETIC, fixed seed) is revised i
 reports whose inputs change are computed the way ``kpi build`` plans them. One revision is
 then built for real.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -18,8 +19,13 @@ from kpi import config, ingest
 
 from .yearly import add_to_raw, filled_form
 
-THEMES = {"1_TrongTrot": "02_crops", "2_Che": "03_tea", "3_ChanNuoi": "04_livestock", "4_CaNuocLanh": "05_fish",
-          "5_SangKien": "06_initiatives"}
+THEMES = {
+    "1_TrongTrot": "02_crops",
+    "2_Che": "03_tea",
+    "3_ChanNuoi": "04_livestock",
+    "4_CaNuocLanh": "05_fish",
+    "5_SangKien": "06_initiatives",
+}
 
 
 def inputs_of(data_dir: Path) -> dict[str, str]:
@@ -70,8 +76,14 @@ def test_a_revision_rebuilds_only_what_it_touches_for_real(workspace, tmp_path):
     revise(form, data / "raw", "3_ChanNuoi")
     result = kbuild.build(data_dir=data, reports_dir=reports, target=2023, jobs=2)
     status = {r.name.removesuffix(".ipynb"): r.status for r in result.notebooks}
-    assert status == {"01_overview": "ok", "04_livestock": "ok", "02_crops": "skipped", "03_tea": "skipped",
-                      "05_fish": "skipped", "06_initiatives": "skipped"}
+    assert status == {
+        "01_overview": "ok",
+        "04_livestock": "ok",
+        "02_crops": "skipped",
+        "03_tea": "skipped",
+        "05_fish": "skipped",
+        "06_initiatives": "skipped",
+    }
 
 
 def test_a_notebook_that_reads_outside_the_report_context_depends_on_everything():

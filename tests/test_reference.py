@@ -4,17 +4,20 @@ from kpi import reference
 from kpi.errors import UnitMismatch
 
 
-@pytest.mark.parametrize("spelling, code", [
-    pytest.param("Bản Hòn", "03421", id="ban-hon"),
-    pytest.param("Nà Tầm", "03427", id="na-tam"),
-    pytest.param("Bản Bò", "03424", id="ban-bo"),
-    pytest.param("Hồ thầu", "03406", id="ho-thau"),
-    pytest.param("Thị trấn", "03390", id="thi-tran"),
-    pytest.param("THỊ TRẤN TAM ĐƯỜNG ", "03390", id="all-caps-trailing-space"),
-    pytest.param("Thèn Xin", "03394", id="then-xin"),
-    pytest.param("Sùng Phài", "03397", id="former-unit"),
-    pytest.param("Huyện Tam Đường", "106", id="district"),
-])
+@pytest.mark.parametrize(
+    "spelling, code",
+    [
+        pytest.param("Bản Hòn", "03421", id="ban-hon"),
+        pytest.param("Nà Tầm", "03427", id="na-tam"),
+        pytest.param("Bản Bò", "03424", id="ban-bo"),
+        pytest.param("Hồ thầu", "03406", id="ho-thau"),
+        pytest.param("Thị trấn", "03390", id="thi-tran"),
+        pytest.param("THỊ TRẤN TAM ĐƯỜNG ", "03390", id="all-caps-trailing-space"),
+        pytest.param("Thèn Xin", "03394", id="then-xin"),
+        pytest.param("Sùng Phài", "03397", id="former-unit"),
+        pytest.param("Huyện Tam Đường", "106", id="district"),
+    ],
+)
 def test_gazetteer_knows_every_spelling_of_the_report(spelling, code):
     assert reference.gazetteer().match(spelling, 2022).code == code
 

@@ -4,9 +4,11 @@ Four real sets are built once (``report_sets``: vi and en, 2012-2022 and 2018-20
 are also drawn in this process by running each notebook's code cells with the display
 stubbed, so their text extents can be measured.
 """
+
 from __future__ import annotations
 
 import html as htmllib
+import itertools
 import re
 import shutil
 import subprocess
@@ -14,7 +16,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from matplotlib.lines import Line2D
 
 from kpi import charts, config, display, render
 from kpi.errors import KpiError
@@ -89,8 +90,7 @@ def test_a_commune_overview_shows_its_figures(tmp_path_factory, sets):
     from kpi import build
 
     root = sets["_root"]
-    result = build.build(area="03413", data_dir=root / "data", reports_dir=tmp_path_factory.mktemp("commune"),
-                         jobs=2)
+    result = build.build(area="03413", data_dir=root / "data", reports_dir=tmp_path_factory.mktemp("commune"), jobs=2)
     overview = text_of(next(r for r in result.notebooks if r.theme == "overview").html_path.read_text("utf-8"))
     assert "Xã Sơn Bình" in overview and "323 bể" in overview and "23 cơ sở" in overview
 
@@ -119,10 +119,13 @@ def test_sources_are_numbered_citations_with_links(sets):
 # --------------------------------------------------------------------------- 4. caveats beside the figure
 
 
-@pytest.mark.parametrize("name, caveat", [
-    ("vi", "Bài không ghi ngày (sau 2020): số được gán cho năm 2022 để đối chiếu."),
-    ("en", "Undated article (after 2020): the figure is assigned to 2022 for comparison."),
-])
+@pytest.mark.parametrize(
+    "name, caveat",
+    [
+        ("vi", "Bài không ghi ngày (sau 2020): số được gán cho năm 2022 để đối chiếu."),
+        ("en", "Undated article (after 2020): the figure is assigned to 2022 for comparison."),
+    ],
+)
 def test_a_note_that_changes_the_meaning_stands_beside_the_figure(sets, name, caveat):
     page = sets[name]["fish"]
     block = next(b for b in page.split('<section class="kpi-block">') if "P22" in b)
@@ -134,19 +137,42 @@ def test_a_note_that_changes_the_meaning_stands_beside_the_figure(sets, name, ca
 # --------------------------------------------------------------------------- 5. the publication's apparatus
 
 
-@pytest.mark.parametrize("name, words", [
-    ("vi", ["Định nghĩa các chỉ tiêu", "Phương pháp", "Ký hiệu", "Nguồn số liệu", "năm gốc = số năm so sánh − mức tăng",
-            "Phiên bản dữ liệu"]),
-    ("en", ["Definitions of the indicators", "Method", "Symbols", "Sources", "base year = latest figure − increase",
-            "Data version"]),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        (
+            "vi",
+            [
+                "Định nghĩa các chỉ tiêu",
+                "Phương pháp",
+                "Ký hiệu",
+                "Nguồn số liệu",
+                "năm gốc = số năm so sánh − mức tăng",
+                "Phiên bản dữ liệu",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Definitions of the indicators",
+                "Method",
+                "Symbols",
+                "Sources",
+                "base year = latest figure − increase",
+                "Data version",
+            ],
+        ),
+    ],
+)
 def test_every_report_ends_with_definitions_method_symbols_and_sources(sets, name, words):
     for theme in THEMES:
         end = text_of(sets[name][theme].split('<div class="kpi-apparatus">')[1])
         for word in words:
             assert word in end, (theme, word)
     tea = text_of(sets[name]["tea"].split('<div class="kpi-apparatus">')[1])
-    assert ("Diện tích chè đã qua thời kỳ kiến thiết cơ bản" if name == "vi" else "Tea area past the establishment") in tea
+    assert (
+        "Diện tích chè đã qua thời kỳ kiến thiết cơ bản" if name == "vi" else "Tea area past the establishment"
+    ) in tea
 
 
 # --------------------------------------------------------------------------- 6. charts
@@ -157,11 +183,16 @@ def notebook_charts(theme: str, lang: str, baseline: int, target: int, data_dir:
     path = next(config.NOTEBOOKS_DIR.glob(f"*_{theme}.ipynb"))
     nb = nbformat.read(path, as_version=4)
     monkeypatch.setattr(display, "show", lambda markup: None)
-    scope = {"baseline_year": baseline, "target_year": target, "area_code": "106", "lang": lang,
-             "data_dir": str(data_dir)}
+    scope = {
+        "baseline_year": baseline,
+        "target_year": target,
+        "area_code": "106",
+        "lang": lang,
+        "data_dir": str(data_dir),
+    }
     for cell in nb.cells[1:]:
         if cell.cell_type == "code":
-            exec(cell.source, scope)  # noqa: S102 -- the project's own notebook
+            exec(cell.source, scope)
     return [item for item in scope["ctx"].shown if isinstance(item, Chart)]
 
 
@@ -173,8 +204,9 @@ def drawn(sets):
         for lang in ("vi", "en"):
             for baseline, target in ((2012, 2022), (2018, 2021)):
                 for theme in THEMES:
-                    out[(lang, baseline, theme)] = notebook_charts(theme, lang, baseline, target,
-                                                                   sets["_root"] / "data", mp)
+                    out[(lang, baseline, theme)] = notebook_charts(
+                        theme, lang, baseline, target, sets["_root"] / "data", mp
+                    )
     finally:
         mp.undo()
     return out
@@ -205,15 +237,20 @@ def test_charts_start_at_zero_never_join_missing_years_and_name_their_indicator(
             ax = chart.figure.axes[0]
             value_axis = ax.get_xlim() if ax.patches else ax.get_ylim()
             assert value_axis[0] == 0, (key, chart.title)
-            assert not ax.get_xlabel().startswith(("Giá trị", "Value")) and not ax.get_ylabel().startswith(("Giá trị", "Value"))
+            assert not ax.get_xlabel().startswith(("Giá trị", "Value")) and not ax.get_ylabel().startswith(
+                ("Giá trị", "Value")
+            )
             for line in ax.get_lines():
                 xs = list(line.get_xdata())
                 if len(xs) > 1:
-                    assert all(b - a == 1 for a, b in zip(xs, xs[1:])), (key, chart.title, xs)
+                    assert all(b - a == 1 for a, b in itertools.pairwise(xs)), (key, chart.title, xs)
     tea = {c.title: c for c in drawn[("vi", 2012, "tea")]}
     assert set(tea) >= {"Tổng diện tích chè", "Sản lượng chè búp tươi", "Năng suất chè búp tươi"}
     fish_titles = [c.title for c in drawn[("en", 2012, "fish")]]
-    assert "Cold-water fish farms by commune, 2022" in fish_titles and "Cold-water fish tanks by commune, 2022" in fish_titles
+    assert (
+        "Cold-water fish farms by commune, 2022" in fish_titles
+        and "Cold-water fish tanks by commune, 2022" in fish_titles
+    )
     assert "Cold-water fish output: the sources side by side" in fish_titles
 
 
@@ -227,8 +264,10 @@ def test_bounds_are_hatched_in_the_chart_as_in_the_legend(drawn):
 
 
 def test_only_disjoint_classes_are_stacked():
-    charts.check_stackable(["livestock.farms_cattle_15plus", "livestock.farms_pig_100plus", "livestock.farms_pig_50plus"])
-    with pytest.raises(KpiError, match="fish.facilities, fish.tanks"):
+    charts.check_stackable(
+        ["livestock.farms_cattle_15plus", "livestock.farms_pig_100plus", "livestock.farms_pig_50plus"]
+    )
+    with pytest.raises(KpiError, match=r"fish\.facilities, fish\.tanks"):
         charts.check_stackable(["fish.facilities", "fish.tanks"])
 
 
@@ -244,8 +283,20 @@ def test_every_chart_has_alt_text_saying_what_it_shows(sets):
 # --------------------------------------------------------------------------- 7. each edition in its language
 
 
-VIETNAMESE_IN_ENGLISH = ["số in", "cơ sở", "ước", "Nguồn", "Năm", "lúa", "ngô", "sản phẩm OCOP", "tính toán", "Chỉ tiêu",
-                         "Không có", "Tiếng Việt"]  # words, not parts of proper names (An Phước)
+VIETNAMESE_IN_ENGLISH = [
+    "số in",
+    "cơ sở",
+    "ước",
+    "Nguồn",
+    "Năm",
+    "lúa",
+    "ngô",
+    "sản phẩm OCOP",
+    "tính toán",
+    "Chỉ tiêu",
+    "Không có",
+    "Tiếng Việt",
+]  # words, not parts of proper names (An Phước)
 
 
 def test_the_english_edition_reads_in_english(sets):
@@ -329,16 +380,31 @@ def chromium_path() -> str:
     return path
 
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def test_a_report_prints_to_a4_and_shows_on_a_phone(chromium_path, sets, tmp_path):
     page = sets["vi"]["_paths"]["tea"]
     pdf, shot = tmp_path / "tea.pdf", tmp_path / "phone.png"
-    for extra in ([f"--print-to-pdf={pdf}", "--no-pdf-header-footer"], [f"--screenshot={shot}", "--window-size=420,2400"]):
-        proc = subprocess.run([chromium_path, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, page.as_uri()],
-                              capture_output=True, text=True, timeout=120)
+    for extra in (
+        [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"],
+        [f"--screenshot={shot}", "--window-size=420,2400"],
+    ):
+        proc = subprocess.run(
+            [chromium_path, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr[-1000:]
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and 2 <= len(re.findall(rb"/Type\s*/Page\b", data)) <= 12

@@ -3,6 +3,7 @@
 Real runs throughout: real kernels, a real ``dask.distributed.LocalCluster`` of two worker
 processes.  The notebook is a small synthetic fixture written by ``area_notebook``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,26 +53,38 @@ def area_notebook() -> nbformat.NotebookNode:
     """A synthetic fixture: its parameters, the area's count of observations, a chart, and a check
     that nothing is left over from the notebook the same kernel ran before."""
     v4 = nbformat.v4
-    parameters = v4.new_code_cell('baseline_year = 2012\ntarget_year = 2022\narea_code = "106"\nlang = "vi"\n'
-                                  'data_dir = "data"')
+    parameters = v4.new_code_cell(
+        'baseline_year = 2012\ntarget_year = 2022\narea_code = "106"\nlang = "vi"\ndata_dir = "data"'
+    )
     parameters.metadata["tags"] = ["parameters"]
-    return v4.new_notebook(cells=[
-        v4.new_markdown_cell("# Báo cáo theo địa bàn · Report per area (synthetic fixture)"),
-        parameters,
-        v4.new_code_cell('assert "leftover" not in globals(), "the previous notebook\'s namespace leaked"\n'
-                         "leftover = area_code"),
-        v4.new_code_cell("from pathlib import Path\nimport pandas as pd\n"
-                         'obs = pd.read_csv(Path(data_dir) / "processed" / "observations.csv", dtype={"area_code": str})\n'
-                         'print(f"area_code = {area_code}: {(obs.area_code == area_code).sum()} observations")'),
-        v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
-                         'ax.bar(["a", "b"], [2, 1])  # synthetic numbers\nplt.show()'),
-    ])
+    return v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# Báo cáo theo địa bàn · Report per area (synthetic fixture)"),
+            parameters,
+            v4.new_code_cell(
+                'assert "leftover" not in globals(), "the previous notebook\'s namespace leaked"\nleftover = area_code'
+            ),
+            v4.new_code_cell(
+                "from pathlib import Path\nimport pandas as pd\n"
+                'obs = pd.read_csv(Path(data_dir) / "processed" / "observations.csv", dtype={"area_code": str})\n'
+                'print(f"area_code = {area_code}: {(obs.area_code == area_code).sum()} observations")'
+            ),
+            v4.new_code_cell(
+                "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
+                'ax.bar(["a", "b"], [2, 1])  # synthetic numbers\nplt.show()'
+            ),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
 def local(workspace: Path) -> tuple[kbuild.BuildResult, str]:
-    return quiet_build(data_dir=workspace / "data", notebooks_dir=workspace / "notebooks",
-                       reports_dir=workspace / "reports", areas=",".join(AREAS))
+    return quiet_build(
+        data_dir=workspace / "data",
+        notebooks_dir=workspace / "notebooks",
+        reports_dir=workspace / "reports",
+        areas=",".join(AREAS),
+    )
 
 
 def page_name(code: str) -> str:
@@ -100,9 +113,13 @@ def test_a_warm_kernel_starts_each_notebook_with_a_clean_namespace(local, worksp
 
 
 def test_nothing_changed_skips_ingest_and_reports_a_changed_raw_file_does_not(workspace, tmp_path):
-    options = dict(data_dir=tmp_path / "data", notebooks_dir=workspace / "notebooks", reports_dir=tmp_path / "reports")
+    options = {
+        "data_dir": tmp_path / "data",
+        "notebooks_dir": workspace / "notebooks",
+        "reports_dir": tmp_path / "reports",
+    }
     shutil.copytree(workspace / "data" / "raw", tmp_path / "data" / "raw")
-    first, out = quiet_build(**options)
+    _first, out = quiet_build(**options)
     assert out.startswith("ingest: ") and not out.startswith("ingest: skipped")
     again, out = quiet_build(**options)
     assert out.startswith("ingest: skipped")
@@ -115,15 +132,21 @@ def test_nothing_changed_skips_ingest_and_reports_a_changed_raw_file_does_not(wo
 
 
 def test_the_local_default_never_imports_dask():
-    code = ("import sys; from kpi import build, cli, executors, ingest; executors.executor('local'); "
-            "cli.parser().parse_args(['build', '--areas', 'all']); assert 'dask' not in sys.modules, 'dask imported'")
+    code = (
+        "import sys; from kpi import build, cli, executors, ingest; executors.executor('local'); "
+        "cli.parser().parse_args(['build', '--areas', 'all']); assert 'dask' not in sys.modules, 'dask imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_unknown_area_and_bad_executor_stop_before_any_work(workspace):
     with pytest.raises(ParameterError, match="area_code='99999'"):
-        kbuild.build(data_dir=workspace / "data", notebooks_dir=workspace / "notebooks",
-                     reports_dir=workspace / "elsewhere", areas="106,99999")
+        kbuild.build(
+            data_dir=workspace / "data",
+            notebooks_dir=workspace / "notebooks",
+            reports_dir=workspace / "elsewhere",
+            areas="106,99999",
+        )
     with pytest.raises(ParameterError, match="needs --scheduler"):
         executor("dask")
     assert not (workspace / "elsewhere").exists()
@@ -143,7 +166,7 @@ def test_ingest_on_dask_writes_the_same_observations(cluster, tmp_path):
     ingest.run(local_dir)
     pool = executor("dask", cluster.scheduler_address)
     try:
-        ingest.run(dask_dir, map=pool.map)
+        ingest.run(dask_dir, mapper=pool.map)
     finally:
         pool.close()
     for name in ("observations.csv", "rejects.csv", "findings.csv", "conflicts.csv"):
@@ -152,8 +175,14 @@ def test_ingest_on_dask_writes_the_same_observations(cluster, tmp_path):
 
 def test_build_on_dask_renders_the_same_reports(cluster, local, workspace):
     reports = workspace / "reports_dask"
-    result, out = quiet_build(data_dir=workspace / "data", notebooks_dir=workspace / "notebooks", reports_dir=reports,
-                              areas=",".join(AREAS), executor="dask", scheduler=cluster.scheduler_address)
+    result, out = quiet_build(
+        data_dir=workspace / "data",
+        notebooks_dir=workspace / "notebooks",
+        reports_dir=reports,
+        areas=",".join(AREAS),
+        executor="dask",
+        scheduler=cluster.scheduler_address,
+    )
     assert result.exit_code == 0, out
     for code in AREAS:
         rel = Path("vi") / code / "2012-2022" / page_name(code)

@@ -5,8 +5,21 @@ from kpi.sources import conflicts, echoes, pick
 
 def table(rows: list[tuple]) -> pd.DataFrame:
     """Observations of fish output at 106 from (source, year, value, status)."""
-    return pd.DataFrame([{"indicator": "fish.output", "area_code": "106", "year": y, "value": v, "unit": "t",
-                          "status": st, "source_id": s, "source_ref": f"{s}:1"} for s, y, v, st in rows])
+    return pd.DataFrame(
+        [
+            {
+                "indicator": "fish.output",
+                "area_code": "106",
+                "year": y,
+                "value": v,
+                "unit": "t",
+                "status": st,
+                "source_id": s,
+                "source_ref": f"{s}:1",
+            }
+            for s, y, v, st in rows
+        ]
+    )
 
 
 PRIORITY = {"report": 1, "news": 3}
@@ -33,4 +46,5 @@ def test_difference_within_tolerance_is_no_conflict():
 def test_same_value_in_another_year_is_flagged():
     out = echoes(table([("report", 2022, 10200.0, "reported"), ("news", 2021, 10200.0, "estimate")]))
     assert out["message"].tolist() == [
-        "10,200 t is given for 2021 by news (estimate) and for 2022 by report (reported, report:1)"]
+        "10,200 t is given for 2021 by news (estimate) and for 2022 by report (reported, report:1)"
+    ]

@@ -7,14 +7,33 @@ from kpi.validate import breakdown_sums, identities, validate_observations
 
 def obs(rows: list[tuple], source: str = "s") -> pd.DataFrame:
     """Observations for 2022 from (indicator, area_code, value, unit)."""
-    return pd.DataFrame([{"indicator": i, "area_code": a, "area_name": "x", "year": 2022, "value": v, "unit": u,
-                          "status": "reported", "source_id": source, "source_ref": f"f!S!C{n}", "note": ""}
-                         for n, (i, a, v, u) in enumerate(rows, start=7)])
+    return pd.DataFrame(
+        [
+            {
+                "indicator": i,
+                "area_code": a,
+                "area_name": "x",
+                "year": 2022,
+                "value": v,
+                "unit": u,
+                "status": "reported",
+                "source_id": source,
+                "source_ref": f"f!S!C{n}",
+                "note": "",
+            }
+            for n, (i, a, v, u) in enumerate(rows, start=7)
+        ]
+    )
 
 
 def test_complete_breakdown_must_add_up():
-    table = obs([("fish.tanks", "106", 388.0, "tank"), ("fish.tanks", "03413", 323.0, "tank"),
-                 ("fish.tanks", "03406", 13.0, "tank")])
+    table = obs(
+        [
+            ("fish.tanks", "106", 388.0, "tank"),
+            ("fish.tanks", "03413", 323.0, "tank"),
+            ("fish.tanks", "03406", 13.0, "tank"),
+        ]
+    )
     out = breakdown_sums(table, {"s": True})
     assert out["message"].tolist() == ["parts by commune add up to 336 tank (2 communes) but the total is 388 tank"]
     table.loc[len(table)] = {**table.iloc[0].to_dict(), "area_code": "03424", "value": 52.0}
@@ -29,15 +48,24 @@ def test_partial_breakdown_must_not_exceed_the_total():
 
 
 def test_declared_identity_is_checked():
-    table = obs([("dissemination.conferences", "106", 214.0, "conference"),
-                 ("dissemination.conferences_district", "106", 3.0, "conference"),
-                 ("dissemination.conferences_grassroots", "106", 210.0, "conference")])
+    table = obs(
+        [
+            ("dissemination.conferences", "106", 214.0, "conference"),
+            ("dissemination.conferences_district", "106", 3.0, "conference"),
+            ("dissemination.conferences_grassroots", "106", 210.0, "conference"),
+        ]
+    )
     assert "= 213, but dissemination.conferences = 214" in identities(table)["message"].iloc[0]
 
 
 def test_schema_refuses_duplicate_keys_and_wrong_units():
-    table = obs([("fish.tanks", "106", 388.0, "tank"), ("fish.tanks", "106", 342.0, "tank"),
-                 ("fish.output", "106", 146.0, "kg")])
+    table = obs(
+        [
+            ("fish.tanks", "106", 388.0, "tank"),
+            ("fish.tanks", "106", 342.0, "tank"),
+            ("fish.output", "106", 146.0, "kg"),
+        ]
+    )
     with pytest.raises(KpiError) as err:
         validate_observations(table)
     assert "unit" in str(err.value) and "observations do not match their schema" in str(err.value)

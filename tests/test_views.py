@@ -1,4 +1,5 @@
 """Views, story and citations on tiny inline frames: what a reader is told, before any HTML."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -7,11 +8,17 @@ import pytest
 from kpi import cite, story, views
 from kpi.views import Scope
 
-SOURCES = pd.DataFrame({"source_id": ["bc24_annex", "public_facts", "form_2023"], "priority": [1, 3, 1],
-                        "title": ["Annex", "Public figures", "Tam Đường yearly figures 2023 (form)"],
-                        "file": ["bc24_annex.xlsx", "public_facts.csv", "form_2023.xlsx"],
-                        "source": ["", "", "Phòng Nông nghiệp huyện Tam Đường"], "url": "",
-                        "accessed": ["2026-11-28", "2026-11-28", "2024-02-20"]})
+SOURCES = pd.DataFrame(
+    {
+        "source_id": ["bc24_annex", "public_facts", "form_2023"],
+        "priority": [1, 3, 1],
+        "title": ["Annex", "Public figures", "Tam Đường yearly figures 2023 (form)"],
+        "file": ["bc24_annex.xlsx", "public_facts.csv", "form_2023.xlsx"],
+        "source": ["", "", "Phòng Nông nghiệp huyện Tam Đường"],
+        "url": "",
+        "accessed": ["2026-11-28", "2026-11-28", "2024-02-20"],
+    }
+)
 PORTAL = "http://tamduong.laichau.gov.vn/savefile/nong-lam-nghiep/tam-duong-khong-ngung-mo-rong-dien-tich-che-2326.html"
 
 
@@ -20,8 +27,18 @@ def obs(**columns) -> pd.DataFrame:
     indicator | area_code | year | value | unit | status   | source_id  | source_ref | note
     tea.area  | 106       | ...  | ...   | ha   | reported | bc24_annex | r          |
     """
-    base = {"indicator": "tea.area", "area_code": "106", "area_name": "Huyện Tam Đường", "year": 2022, "value": 1.0, "unit": "ha",
-            "status": "reported", "source_id": "bc24_annex", "source_ref": "bc24_annex.xlsx!02_Che!C7", "note": ""}
+    base = {
+        "indicator": "tea.area",
+        "area_code": "106",
+        "area_name": "Huyện Tam Đường",
+        "year": 2022,
+        "value": 1.0,
+        "unit": "ha",
+        "status": "reported",
+        "source_id": "bc24_annex",
+        "source_ref": "bc24_annex.xlsx!02_Che!C7",
+        "note": "",
+    }
     base.update(columns)
     return pd.DataFrame(base)
 
@@ -45,17 +62,25 @@ def test_a_derived_value_is_cited_by_the_page_of_its_inputs():
 
 def test_a_source_outside_the_documents_table_is_cited_from_its_record():
     refs = cite.References(SOURCES, "en")
-    assert refs.citation("form_2023", "form_2023.xlsx!1_LuongThuc!C7") == \
-        "[1] Tam Đường yearly figures 2023 (form). Phòng Nông nghiệp huyện Tam Đường."
+    assert (
+        refs.citation("form_2023", "form_2023.xlsx!1_LuongThuc!C7")
+        == "[1] Tam Đường yearly figures 2023 (form). Phòng Nông nghiệp huyện Tam Đường."
+    )
 
 
-@pytest.mark.parametrize("note, lang, expected", [
-    pytest.param("năm khoảng 2018; hai xã gộp chung", "en",
-                 ["The year of the figure is approximate (about 2018).", "One figure for two communes together."],
-                 id="two-caveats"),
-    pytest.param('"1.424ha"; district portal; http://x', "en", [], id="quote-is-not-a-caveat"),
-    pytest.param("tháng 6/2022", "en", ["Figure as of June 2022."], id="month"),
-])
+@pytest.mark.parametrize(
+    "note, lang, expected",
+    [
+        pytest.param(
+            "năm khoảng 2018; hai xã gộp chung",
+            "en",
+            ["The year of the figure is approximate (about 2018).", "One figure for two communes together."],
+            id="two-caveats",
+        ),
+        pytest.param('"1.424ha"; district portal; http://x', "en", [], id="quote-is-not-a-caveat"),
+        pytest.param("tháng 6/2022", "en", ["Figure as of June 2022."], id="month"),
+    ],
+)
 def test_caveats_in_the_edition_language(note, lang, expected):
     assert cite.caveats(note, lang) == expected
 
@@ -71,10 +96,16 @@ def test_views_keep_to_the_period_and_say_what_lies_outside():
 def test_value_table_shows_text_and_keeps_plain_values_for_download():
     scope = Scope(2012, 2022, "106", "vi")
     refs = cite.References(SOURCES, "vi")
-    rows = obs(indicator="fish.output", unit="t", year=[2022, 2022], value=[146.0, 300.0],
-               status=["reported", "lower_bound"], source_id=["bc24_annex", "public_facts"],
-               source_ref=["bc24_annex.xlsx!04_CaNuocLanh!H7", "public_facts.csv:23 P22"],
-               note=["", "bài không ghi ngày, sau 2020: năm gán 2022 để đối chiếu"])
+    rows = obs(
+        indicator="fish.output",
+        unit="t",
+        year=[2022, 2022],
+        value=[146.0, 300.0],
+        status=["reported", "lower_bound"],
+        source_id=["bc24_annex", "public_facts"],
+        source_ref=["bc24_annex.xlsx!04_CaNuocLanh!H7", "public_facts.csv:23 P22"],
+        note=["", "bài không ghi ngày, sau 2020: năm gán 2022 để đối chiếu"],
+    )
     table = views.value_table(rows, scope, refs, "fish", "Sản lượng")
     assert table.shown["Giá trị"].tolist() == ["146\u00a0t", "trên 300\u00a0t"]
     assert table.data["Giá trị"].tolist() == [146.0, 300.0] and table.data["Đơn vị"].tolist() == ["t", "t"]
@@ -85,15 +116,22 @@ def test_value_table_shows_text_and_keeps_plain_values_for_download():
 
 def test_key_figures_and_sentence_of_a_theme():
     scope = Scope(2012, 2022, "106", "en")
-    best = obs(indicator=["tea.area", "tea.output_fresh", "tea.output_fresh"], unit=["ha", "t", "t"],
-               year=[2022, 2012, 2022], value=[1947.0, 3407.0, 10200.0], status=["reported", "derived", "reported"])
+    best = obs(
+        indicator=["tea.area", "tea.output_fresh", "tea.output_fresh"],
+        unit=["ha", "t", "t"],
+        year=[2022, 2012, 2022],
+        value=[1947.0, 3407.0, 10200.0],
+        status=["reported", "derived", "reported"],
+    )
     from kpi.changes import compare
 
     changes = compare(best, 2012, 2022, priority={"bc24_annex": 1})
     figures, lead = story.theme_story(best, changes, scope, "tea")
     assert [f.indicator for f in figures] == ["tea.area", "tea.output_fresh"]
     assert figures[0].change == "no 2012 figure" and figures[1].change.startswith("+6,793")
-    assert lead.replace("\u00a0", " ") == "Fresh tea bud output reached 10,200 t in 2022, up 6,793 t (+199.4 %) on 2012."
+    assert (
+        lead.replace("\u00a0", " ") == "Fresh tea bud output reached 10,200 t in 2022, up 6,793 t (+199.4 %) on 2012."
+    )
 
 
 def test_a_reaggregated_figure_says_where_it_comes_from():
@@ -107,8 +145,14 @@ def test_one_code_for_two_areas_is_never_one_change():
     from kpi.changes import compare
     from kpi.errors import KpiError
 
-    rows = obs(indicator="fish.tanks", unit="tank", area_code="03390", year=[2022, 2026], value=[10.0, 400.0],
-               area_name=["Thị trấn Tam Đường", "Xã Bình Lư"])
+    rows = obs(
+        indicator="fish.tanks",
+        unit="tank",
+        area_code="03390",
+        year=[2022, 2026],
+        value=[10.0, 400.0],
+        area_name=["Thị trấn Tam Đường", "Xã Bình Lư"],
+    )
     with pytest.raises(KpiError, match=r"03390 is Thị trấn Tam Đường in 2022 and Xã Bình Lư in 2026"):
         compare(rows, 2022, 2026, priority={"bc24_annex": 1})
     regrouped = rows.assign(area_name="Xã Bình Lư")  # the old units summed into the new one
@@ -118,7 +162,13 @@ def test_one_code_for_two_areas_is_never_one_change():
 def test_an_echo_is_never_across_a_reused_code():
     from kpi.sources import echoes
 
-    rows = obs(indicator="fish.tanks", unit="tank", area_code="03390", year=[2022, 2026], value=[10.0, 10.0],
-               source_id=["a", "b"])
+    rows = obs(
+        indicator="fish.tanks",
+        unit="tank",
+        area_code="03390",
+        year=[2022, 2026],
+        value=[10.0, 10.0],
+        source_id=["a", "b"],
+    )
     assert echoes(rows).empty
     assert len(echoes(rows.assign(area_code="03424", year=[2022, 2023]))) == 1

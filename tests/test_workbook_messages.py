@@ -1,5 +1,6 @@
 """Messages that used to mislead: each file is built the way the problem arises, and the message
 is checked by what it names (file, sheet, cell, value), not copied from the code."""
+
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ from openpyxl import Workbook
 
 from kpi.check import check_file
 
-from .test_hostile_kit import (ANNEX, annex_bytes, ingested_once, prepared, rejects_of, replace_annex, run_ingest)
+from .test_hostile_kit import ANNEX, annex_bytes, ingested_once, prepared, rejects_of, replace_annex, run_ingest
 
 __all__ = ["ingested_once", "prepared"]  # fixtures used here
 
@@ -20,18 +21,24 @@ __all__ = ["ingested_once", "prepared"]  # fixtures used here
 def encrypted_ods() -> bytes:
     """An .ods as LibreOffice saves it with a password: the manifest lists encryption-data for each
     part, whose bytes are ciphertext (SYNTHETIC random bytes here, stored as the spec says)."""
-    entry = ('<manifest:file-entry manifest:full-path="{part}" manifest:media-type="text/xml" manifest:size="2048">'
-             '<manifest:encryption-data manifest:checksum-type="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0'
-             '#sha256-1k" manifest:checksum="c2ludGhldGlj"><manifest:algorithm manifest:algorithm-name='
-             '"http://www.w3.org/2001/04/xmlenc#aes256-cbc" manifest:initialisation-vector="aXZpdml2aXZpdml2"/>'
-             '<manifest:start-key-generation manifest:start-key-generation-name="http://www.w3.org/2000/09/xmldsig'
-             '#sha256" manifest:key-size="32"/><manifest:key-derivation manifest:key-derivation-name="PBKDF2" '
-             'manifest:key-size="32" manifest:iteration-count="100000" manifest:salt="c2FsdHNhbHQ="/>'
-             '</manifest:encryption-data></manifest:file-entry>')
-    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
-                'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
-                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-                + entry.format(part="content.xml") + entry.format(part="styles.xml") + "</manifest:manifest>")
+    entry = (
+        '<manifest:file-entry manifest:full-path="{part}" manifest:media-type="text/xml" manifest:size="2048">'
+        '<manifest:encryption-data manifest:checksum-type="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0'
+        '#sha256-1k" manifest:checksum="c2ludGhldGlj"><manifest:algorithm manifest:algorithm-name='
+        '"http://www.w3.org/2001/04/xmlenc#aes256-cbc" manifest:initialisation-vector="aXZpdml2aXZpdml2"/>'
+        '<manifest:start-key-generation manifest:start-key-generation-name="http://www.w3.org/2000/09/xmldsig'
+        '#sha256" manifest:key-size="32"/><manifest:key-derivation manifest:key-derivation-name="PBKDF2" '
+        'manifest:key-size="32" manifest:iteration-count="100000" manifest:salt="c2FsdHNhbHQ="/>'
+        "</manifest:encryption-data></manifest:file-entry>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+        'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        + entry.format(part="content.xml")
+        + entry.format(part="styles.xml")
+        + "</manifest:manifest>"
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
@@ -50,10 +57,12 @@ def test_encrypted_ods_says_password_protected(tmp_path):
     assert "LibreOffice" in report.problems[0] and "detect" not in report.problems[0]
 
 
-ERRORS_ONLY = ('<sheetData><row r="1"><c r="A1" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
-               '<c r="B1" t="e"><f>"a"+1</f><v>#VALUE!</v></c></row>'
-               '<row r="2"><c r="A2" t="e"><f t="array" ref="A2:A3">1/0</f><v>#DIV/0!</v></c></row>'
-               '<row r="3"><c r="A3" t="e"><v>#DIV/0!</v></c></row></sheetData>')
+ERRORS_ONLY = (
+    '<sheetData><row r="1"><c r="A1" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
+    '<c r="B1" t="e"><f>"a"+1</f><v>#VALUE!</v></c></row>'
+    '<row r="2"><c r="A2" t="e"><f t="array" ref="A2:A3">1/0</f><v>#DIV/0!</v></c></row>'
+    '<row r="3"><c r="A3" t="e"><v>#DIV/0!</v></c></row></sheetData>'
+)
 
 
 def errors_only_workbook() -> bytes:
@@ -120,13 +129,17 @@ def workbook_at_the_root() -> bytes:
         if name == "xl/_rels/workbook.xml.rels":
             return re.sub(rb'Target="(?!/)', b'Target="xl/', content)
         return content
+
     return rebuilt(lambda name: moved.get(name, name), patch)
 
 
-@pytest.mark.parametrize("build", [
-    pytest.param(lambda: rebuilt(lambda name: name.replace("/", "\\")), id="backslash-part-names"),
-    pytest.param(workbook_at_the_root, id="workbook-part-at-the-root"),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda: rebuilt(lambda name: name.replace("/", "\\")), id="backslash-part-names"),
+        pytest.param(workbook_at_the_root, id="workbook-part-at-the-root"),
+    ],
+)
 def test_packages_calamine_reads_are_read(prepared, build):
     before = (prepared / "processed" / "observations.csv").read_text(encoding="utf-8")
     replace_annex(prepared, build())
@@ -146,8 +159,12 @@ def test_a_workbook_calamine_refuses_gives_calamine_s_own_reason(tmp_path):
     with zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
             content = src.read(info)
-            dst.writestr(info, content.replace(b"</table:table-row>", b"</table:table-rw>", 1)
-                         if info.filename == "content.xml" else content)
+            dst.writestr(
+                info,
+                content.replace(b"</table:table-row>", b"</table:table-rw>", 1)
+                if info.filename == "content.xml"
+                else content,
+            )
     path = tmp_path / "hand_edited.ods"
     path.write_bytes(out.getvalue())
     problems = check_file(path, "bc24_annex").problems

@@ -1,5 +1,6 @@
 """Excel 97-2003 (.xls) files, as district offices still send them: REAL .xls files written with
 xlwt from the yearly form, read with the same checks and messages as .xlsx."""
+
 from __future__ import annotations
 
 import struct
@@ -36,8 +37,8 @@ def rename_stream(xls: Path, name: str) -> None:
     data = bytearray(xls.read_bytes())
     first_dir_sector = struct.unpack_from("<i", data, 48)[0]
     entry = 512 + first_dir_sector * 512 + 128  # entry 1: the Workbook stream (xlwt writes it first)
-    assert bytes(data[entry:entry + 16]).decode("utf-16-le") == "Workbook"
-    data[entry:entry + 64] = (name + "\0").encode("utf-16-le").ljust(64, b"\0")
+    assert bytes(data[entry : entry + 16]).decode("utf-16-le") == "Workbook"
+    data[entry : entry + 64] = (name + "\0").encode("utf-16-le").ljust(64, b"\0")
     struct.pack_into("<H", data, entry + 64, (len(name) + 1) * 2)
     xls.write_bytes(bytes(data))
 
@@ -66,9 +67,9 @@ def test_xls_form_ingests_the_same_figures(tmp_path, data_dir):
 
 def hide_and_merge(book) -> None:
     sheet = book.get_sheet("3_ChanNuoi")
-    sheet.row(8).hidden = True                # row 9 (a commune) hidden
-    sheet.col(4).hidden = True                # column E hidden
-    sheet.merge(11, 12, 3, 3)                 # D12:D13 merged: one value for two communes
+    sheet.row(8).hidden = True  # row 9 (a commune) hidden
+    sheet.col(4).hidden = True  # column E hidden
+    sheet.merge(11, 12, 3, 3)  # D12:D13 merged: one value for two communes
     sheet.row(14).set_cell_error(3, "#DIV/0!")
 
 
@@ -99,6 +100,9 @@ def test_xls_rejects_go_to_the_rejects_table(tmp_path, data_dir):
     add_to_raw(xls, data_dir / "raw")
     result = ingest.run(data_dir)
     refs = set(result.rejects["source_ref"])
-    assert {"tam_duong_2023.xls!3_ChanNuoi!D9", "tam_duong_2023.xls!3_ChanNuoi!D12",
-            "tam_duong_2023.xls!3_ChanNuoi!D15"} <= refs
+    assert {
+        "tam_duong_2023.xls!3_ChanNuoi!D9",
+        "tam_duong_2023.xls!3_ChanNuoi!D12",
+        "tam_duong_2023.xls!3_ChanNuoi!D15",
+    } <= refs
     assert not pd.Series(sorted(refs)).str.startswith("bc24").any()

@@ -1,6 +1,7 @@
 """The yearly cycle end to end, on synthetic workbooks made from the real form at test time:
 template → fill → check → ingest → build with the new target year → the report shows it;
 a workbook in post-2025 units joins the old series."""
+
 from __future__ import annotations
 
 import shutil
@@ -40,8 +41,8 @@ def test_new_target_year_is_built_and_shown(cycle):
     assert second.exit_code == 0 and {r.status for r in second.notebooks} == {"ok"}
     overview = page(second, "overview")
     assert "Năm so sánh 2023" in overview and "Huyện Tam Đường · 2012–2023" in overview
-    assert "Sản lượng lương thực có hạt" in overview           # 2012 (derived) and 2023 (the new form)
-    assert "So với bản dữ liệu trước" in overview and "mới:" in overview   # what changed since the last edition
+    assert "Sản lượng lương thực có hạt" in overview  # 2012 (derived) and 2023 (the new form)
+    assert "So với bản dữ liệu trước" in overview and "mới:" in overview  # what changed since the last edition
     assert "<span>2023</span>" in overview.split("Thay đổi so với bản trước")[-1]
 
 
@@ -55,16 +56,19 @@ def test_only_what_changed_is_rebuilt(cycle):
 def test_post_2025_workbook_continues_the_series(cycle):
     root = cycle["root"]
     add_to_raw(filled_form(2026, root / "tam_duong_2026.xlsx", seed=26), root / "data" / "raw")
-    result = kbuild.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2,
-                          baseline=2022, target=2026, area="03390")
+    result = kbuild.build(
+        data_dir=root / "data", reports_dir=root / "reports", jobs=2, baseline=2022, target=2026, area="03390"
+    )
     assert result.exit_code == 0, [r.message for r in result.failed]
     fish = page(result, "fish")
     assert "Xã Bình Lư" in fish
     overview = page(result, "overview")
-    assert "323\u00a0bể" in overview          # Sơn Bình's 2022 tanks, re-aggregated into Xã Bình Lư
+    assert "323\u00a0bể" in overview  # Sơn Bình's 2022 tanks, re-aggregated into Xã Bình Lư
     # 03390 is read in the target year's era everywhere: title, edition box, file name and index
-    assert next(r for r in result.notebooks if r.theme == "fish").html_path.name == \
-        "05-ca-nuoc-lanh_xa-binh-lu_2022-2026_vi.html"
+    assert (
+        next(r for r in result.notebooks if r.theme == "fish").html_path.name
+        == "05-ca-nuoc-lanh_xa-binh-lu_2022-2026_vi.html"
+    )
     for report in (fish, overview):
         assert "<title>Cá nước lạnh — Xã Bình Lư" in fish and "<dd>Xã Bình Lư (03390)</dd>" in report
         assert "Thị trấn Tam Đường" not in report.split('<div class="kpi-apparatus">')[0].split("</h1>")[0]

@@ -15,17 +15,26 @@ columns of what each returns)::
 
 The names load on first use, so ``import kpi`` (and the ``kpi`` command) stays quick.
 """
+
 __version__ = "0.1.0"
 
 _API = {
-    "load_observations": "kpi.api", "load_table": "kpi.api", "load_priorities": "kpi.api",
-    "load_catalogue": "kpi.api", "indicators": "kpi.api", "areas": "kpi.api", "select": "kpi.api",
-    "labelled": "kpi.api", "area_code": "kpi.api",
-    "pick": "kpi.sources", "conflicts": "kpi.sources",
+    "load_observations": "kpi.api",
+    "load_table": "kpi.api",
+    "load_priorities": "kpi.api",
+    "load_catalogue": "kpi.api",
+    "indicators": "kpi.api",
+    "areas": "kpi.api",
+    "select": "kpi.api",
+    "labelled": "kpi.api",
+    "area_code": "kpi.api",
+    "pick": "kpi.sources",
+    "conflicts": "kpi.sources",
     "compare": "kpi.changes",
-    "trend": "kpi.charts", "by_commune": "kpi.charts",
+    "trend": "kpi.charts",
+    "by_commune": "kpi.charts",
 }
-__all__ = ["__version__", *_API]
+__all__ = ["__version__", *_API]  # noqa: PLE0604 -- the names of _API, listed once
 
 
 def __getattr__(name: str):

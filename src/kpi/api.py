@@ -9,16 +9,20 @@ project's own ``data/``.)
 
 >>> obs = load_observations(data_dir)
 >>> select(obs, indicator="tea.area", area=106)[["year", "value", "status", "source_id"]].values.tolist()
-[[2018, 1424.0, 'reported', 'public_facts'], [2019, 1493.9, 'reported', 'public_facts'], [2021, 2000.0, 'estimate', 'public_facts'], [2022, 1947.0, 'reported', 'bc24_annex']]
+... # doctest: +NORMALIZE_WHITESPACE
+[[2018, 1424.0, 'reported', 'public_facts'], [2019, 1493.9, 'reported', 'public_facts'],
+ [2021, 2000.0, 'estimate', 'public_facts'], [2022, 1947.0, 'reported', 'bc24_annex']]
 >>> from kpi import pick, compare
->>> row = compare(pick(obs, load_priorities(data_dir)), 2012, 2022, area="106").set_index("indicator").loc["tea.output_fresh"]
+>>> best = pick(obs, load_priorities(data_dir))
+>>> row = compare(best, 2012, 2022, area="106").set_index("indicator").loc["tea.output_fresh"]
 >>> float(row["baseline_value"]), float(row["target_value"]), row["baseline_status"]
 (3407.0, 10200.0, 'derived')
 >>> select(obs, area="99999")
 Traceback (most recent call last):
 ...
-kpi.errors.KpiError: area '99999': not a known area code; known codes include 106 (Huyện Tam Đường), 03390 (Thị trấn Tam Đường), 03394 (Xã Thèn Sin), …
+kpi.errors.KpiError: area '99999': not a known area code; known codes include 106 (Huyện Tam Đường), ...
 """
+
 from __future__ import annotations
 
 import difflib
@@ -30,8 +34,17 @@ from kpi import config, reference
 from kpi.config import DataPaths
 from kpi.errors import KpiError
 
-CATALOGUE_COLUMNS = ["id", "theme", "name_vi", "name_en", "unit", "aggregation", "nature", "definition_vi",
-                     "definition"]
+CATALOGUE_COLUMNS = [
+    "id",
+    "theme",
+    "name_vi",
+    "name_en",
+    "unit",
+    "aggregation",
+    "nature",
+    "definition_vi",
+    "definition",
+]
 
 
 def _processed(data_dir: str | Path | None, name: str) -> Path:
@@ -53,8 +66,12 @@ def load_observations(data_dir: str | Path | None = None) -> pd.DataFrame:
 
 def load_table(name: str, data_dir: str | Path | None = None) -> pd.DataFrame:
     """A processed table by name: ``findings``, ``conflicts``, ``rejects``, ``sources`` or ``lists/<name>``."""
-    return pd.read_csv(_processed(data_dir, f"{name}.csv"), dtype={"area_code": str, "area_codes": str},
-                       keep_default_na=False, na_values=[""])
+    return pd.read_csv(
+        _processed(data_dir, f"{name}.csv"),
+        dtype={"area_code": str, "area_codes": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
 
 
 def load_priorities(data_dir: str | Path | None = None) -> dict[str, int]:
@@ -104,10 +121,12 @@ def area_code(area: object, year: int | None = None) -> str:
     for candidate in dict.fromkeys([code, code.zfill(5)] if code.isdigit() else [code]):
         if gaz.known_code(candidate, year):
             return candidate
-    if code.isdigit() and gaz.known_code(code.zfill(5), None) or gaz.known_code(code, None):
+    if (code.isdigit() and gaz.known_code(code.zfill(5), None)) or gaz.known_code(code, None):
         known = code if gaz.known_code(code, None) else code.zfill(5)
-        raise KpiError(f"area {area!r} ({gaz.name(known)}) is not an area in force in {year}; "
-                       f"areas of {year}: see kpi.areas({year})")
+        raise KpiError(
+            f"area {area!r} ({gaz.name(known)}) is not an area in force in {year}; "
+            f"areas of {year}: see kpi.areas({year})"
+        )
     return _unknown_area(area, gaz)
 
 
@@ -117,8 +136,13 @@ def _unknown_area(area: object, gaz: reference.Gazetteer) -> str:
     for code, name in zip(table["code"], table["name_vi"]):
         names.setdefault(code, name)  # a reused code by its first name
     close = difflib.get_close_matches(str(area), list(names), n=3, cutoff=0.7)
-    close += [c for c in table.loc[table["name_vi"].isin(
-        difflib.get_close_matches(str(area), list(table["name_vi"]), n=3, cutoff=0.6)), "code"] if c not in close]
+    close += [
+        c
+        for c in table.loc[
+            table["name_vi"].isin(difflib.get_close_matches(str(area), list(table["name_vi"]), n=3, cutoff=0.6)), "code"
+        ]
+        if c not in close
+    ]
     hint = [f"{c} ({names[c]})" for c in close] or [f"{c} ({n})" for c, n in list(names.items())[1:4]]
     word = "closest" if close else "known codes include"
     raise KpiError(f"area {area!r}: not a known area code; {word} {', '.join(hint)}, …")
@@ -135,12 +159,18 @@ def check_years(obs: pd.DataFrame, *years: int) -> None:
     present = sorted(set(obs["year"].astype(int)))
     missing = [y for y in years if int(y) not in present]
     if missing:
-        raise KpiError(f"year {', '.join(map(str, missing))}: no observation in the data given "
-                       f"(years present: {', '.join(map(str, present))})")
+        raise KpiError(
+            f"year {', '.join(map(str, missing))}: no observation in the data given "
+            f"(years present: {', '.join(map(str, present))})"
+        )
 
 
-def select(obs: pd.DataFrame, indicator: str | list[str] | None = None, area: object = None,
-           years: int | list[int] | range | None = None) -> pd.DataFrame:
+def select(
+    obs: pd.DataFrame,
+    indicator: str | list[str] | None = None,
+    area: object = None,
+    years: int | list[int] | range | None = None,
+) -> pd.DataFrame:
     """The rows of some indicators, one area and some years; each value is checked against what exists.
 
     Same columns as ``load_observations``.  ``area`` may be a number (``106``, ``3413``).
@@ -154,8 +184,9 @@ def select(obs: pd.DataFrame, indicator: str | list[str] | None = None, area: ob
     if area is not None:
         code = area_code(area)
         if code not in set(obs["area_code"]):
-            raise KpiError(f"area {area!r} ({reference.gazetteer().name(code)}): no observation for it in the "
-                           f"data given")
+            raise KpiError(
+                f"area {area!r} ({reference.gazetteer().name(code)}): no observation for it in the data given"
+            )
         rows = rows[rows["area_code"] == code]
     if years is not None:  # a year or a list must have data; a range is a span, filtered
         wanted_years = [years] if isinstance(years, int) else list(years)
@@ -177,13 +208,14 @@ def labelled(frame: pd.DataFrame, lang: str = config.DEFAULT_LANG) -> pd.DataFra
 
     labels.check_lang(lang)
     out = pd.DataFrame(index=frame.index)
-    col = lambda key: labels.text("columns", key, lang)  # noqa: E731
+    col = lambda key: labels.text("columns", key, lang)
     if "indicator" in frame:
         out[col("indicator")] = frame["indicator"].map(lambda i: labels.indicator_name(i, lang))
     if "area_code" in frame:
         years = frame["year"] if "year" in frame else frame.get("target_year", pd.Series(None, index=frame.index))
-        out[col("area")] = [labels.area_name(c, int(y) if pd.notna(y) else None, lang) for c, y in
-                            zip(frame["area_code"], years)]
+        out[col("area")] = [
+            labels.area_name(c, int(y) if pd.notna(y) else None, lang) for c, y in zip(frame["area_code"], years)
+        ]
     for key in ("year", "value"):
         if key in frame:
             out[col(key)] = frame[key]
@@ -197,9 +229,13 @@ def labelled(frame: pd.DataFrame, lang: str = config.DEFAULT_LANG) -> pd.DataFra
         out[col("unit")] = frame["unit"].map(lambda u: labels.unit_label(u, lang))
     for key in ("status", "baseline_status", "target_status"):
         if key in frame:
-            out[col(key)] = frame[key].map(lambda s: labels.status_label(s, lang, short=True) if isinstance(s, str) else s)
+            out[col(key)] = frame[key].map(
+                lambda s: labels.status_label(s, lang, short=True) if isinstance(s, str) else s
+            )
     for key, name in (("source_id", "source"), ("source_ref", "place")):
         if key in frame:
             out[col(name)] = frame[key]
-    return out.assign(**{"indicator_id": frame["indicator"]} if "indicator" in frame else {},
-                      **{"area_code": frame["area_code"]} if "area_code" in frame else {})
+    return out.assign(
+        **{"indicator_id": frame["indicator"]} if "indicator" in frame else {},
+        **{"area_code": frame["area_code"]} if "area_code" in frame else {},
+    )

@@ -2,6 +2,7 @@
 before or beside its tables -- it is empty, or holds only formula errors; a value lies far from
 the table; its sheets give a year other than its file name or provenance record.
 """
+
 from __future__ import annotations
 
 import io
@@ -75,20 +76,28 @@ def far_values(out: Extracted, file: str, name: str, found: Extent | None, probl
         return True
     if found.too_large:
         top, left, bottom, right = found.block
-        problems.append(f"sheet {name!r}: its values spread over {found.span} ({bottom - top + 1:,} rows × "
-                        f"{right - left + 1:,} columns), above the {MAX_SHEET_CELLS:,} cells one sheet may span "
-                        "(MAX_SHEET_CELLS); it is not read: delete what lies outside the table (Excel: Ctrl+End "
-                        "goes to the last cell a sheet uses)")
+        problems.append(
+            f"sheet {name!r}: its values spread over {found.span} ({bottom - top + 1:,} rows × "
+            f"{right - left + 1:,} columns), above the {MAX_SHEET_CELLS:,} cells one sheet may span "
+            "(MAX_SHEET_CELLS); it is not read: delete what lies outside the table (Excel: Ctrl+End "
+            "goes to the last cell a sheet uses)"
+        )
         return False
-    reason = (f"a value far from the table, whose values are in {found.span}: it is not read; delete it or move it "
-              "into the table (Excel: Ctrl+End goes to the last cell a sheet uses)")
+    reason = (
+        f"a value far from the table, whose values are in {found.span}: it is not read; delete it or move it "
+        "into the table (Excel: Ctrl+End goes to the last cell a sheet uses)"
+    )
     for stray in found.strays:
         out.reject(f"{file}!{name}!{stray.ref}", "position", stray.raw, reason)
     more = found.stray_count - len(found.strays)
     if more > 0:
         last = found.strays[-1]
-        out.reject(f"{file}!{name}!{last.ref}…", "position", "",
-                   f"and {more:,} more values far from the table, after {last.ref}: none is read; delete them")
+        out.reject(
+            f"{file}!{name}!{last.ref}…",
+            "position",
+            "",
+            f"and {more:,} more values far from the table, after {last.ref}: none is read; delete them",
+        )
     return True
 
 
@@ -104,12 +113,17 @@ def emptiness(wb, checked: safety.CheckedWorkbook) -> str | None:
             return None
         if any(cell_text(v) for row in rows for v in row):
             return None
-    marked = [(name, cell, text) for name, marks in checked.all_marks().items()
-              for cell, text in sorted({**marks.formulas, **marks.errors}.items())]
+    marked = [
+        (name, cell, text)
+        for name, marks in checked.all_marks().items()
+        for cell, text in sorted({**marks.formulas, **marks.errors}.items())
+    ]
     if marked:
         first = [f"{name}!{cell_ref(*cell)} {text}" for name, cell, text in marked]
-        return (f"the workbook holds no figures, only formulas whose results are errors or missing ({listed(first, 3)}):"
-                " open it in Excel or LibreOffice, correct the formulas or type the figures, and save it again")
+        return (
+            f"the workbook holds no figures, only formulas whose results are errors or missing ({listed(first, 3)}):"
+            " open it in Excel or LibreOffice, correct the formulas or type the figures, and save it again"
+        )
     return f"the workbook is empty: none of its sheets ({listed(wb.sheet_names)}) holds a cell; is it the right file?"
 
 
@@ -139,7 +153,10 @@ def year_problems(record: SourceRecord, years: dict[str, int]) -> list[str]:
         return [f"the sheets give different years in their year cell ({given}): one form holds one year"]
     year = distinct[0]
     where_sheet = next(iter(years))
-    return [f"the form's year is {year} (sheet {where_sheet!r}) but its {where} says {listed(sorted(map(str, named)))}: "
-            f"is it the {year} form filed under another year's name? Correct the year cell, or the file name and its "
-            "provenance record"
-            for where, named in stated_years(record).items() if year not in named]
+    return [
+        f"the form's year is {year} (sheet {where_sheet!r}) but its {where} says {listed(sorted(map(str, named)))}: "
+        f"is it the {year} form filed under another year's name? Correct the year cell, or the file name and its "
+        "provenance record"
+        for where, named in stated_years(record).items()
+        if year not in named
+    ]

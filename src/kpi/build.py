@@ -8,6 +8,7 @@
 # executed notebook beside it in ``_executed/``, ``reports/index.html`` and the state file
 # (``kpi.buildstate``) -- each written atomically, under a lock.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,22 +17,41 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 from kpi import buildstate, config, labels, reads, render, stamps
 from kpi.errors import KpiError, ParameterError
-from kpi.runs import (DEFAULT_TIMEOUT_S, EXECUTED_DIR, FAILED, KERNEL_LOG, OK, SKIPPED, BuildResult,  # noqa: F401
-                      NotebookResult, Run, Task, where)
+from kpi.runs import (
+    DEFAULT_TIMEOUT_S,
+    EXECUTED_DIR,
+    FAILED,
+    KERNEL_LOG,
+    OK,
+    SKIPPED,
+    BuildResult,
+    NotebookResult,
+    Run,
+    Task,
+    where,
+)
 from kpi.write import atomic_write_text, run_lock
-
 
 INDEX_FILE = render.INDEX_FILE
 
 
-def check_run(baseline: int, target: int, area: str, lang: str, data_dir: Path, reports_dir: Path, jobs: int,
-              timeout: int, area_known: bool = False) -> Run:
+def check_run(
+    baseline: int,
+    target: int,
+    area: str,
+    lang: str,
+    data_dir: Path,
+    reports_dir: Path,
+    jobs: int,
+    timeout: int,
+    area_known: bool = False,
+) -> Run:
     """The parameters, checked before any work (the notebook parameters by ``kpi.params``)."""
     from kpi import params
 
@@ -42,8 +62,14 @@ def check_run(baseline: int, target: int, area: str, lang: str, data_dir: Path, 
         raise ParameterError(f"timeout={timeout!r}: expected seconds per cell, more than 0")
     if not re.fullmatch(r"[0-9A-Za-z+_-]+", area):
         raise ParameterError(f"area_code={area!r}: only letters, digits, '+', '_' and '-' can name a report folder")
-    return Run(checked.baseline_year, checked.target_year, checked.area_code, checked.lang,
-               Path(checked.data_dir).resolve(), reports_dir.resolve())
+    return Run(
+        checked.baseline_year,
+        checked.target_year,
+        checked.area_code,
+        checked.lang,
+        Path(checked.data_dir).resolve(),
+        reports_dir.resolve(),
+    )
 
 
 def find_notebooks(notebooks_dir: Path, only: str | list[str] | None = None) -> list[Path]:
@@ -57,8 +83,9 @@ def find_notebooks(notebooks_dir: Path, only: str | list[str] | None = None) -> 
         stems = {p.stem: p for p in found}
         unknown = [w for w in wanted if w.removesuffix(".ipynb") not in stems]
         if unknown:
-            raise ParameterError(f"--only {', '.join(unknown)}: no such notebook in {notebooks_dir} "
-                                 f"(notebooks: {', '.join(stems)})")
+            raise ParameterError(
+                f"--only {', '.join(unknown)}: no such notebook in {notebooks_dir} (notebooks: {', '.join(stems)})"
+            )
         return [stems[w.removesuffix(".ipynb")] for w in wanted]
     found = [p for p in found if render.is_report(p)]
     if not found:
@@ -89,8 +116,13 @@ def nav_of(state: dict, key: str, name: str, page: Path, siblings: list[render.P
 
 
 def sibling_refs(entries: dict[str, dict], reports_dir: Path, lang: str) -> list[render.PageRef]:
-    return [render.PageRef(labels.text("themes", e["theme"], lang) if e.get("theme") else Path(name).stem,
-                           reports_dir / e["html"]) for name, e in sorted(entries.items()) if e.get("html")]
+    return [
+        render.PageRef(
+            labels.text("themes", e["theme"], lang) if e.get("theme") else Path(name).stem, reports_dir / e["html"]
+        )
+        for name, e in sorted(entries.items())
+        if e.get("html")
+    ]
 
 
 def refresh_navs(state: dict, runs: list[Run]) -> None:
@@ -108,30 +140,54 @@ def refresh_navs(state: dict, runs: list[Run]) -> None:
                 render.refresh_nav(page, nav_of(state, key, name, page, siblings, reports_dir))
 
 
-def plan(notebooks: list[Path], run: Run, previous: dict, common: dict, force: bool,
-         timeout: int, reuse_kernel: bool = False, state: dict | None = None) -> tuple[list[Task], list[NotebookResult]]:
+def plan(
+    notebooks: list[Path],
+    run: Run,
+    previous: dict,
+    common: dict,
+    force: bool,
+    timeout: int,
+    reuse_kernel: bool = False,
+    state: dict | None = None,
+) -> tuple[list[Task], list[NotebookResult]]:
     """Split the notebooks into tasks to run and results of reports that are up to date."""
     tasks, skipped = [], []
     pages = pages_of(notebooks, run)
-    siblings = [render.PageRef(labels.text("themes", theme, run.lang) if theme else Path(name).stem, path)
-                for name, (theme, path, _) in pages.items()]
+    siblings = [
+        render.PageRef(labels.text("themes", theme, run.lang) if theme else Path(name).stem, path)
+        for name, (theme, path, _) in pages.items()
+    ]
     for notebook in notebooks:
-        data = reads.data_inputs(reads.notebook_reads(notebook), config.DataPaths.of(run.data_dir).processed,
-                                 common["data_version"])
+        data = reads.data_inputs(
+            reads.notebook_reads(notebook), config.DataPaths.of(run.data_dir).processed, common["data_version"]
+        )
         inputs = buildstate.inputs_hash(notebook, data, run.parameters(), common["library"])
         entry = previous.get(notebook.name)
         theme, html_path, title = pages[notebook.name]
-        if not force and buildstate.is_up_to_date(entry, inputs, run.reports_dir) and entry.get("html") == \
-                html_path.relative_to(run.reports_dir).as_posix():
+        if (
+            not force
+            and buildstate.is_up_to_date(entry, inputs, run.reports_dir)
+            and entry.get("html") == html_path.relative_to(run.reports_dir).as_posix()
+        ):
             skipped.append(buildstate.result_of(notebook.name, entry, run.reports_dir))
             continue
-        tasks.append(Task(
-            notebook=notebook, html_path=html_path, executed_path=run.folder / EXECUTED_DIR / notebook.name,
-            index_href=os.path.relpath(run.reports_dir / INDEX_FILE, html_path.parent).replace(os.sep, "/"),
-            parameters=run.parameters(), header=common["header"][run.area], title=title, theme=theme,
-            nav=nav_of(state or {"runs": {}}, run.key, notebook.name, html_path, siblings, run.reports_dir),
-            inputs=inputs, timeout=timeout, reuse_kernel=reuse_kernel,
-            kernel_log=str(run.reports_dir / KERNEL_LOG) if reuse_kernel else ""))
+        tasks.append(
+            Task(
+                notebook=notebook,
+                html_path=html_path,
+                executed_path=run.folder / EXECUTED_DIR / notebook.name,
+                index_href=os.path.relpath(run.reports_dir / INDEX_FILE, html_path.parent).replace(os.sep, "/"),
+                parameters=run.parameters(),
+                header=common["header"][run.area],
+                title=title,
+                theme=theme,
+                nav=nav_of(state or {"runs": {}}, run.key, notebook.name, html_path, siblings, run.reports_dir),
+                inputs=inputs,
+                timeout=timeout,
+                reuse_kernel=reuse_kernel,
+                kernel_log=str(run.reports_dir / KERNEL_LOG) if reuse_kernel else "",
+            )
+        )
     return tasks, skipped
 
 
@@ -160,12 +216,14 @@ def all_areas(data_dir: Path, target: int) -> list[str]:
 
     from kpi import reference
 
-    obs = pd.read_parquet(config.DataPaths.of(data_dir).processed / "observations.parquet",
-                          columns=["area_code", "year"])
+    obs = pd.read_parquet(
+        config.DataPaths.of(data_dir).processed / "observations.parquet", columns=["area_code", "year"]
+    )
     gaz = reference.gazetteer()
     groups = set(gaz.areas.loc[gaz.areas["level"] == "group", "code"])
-    codes = sorted(c for c in set(obs.loc[obs["year"] == target, "area_code"])
-                   if c not in groups and gaz.known_code(c, target))
+    codes = sorted(
+        c for c in set(obs.loc[obs["year"] == target, "area_code"]) if c not in groups and gaz.known_code(c, target)
+    )
     district = config.DEFAULT_AREA
     if gaz.known_code(district, target):
         codes = [district] + [c for c in codes if c != district]
@@ -174,11 +232,22 @@ def all_areas(data_dir: Path, target: int) -> list[str]:
     return codes
 
 
-def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str = "vi", jobs: int = 1,
-          force: bool = False, data_dir: str | Path | None = None, notebooks_dir: str | Path | None = None,
-          reports_dir: str | Path | None = None, timeout: int = DEFAULT_TIMEOUT_S,
-          areas: str | list[str] | None = None, executor: str = "local", scheduler: str | None = None,
-          only: str | list[str] | None = None) -> BuildResult:
+def build(
+    baseline: int = 2012,
+    target: int = 2022,
+    area: str = "106",
+    lang: str = "vi",
+    jobs: int = 1,
+    force: bool = False,
+    data_dir: str | Path | None = None,
+    notebooks_dir: str | Path | None = None,
+    reports_dir: str | Path | None = None,
+    timeout: int = DEFAULT_TIMEOUT_S,
+    areas: str | list[str] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    only: str | list[str] | None = None,
+) -> BuildResult:
     """Ingest, execute and render every notebook, write the index; progress goes to stdout.
 
     ``areas`` (codes, or ``"all"``: every area with data in the target year and the district)
@@ -192,7 +261,7 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
     from kpi import executors
 
     started = time.perf_counter()
-    echo = lambda line: print(line, flush=True)  # noqa: E731
+    echo = lambda line: print(line, flush=True)
     reports = Path(reports_dir) if reports_dir is not None else config.REPORTS_DIR
     data = Path(data_dir) if data_dir is not None else config.DATA_DIR
     codes = split_areas(areas) if areas is not None else [area]
@@ -223,14 +292,24 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
 
                 params.check_years(stamps.processed_years(first.data_dir), baseline, target)
             if "all" in codes:
-                runs = [check_run(baseline, target, code, lang, data, reports, jobs, timeout)
-                        for code in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))]
+                runs = [
+                    check_run(baseline, target, code, lang, data, reports, jobs, timeout)
+                    for code in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))
+                ]
                 echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
             built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-            common = {"data_version": version, "library": stamps.library_version(),
-                      "header": {r.area: {"area_name": labels.area_name(r.area, r.target, r.lang),
-                                          "data_version": version,
-                                          "built_at": built_at} for r in runs}}
+            common = {
+                "data_version": version,
+                "library": stamps.library_version(),
+                "header": {
+                    r.area: {
+                        "area_name": labels.area_name(r.area, r.target, r.lang),
+                        "data_version": version,
+                        "built_at": built_at,
+                    }
+                    for r in runs
+                },
+            }
             # Process data.
             tasks, done = [], {r.key: [] for r in runs}
             for run in runs:
@@ -245,14 +324,15 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
                 for result in done[run.key]:
                     count += 1
                     echo(progress_line(count, total, result, run.area if multi else ""))
-            for task, result in zip_tasks(tasks, executors.execute_all(tasks, jobs, echo if not multi else lambda _: None, pool)):
+            for task, result in zip_tasks(
+                tasks, executors.execute_all(tasks, jobs, echo if not multi else lambda _: None, pool)
+            ):
                 key = run_of[task.html_path]
                 done[key].append(result)
                 count += 1
                 echo(progress_line(count, total, result, task.parameters["area_code"] if multi else ""))
             # Save outputs.
-            outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area])
-                        for run in runs]
+            outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area]) for run in runs]
             state = buildstate.save_states(state, outcomes, {p.name for p in notebooks[0].parent.glob("*.ipynb")})
             refresh_navs(state, runs)
             index_path = first.reports_dir / INDEX_FILE
@@ -267,11 +347,17 @@ def build(baseline: int = 2012, target: int = 2022, area: str = "106", lang: str
         pool.close()
     results = [r for _, rs, _ in outcomes for r in rs]
     counts = {s: sum(r.status == s for r in results) for s in (OK, SKIPPED, FAILED)}
-    echo(f"reports: {counts[OK]} ok, {counts[SKIPPED]} skipped (unchanged), {counts[FAILED]} failed "
-         f"in {time.perf_counter() - started:.1f} s")
-    return BuildResult(notebooks=results, index_path=index_path, data_version=version,
-                       seconds=time.perf_counter() - started,
-                       areas={run.area: rs for run, rs, _ in outcomes})
+    echo(
+        f"reports: {counts[OK]} ok, {counts[SKIPPED]} skipped (unchanged), {counts[FAILED]} failed "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return BuildResult(
+        notebooks=results,
+        index_path=index_path,
+        data_version=version,
+        seconds=time.perf_counter() - started,
+        areas={run.area: rs for run, rs, _ in outcomes},
+    )
 
 
 def zip_tasks(tasks: list[Task], results: Iterator[NotebookResult]) -> Iterator[tuple[Task, NotebookResult]]:

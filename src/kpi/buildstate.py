@@ -4,17 +4,17 @@ A report is skipped when its inputs -- notebook bytes, the data it reads (``kpi.
 parameters and library version -- are those of its last successful build and its report is
 still on disk.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kpi import stamps
 from kpi.runs import FAILED, SKIPPED, NotebookResult, Run
 from kpi.write import atomic_write_text
-
 
 STATE_FILE = ".build-state.json"
 
@@ -24,10 +24,15 @@ STATE_FORMAT = 2  # bump when the state layout changes: an unknown format means 
 
 def inputs_hash(notebook: Path, data: str, parameters: dict, library: str) -> str:
     """What a report is made from: its notebook, the data it reads (``kpi.reads``), parameters, library."""
-    payload = json.dumps({
-        "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "data": data, "parameters": parameters, "library": library,
-    }, sort_keys=True)
+    payload = json.dumps(
+        {
+            "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
+            "data": data,
+            "parameters": parameters,
+            "library": library,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -55,24 +60,39 @@ def is_up_to_date(entry: dict | None, inputs: str, reports_dir: Path) -> bool:
 
 
 def entry_of(result: NotebookResult, reports_dir: Path) -> dict:
-    rel = lambda p: p.relative_to(reports_dir).as_posix() if p else None  # noqa: E731
-    return {"inputs": result.inputs, "status": result.status, "seconds": round(result.seconds, 2),
-            "html": rel(result.html_path), "executed": rel(result.executed_path), "title": result.title,
-            "built_at": result.built_at, "error_cell": result.error_cell, "error": result.error_message,
-            "theme": result.theme}
+    rel = lambda p: p.relative_to(reports_dir).as_posix() if p else None
+    return {
+        "inputs": result.inputs,
+        "status": result.status,
+        "seconds": round(result.seconds, 2),
+        "html": rel(result.html_path),
+        "executed": rel(result.executed_path),
+        "title": result.title,
+        "built_at": result.built_at,
+        "error_cell": result.error_cell,
+        "error": result.error_message,
+        "theme": result.theme,
+    }
 
 
 def result_of(name: str, entry: dict, reports_dir: Path) -> NotebookResult:
     """A skipped notebook's result, from the entry of the build that made its report."""
     return NotebookResult(
-        name=name, status=SKIPPED, seconds=0.0, html_path=reports_dir / entry["html"],
+        name=name,
+        status=SKIPPED,
+        seconds=0.0,
+        html_path=reports_dir / entry["html"],
         executed_path=reports_dir / entry["executed"] if entry.get("executed") else None,
-        title=entry.get("title", ""), inputs=entry["inputs"], built_at=entry.get("built_at", ""),
-        theme=entry.get("theme", ""))
+        title=entry.get("title", ""),
+        inputs=entry["inputs"],
+        built_at=entry.get("built_at", ""),
+        theme=entry.get("theme", ""),
+    )
 
 
-def save_states(state: dict, outcomes: list[tuple[Run, list[NotebookResult], dict]],
-                still_there: set[str] = frozenset()) -> dict:
+def save_states(
+    state: dict, outcomes: list[tuple[Run, list[NotebookResult], dict]], still_there: set[str] = frozenset()
+) -> dict:
     """The state with this build's runs updated, written once; other runs keep the reports still on disk.
 
     A notebook of the folder not built this time (``--only``) keeps its entry and report;
@@ -81,9 +101,12 @@ def save_states(state: dict, outcomes: list[tuple[Run, list[NotebookResult], dic
     """
     reports_dir = outcomes[0][0].reports_dir
     this_build = {run.key for run, _, _ in outcomes}
-    on_disk = lambda e: bool(e.get("html")) and (reports_dir / e["html"]).is_file()  # noqa: E731
-    runs = {key: {**other, "notebooks": {n: e for n, e in other["notebooks"].items() if on_disk(e)}}
-            for key, other in state["runs"].items() if key not in this_build}
+    on_disk = lambda e: bool(e.get("html")) and (reports_dir / e["html"]).is_file()
+    runs = {
+        key: {**other, "notebooks": {n: e for n, e in other["notebooks"].items() if on_disk(e)}}
+        for key, other in state["runs"].items()
+        if key not in this_build
+    }
     runs = {key: run for key, run in runs.items() if run["notebooks"]}
     for run, results, header in outcomes:
         built = {r.name for r in results}
@@ -96,8 +119,11 @@ def save_states(state: dict, outcomes: list[tuple[Run, list[NotebookResult], dic
             for rel in (entry.get("html"), entry.get("executed")):
                 if rel and (reports_dir / rel) not in new_pages:
                     (reports_dir / rel).unlink(missing_ok=True)
-        runs[run.key] = {"parameters": {k: v for k, v in run.parameters().items() if k != "data_dir"}, **header,
-                         "notebooks": {**kept, **{r.name: entry_of(r, reports_dir) for r in results}}}
+        runs[run.key] = {
+            "parameters": {k: v for k, v in run.parameters().items() if k != "data_dir"},
+            **header,
+            "notebooks": {**kept, **{r.name: entry_of(r, reports_dir) for r in results}},
+        }
     new_state = {"format": STATE_FORMAT, "runs": runs, **({"ingest": state["ingest"]} if "ingest" in state else {})}
     atomic_write_text(reports_dir / STATE_FILE, json.dumps(new_state, ensure_ascii=False, indent=1) + "\n")
     return new_state

@@ -3,6 +3,7 @@
 Shared by the workbook reader (``kpi.extract``) and the CSV reader (``kpi.csvread``), and by
 everything downstream that reads their output (cleaning, ``kpi check``, ingest).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -12,8 +13,18 @@ import pandas as pd
 
 from kpi.text import fold, nfc
 
-CELL_COLUMNS = ["source_id", "source_ref", "indicator", "area_raw", "year_raw", "raw_value",
-                "unit_raw", "base_year", "note", "status"]
+CELL_COLUMNS = [
+    "source_id",
+    "source_ref",
+    "indicator",
+    "area_raw",
+    "year_raw",
+    "raw_value",
+    "unit_raw",
+    "base_year",
+    "note",
+    "status",
+]
 REJECT_COLUMNS = ["source_id", "source_ref", "field", "raw_value", "reason"]
 LISTED = 8  # names a one-line problem lists before it says how many there are in all
 
@@ -28,8 +39,15 @@ class Extracted:
     total_rows: dict[str, int] = field(default_factory=dict)  # sheet → 0-based row of its TOTAL row
 
     def reject(self, ref: str, field_: str, raw: object, reason: str) -> None:
-        self.rejects.append({"source_id": self.source_id, "source_ref": ref, "field": field_,
-                             "raw_value": raw_text(raw), "reason": reason})
+        self.rejects.append(
+            {
+                "source_id": self.source_id,
+                "source_ref": ref,
+                "field": field_,
+                "raw_value": raw_text(raw),
+                "reason": reason,
+            }
+        )
 
 
 def raw_text(raw: object) -> str:

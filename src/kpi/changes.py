@@ -7,9 +7,12 @@ missing: it is never replaced by the value of another year.
 ...     "year": [2012, 2022], "value": [37015.0, 41100.0], "unit": "t", "status": ["derived", "reported"],
 ...     "source_id": "s", "source_ref": ["a − b", "a"]})
 >>> row = compare(obs, 2012, 2022).iloc[0]
->>> float(row["change_abs"]), round(float(row["change_pct"]), 2), round(float(row["cagr_pct"]), 3), row["baseline_status"]
-(4085.0, 11.04, 1.052, 'derived')
+>>> float(row["change_abs"]), round(float(row["change_pct"]), 2), round(float(row["cagr_pct"]), 3)
+(4085.0, 11.04, 1.052)
+>>> row["baseline_status"]
+'derived'
 """
+
 from __future__ import annotations
 
 import math
@@ -18,10 +21,28 @@ import pandas as pd
 
 from kpi.errors import KpiError, UnitMismatch
 
-CHANGE_COLUMNS = ["indicator", "area_code", "area_name", "unit", "baseline_year", "baseline_value",
-                  "baseline_status", "baseline_source", "baseline_ref", "target_year", "target_value",
-                  "target_status", "target_source", "target_ref", "change_abs", "change_pct", "cagr_pct", "complete",
-                  "baseline_note", "target_note"]
+CHANGE_COLUMNS = [
+    "indicator",
+    "area_code",
+    "area_name",
+    "unit",
+    "baseline_year",
+    "baseline_value",
+    "baseline_status",
+    "baseline_source",
+    "baseline_ref",
+    "target_year",
+    "target_value",
+    "target_status",
+    "target_source",
+    "target_ref",
+    "change_abs",
+    "change_pct",
+    "cagr_pct",
+    "complete",
+    "baseline_note",
+    "target_note",
+]
 SKIP_SUFFIXES = (".increase", ".printed")  # printed increases and printed shares are inputs, not series
 
 
@@ -51,13 +72,16 @@ def _refuse_two_areas_under_one_code(table: pd.DataFrame, baseline: int, target:
         old = table[(table["area_code"] == code) & (table["year"] == baseline)]
         new_name = gaz.name(code, target)
         if len(old) and (old["area_name"] != new_name).any() and (table["year"] == target).any():
-            raise KpiError(f"area {code} is {gaz.name(code, baseline)} in {baseline} and {new_name} in {target}: "
-                           "two areas under one code; compare the series re-aggregated to the 2025 units "
-                           "(kpi.reorg.series_in_new_units(obs)) instead")
+            raise KpiError(
+                f"area {code} is {gaz.name(code, baseline)} in {baseline} and {new_name} in {target}: "
+                "two areas under one code; compare the series re-aggregated to the 2025 units "
+                "(kpi.reorg.series_in_new_units(obs)) instead"
+            )
 
 
-def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = None,
-            priority: dict[str, int] | None = None) -> pd.DataFrame:
+def compare(
+    obs: pd.DataFrame, baseline: int, target: int, area: str | None = None, priority: dict[str, int] | None = None
+) -> pd.DataFrame:
     """Compare ``baseline`` and ``target`` years for every indicator (and area) with a value in either.
 
     ``obs`` may hold several sources: one value per cell is chosen with ``kpi.sources.pick``
@@ -71,9 +95,8 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
     complete (both years known), baseline_note, target_note.  A missing end is NaN with
     status ``missing``; it is never filled from another year.
     """
-    from kpi.sources import pick
-
     from kpi.api import area_code, check_years
+    from kpi.sources import pick
 
     if baseline >= target:
         raise KpiError(f"baseline {baseline} must come before target {target}")
@@ -89,6 +112,7 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
     _refuse_two_areas_under_one_code(table, baseline, target)
     if priority is None and table.duplicated(["indicator", "area_code", "year"]).any():
         from kpi.api import load_priorities
+
         priority = load_priorities()
     table = pick(table, priority or {})
     if "note" not in table:
@@ -105,14 +129,28 @@ def compare(obs: pd.DataFrame, baseline: int, target: int, area: str | None = No
     complete = bv.notna() & tv.notna()
     years = target - baseline
     growth = (tv / bv).where((bv > 0) & (tv > 0))
-    return pd.DataFrame({
-        "indicator": both["indicator"], "area_code": both["area_code"],
-        "area_name": both["area_name_t"].fillna(both["area_name_b"]), "unit": both["unit_t"].fillna(both["unit_b"]),
-        "baseline_year": baseline, "baseline_value": bv, "baseline_status": both["status_b"].fillna("missing"),
-        "baseline_source": both["source_id_b"].fillna(""), "baseline_ref": both["source_ref_b"].fillna(""),
-        "target_year": target, "target_value": tv, "target_status": both["status_t"].fillna("missing"),
-        "target_source": both["source_id_t"].fillna(""), "target_ref": both["source_ref_t"].fillna(""),
-        "change_abs": tv - bv, "change_pct": ((tv - bv) / bv * 100).where(bv != 0),
-        "cagr_pct": ((growth ** (1 / years) - 1) * 100).where(complete), "complete": complete,
-        "baseline_note": both["note_b"].fillna(""), "target_note": both["note_t"].fillna(""),
-    }, columns=CHANGE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "indicator": both["indicator"],
+            "area_code": both["area_code"],
+            "area_name": both["area_name_t"].fillna(both["area_name_b"]),
+            "unit": both["unit_t"].fillna(both["unit_b"]),
+            "baseline_year": baseline,
+            "baseline_value": bv,
+            "baseline_status": both["status_b"].fillna("missing"),
+            "baseline_source": both["source_id_b"].fillna(""),
+            "baseline_ref": both["source_ref_b"].fillna(""),
+            "target_year": target,
+            "target_value": tv,
+            "target_status": both["status_t"].fillna("missing"),
+            "target_source": both["source_id_t"].fillna(""),
+            "target_ref": both["source_ref_t"].fillna(""),
+            "change_abs": tv - bv,
+            "change_pct": ((tv - bv) / bv * 100).where(bv != 0),
+            "cagr_pct": ((growth ** (1 / years) - 1) * 100).where(complete),
+            "complete": complete,
+            "baseline_note": both["note_b"].fillna(""),
+            "target_note": both["note_t"].fillna(""),
+        },
+        columns=CHANGE_COLUMNS,
+    )

@@ -10,6 +10,7 @@ number).  ``overlaps`` measures collisions on a drawn figure, for the tests.
 Every function returns a closed matplotlib Figure: Jupyter shows it once (as the value of
 the cell), and a report shows it through ``kpi.display``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,13 +40,28 @@ MARKERS = {
     "upper_bound": {"marker": "v", "fillstyle": "full"},
 }
 # matplotlib knows / \ | - + x o O . * ; "^^" is not a hatch and drew a solid bar under a hatched legend
-HATCHES = {"reported": "", "preliminary": "\\\\", "derived": "//", "estimate": "..", "lower_bound": "xx",
-           "upper_bound": "--"}
+HATCHES = {
+    "reported": "",
+    "preliminary": "\\\\",
+    "derived": "//",
+    "estimate": "..",
+    "lower_bound": "xx",
+    "upper_bound": "--",
+}
 WIDTH_IN = 7.0  # 672 px at 96 dpi: wide enough on a page, still legible scaled to a phone
 STYLE = {
-    "font.family": [FONT, "sans-serif"], "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold",
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-    "figure.dpi": 96, "savefig.dpi": 150, "figure.figsize": (WIDTH_IN, 4.0), "legend.frameon": False,
+    "font.family": [FONT, "sans-serif"],
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "figure.dpi": 96,
+    "savefig.dpi": 150,
+    "figure.figsize": (WIDTH_IN, 4.0),
+    "legend.frameon": False,
     "svg.fonttype": "none",  # text stays text in SVG: small files, selectable, read by screen readers
 }
 LABEL_SIZE = 8
@@ -59,10 +75,12 @@ def use_style() -> None:
 
 def _styled(function):
     """Draw in the house style without changing the caller's matplotlib settings."""
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         with plt.rc_context(STYLE):
             return function(*args, **kwargs)
+
     return wrapper
 
 
@@ -94,13 +112,17 @@ def _rows_of(obs: pd.DataFrame, indicator: str) -> pd.DataFrame:
     rows = obs[obs["indicator"] == indicator]
     if rows.empty:
         known = sorted(set(obs["indicator"])) or sorted(reference.catalogue().index)
-        raise KpiError(f"indicator {indicator!r} has no value in the data given; closest indicators: "
-                       f"{', '.join(closest(indicator, known))}")
+        raise KpiError(
+            f"indicator {indicator!r} has no value in the data given; closest indicators: "
+            f"{', '.join(closest(indicator, known))}"
+        )
     areas = sorted(set(rows["area_code"]))
     if len(areas) > 1:
         names = ", ".join(f"{a} ({labels.area_name(a, None, 'en')})" for a in areas[:6])
-        raise KpiError(f"{indicator}: the rows are of {len(areas)} areas ({names}{', …' if len(areas) > 6 else ''}); "
-                       "a trend is one area's series: give area=, e.g. trend(obs, indicator, area='106')")
+        raise KpiError(
+            f"{indicator}: the rows are of {len(areas)} areas ({names}{', …' if len(areas) > 6 else ''}); "
+            "a trend is one area's series: give area=, e.g. trend(obs, indicator, area='106')"
+        )
     return rows
 
 
@@ -111,8 +133,19 @@ def _title(fig: Figure, title: str) -> None:
 
 
 def _status_handles(statuses: list[str], lang: str) -> list[Line2D]:
-    return [Line2D([], [], linestyle="", color="#333333", markersize=7, label=labels.status_label(s, lang, short=True),
-                   **MARKERS[s]) for s in MARKERS if s in statuses]
+    return [
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            color="#333333",
+            markersize=7,
+            label=labels.status_label(s, lang, short=True),
+            **MARKERS[s],
+        )
+        for s in MARKERS
+        if s in statuses
+    ]
 
 
 def _legend_below(fig: Figure, handles: list, ncols: int | None = None) -> None:
@@ -131,11 +164,24 @@ def _place(ax: plt.Axes, text: str, xy: tuple[float, float], renderer, taken: li
     """Put a label near ``xy`` at the first offset where it collides with nothing; None if none fits."""
     axes_box = ax.get_window_extent(renderer)
     for dx, dy, ha, va in offsets:
-        label = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                            fontsize=LABEL_SIZE, annotation_clip=False, **kw)
+        label = ax.annotate(
+            text,
+            xy,
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=LABEL_SIZE,
+            annotation_clip=False,
+            **kw,
+        )
         box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-        inside = (box.x0 >= axes_box.x0 - 2 and box.x1 <= axes_box.x1 + 2 and box.y0 >= axes_box.y0 - 2
-                  and box.y1 <= axes_box.y1 + 2)
+        inside = (
+            box.x0 >= axes_box.x0 - 2
+            and box.x1 <= axes_box.x1 + 2
+            and box.y0 >= axes_box.y0 - 2
+            and box.y1 <= axes_box.y1 + 2
+        )
         if inside and not any(box.overlaps(other) for other in taken):
             taken.append(box)
             return label
@@ -143,9 +189,16 @@ def _place(ax: plt.Axes, text: str, xy: tuple[float, float], renderer, taken: li
     return None
 
 
-POINT_OFFSETS = [(0, 7, "center", "bottom"), (0, -8, "center", "top"), (8, 0, "left", "center"),
-                 (-8, 0, "right", "center"), (8, 8, "left", "bottom"), (-8, 8, "right", "bottom"),
-                 (8, -8, "left", "top"), (-8, -8, "right", "top")]
+POINT_OFFSETS = [
+    (0, 7, "center", "bottom"),
+    (0, -8, "center", "top"),
+    (8, 0, "left", "center"),
+    (-8, 0, "right", "center"),
+    (8, 8, "left", "bottom"),
+    (-8, 8, "right", "bottom"),
+    (8, -8, "left", "top"),
+    (-8, -8, "right", "top"),
+]
 
 
 def _natural(name: object) -> tuple:
@@ -167,9 +220,16 @@ def _segments(years: list[int]) -> list[list[int]]:
 
 
 @_styled
-def trend(obs: pd.DataFrame, indicator: str, lang: str = config.DEFAULT_LANG, area: object = None,
-          label_points: bool = True, colours: dict[str, str] | None = None, series: str = "source_id",
-          title: str | None = None) -> Figure:
+def trend(
+    obs: pd.DataFrame,
+    indicator: str,
+    lang: str = config.DEFAULT_LANG,
+    area: object = None,
+    label_points: bool = True,
+    colours: dict[str, str] | None = None,
+    series: str = "source_id",
+    title: str | None = None,
+) -> Figure:
     """Every value of one indicator of one area over the years: a colour per ``series``, a marker per status.
 
     ``area`` picks the area from ``obs`` (``106``, ``"03413"``); ``series`` is the column naming
@@ -195,7 +255,14 @@ def trend(obs: pd.DataFrame, indicator: str, lang: str = config.DEFAULT_LANG, ar
             if len(run) > 1:
                 ax.plot(run, [by_year[y] for y in run], color=colour, linewidth=1.5, alpha=0.8)
         for r in part.itertuples():
-            ax.plot([r.year], [r.value], color=colour, markersize=8, linestyle="", **MARKERS.get(r.status, MARKERS["reported"]))
+            ax.plot(
+                [r.year],
+                [r.value],
+                color=colour,
+                markersize=8,
+                linestyle="",
+                **MARKERS.get(r.status, MARKERS["reported"]),
+            )
     years = sorted(set(rows["year"].astype(int)))
     ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
     ax.set_ylim(0, max(rows["value"].max(), 1) * 1.18)
@@ -212,8 +279,15 @@ def trend(obs: pd.DataFrame, indicator: str, lang: str = config.DEFAULT_LANG, ar
         taken += [line.get_window_extent(renderer) for line in ax.get_lines() if len(line.get_xdata()) == 1]
         for r in rows.itertuples():
             decimals = 2 if abs(r.value) < 100 else 0
-            _place(ax, labels.fmt_number(r.value, lang, decimals), (r.year, r.value), renderer, taken,
-                   POINT_OFFSETS, color=colours.get(getattr(r, series), COLOURS[0]))
+            _place(
+                ax,
+                labels.fmt_number(r.value, lang, decimals),
+                (r.year, r.value),
+                renderer,
+                taken,
+                POINT_OFFSETS,
+                color=colours.get(getattr(r, series), COLOURS[0]),
+            )
     return fig
 
 
@@ -221,13 +295,22 @@ def check_stackable(indicators: list[str]) -> None:
     """Parts are stacked only when the catalogue declares them disjoint classes of one whole."""
     groups = reference.catalogue().reindex(indicators)["stack_group"].fillna("")
     if len(indicators) > 1 and (groups.eq("").any() or groups.nunique() != 1):
-        raise KpiError(f"cannot stack {', '.join(indicators)}: they are not declared disjoint classes of one total "
-                       "(column stack_group of indicators.csv); nested classes would be counted twice")
+        raise KpiError(
+            f"cannot stack {', '.join(indicators)}: they are not declared disjoint classes of one total "
+            "(column stack_group of indicators.csv); nested classes would be counted twice"
+        )
 
 
 @_styled
-def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = config.DEFAULT_LANG, title: str = "",
-         stacked: bool = False, series_names: dict[str, str] | None = None) -> Figure:
+def bars(
+    table: pd.DataFrame,
+    category: str,
+    indicators: list[str],
+    lang: str = config.DEFAULT_LANG,
+    title: str = "",
+    stacked: bool = False,
+    series_names: dict[str, str] | None = None,
+) -> Figure:
     """Horizontal bars of several indicators (one unit) per category (a commune, a source), from zero.
 
     ``table`` has columns ``category``, indicator, value, unit, status.  ``stacked`` only for
@@ -236,7 +319,9 @@ def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = 
     labels.check_lang(lang)
     units = set(table.loc[table["indicator"].isin(indicators), "unit"])
     if len(units) != 1:
-        raise KpiError(f"bars of one chart share one unit; got {sorted(units) or 'no rows'} for {', '.join(indicators)}")
+        raise KpiError(
+            f"bars of one chart share one unit; got {sorted(units) or 'no rows'} for {', '.join(indicators)}"
+        )
     if stacked:
         check_stackable(indicators)
     unit = units.pop()
@@ -250,8 +335,15 @@ def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = 
         part = table[table["indicator"] == indicator].drop_duplicates(category).set_index(category).reindex(cats)
         offsets = [c + (0 if stacked else (i - (per_cat - 1) / 2) * height) for c in range(len(cats))]
         values = part["value"].fillna(0).astype(float)
-        bar = ax.barh(offsets, values, height=height, left=left.values if stacked else None,
-                      color=COLOURS[i % len(COLOURS)], edgecolor="white" if stacked else None, linewidth=0.8)
+        bar = ax.barh(
+            offsets,
+            values,
+            height=height,
+            left=left.values if stacked else None,
+            color=COLOURS[i % len(COLOURS)],
+            edgecolor="white" if stacked else None,
+            linewidth=0.8,
+        )
         for patch, status in zip(bar, part["status"]):
             hatch = HATCHES.get(status, "") if isinstance(status, str) else ""
             if hatch:
@@ -268,18 +360,26 @@ def bars(table: pd.DataFrame, category: str, indicators: list[str], lang: str = 
     ax.set_xlabel(labels.quantity_label(unit, lang))
     _title(fig, title)
     names = series_names or {i: labels.indicator_name(i, lang) for i in indicators}
-    handles = [Patch(facecolor=COLOURS[i % len(COLOURS)], label=names.get(ind, ind))
-               for i, ind in enumerate(indicators)] if len(indicators) > 1 else []
+    handles = (
+        [Patch(facecolor=COLOURS[i % len(COLOURS)], label=names.get(ind, ind)) for i, ind in enumerate(indicators)]
+        if len(indicators) > 1
+        else []
+    )
     statuses = [s for s in HATCHES if s != "reported" and s in set(table["status"].dropna())]
-    handles += [Patch(facecolor="#888888", edgecolor="#ffffff", hatch=HATCHES[s],
-                      label=labels.status_label(s, lang, short=True)) for s in statuses]
+    handles += [
+        Patch(
+            facecolor="#888888", edgecolor="#ffffff", hatch=HATCHES[s], label=labels.status_label(s, lang, short=True)
+        )
+        for s in statuses
+    ]
     _legend_below(fig, handles, ncols=1 if any(len(h.get_label()) > 40 for h in handles) else None)
     _bar_labels(fig, ax, drawn, unit, lang, stacked, left, cats)
     return fig
 
 
-def by_commune(obs: pd.DataFrame, indicator: str, year: int, area: object = config.DEFAULT_AREA,
-               lang: str = config.DEFAULT_LANG) -> Figure:
+def by_commune(
+    obs: pd.DataFrame, indicator: str, year: int, area: object = config.DEFAULT_AREA, lang: str = config.DEFAULT_LANG
+) -> Figure:
     """Bars of one indicator for each unit inside ``area`` in ``year`` (one value each, by source priority)."""
     from kpi import api, sources
 
@@ -290,39 +390,60 @@ def by_commune(obs: pd.DataFrame, indicator: str, year: int, area: object = conf
     inside = set(units.loc[units["parent"] == code, "code"])
     rows = sources.pick(rows[rows["area_code"].isin(inside) & (rows["year"] == year)])
     if rows.empty:
-        raise KpiError(f"{indicator} {year}: no value for the units inside {code} "
-                       f"({labels.area_name(code, year, lang)})")
+        raise KpiError(
+            f"{indicator} {year}: no value for the units inside {code} ({labels.area_name(code, year, lang)})"
+        )
     rows = rows.assign(area=rows["area_code"].map(lambda c: labels.area_name(c, year, lang))).sort_values("area")
     title = labels.text("text", "by_commune_title", lang, name=labels.indicator_name(indicator, lang), year=year)
     return bars(rows, "area", [indicator], lang, title)
 
 
-def _bar_labels(fig: Figure, ax: plt.Axes, drawn: list, unit: str, lang: str, stacked: bool,
-                totals: pd.Series, cats: list) -> None:
+def _bar_labels(
+    fig: Figure, ax: plt.Axes, drawn: list, unit: str, lang: str, stacked: bool, totals: pd.Series, cats: list
+) -> None:
     """Numbers inside stacked segments where they fit, totals (or values) after each bar."""
     renderer = _freeze(fig)
     taken = [t.get_window_extent(renderer) for t in _drawn_texts(fig) if t.get_visible() and t.get_text()]
-    for bar, values, statuses, left in drawn:
+    for bar, values, statuses, _left in drawn:
         for patch, value, status in zip(bar, values, statuses):
             if not value:
                 continue
             y = patch.get_y() + patch.get_height() / 2
             if stacked:
                 seg = patch.get_window_extent(renderer)
-                label = ax.text(patch.get_x() + patch.get_width() / 2, y, labels.fmt_number(value, lang),
-                                ha="center", va="center", fontsize=LABEL_SIZE, color="white", fontweight="bold")
+                label = ax.text(
+                    patch.get_x() + patch.get_width() / 2,
+                    y,
+                    labels.fmt_number(value, lang),
+                    ha="center",
+                    va="center",
+                    fontsize=LABEL_SIZE,
+                    color="white",
+                    fontweight="bold",
+                )
                 box = label.get_window_extent(renderer)
                 if box.width + 4 > seg.width or box.height > seg.height:
                     label.remove()
             else:
-                status = status if isinstance(status, str) else None
-                _place(ax, labels.fmt_value(value, unit, lang, status), (value, y), renderer, taken,
-                       [(3, 0, "left", "center")])
+                _place(
+                    ax,
+                    labels.fmt_value(value, unit, lang, status if isinstance(status, str) else None),
+                    (value, y),
+                    renderer,
+                    taken,
+                    [(3, 0, "left", "center")],
+                )
     if stacked:
         for i, cat in enumerate(cats):
             if totals[cat]:
-                _place(ax, labels.fmt_value(totals[cat], unit, lang), (totals[cat], i), renderer, taken,
-                       [(3, 0, "left", "center")])
+                _place(
+                    ax,
+                    labels.fmt_value(totals[cat], unit, lang),
+                    (totals[cat], i),
+                    renderer,
+                    taken,
+                    [(3, 0, "left", "center")],
+                )
 
 
 def _drawn_texts(fig: Figure) -> list[Text]:
@@ -355,8 +476,11 @@ def overlaps(fig: Figure) -> list[tuple[str, str]]:
         if inter_w > 1 and inter_h > 1:
             found.append((a, b))
     width, height = fig.bbox.width, fig.bbox.height
-    found += [(a, "<figure edge>") for a, box in boxes
-              if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1]
+    found += [
+        (a, "<figure edge>")
+        for a, box in boxes
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1
+    ]
     return found
 
 

@@ -8,6 +8,7 @@ A file that matches no layout says so in one line, naming the closest layout and
 A file can be ingested when its report is empty (exit code 0); two files that are one and
 the same (same sha256) are a problem naming both.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -19,18 +20,18 @@ import pandas as pd
 import yaml
 
 from kpi import config, derive, reference
+from kpi.book import open_workbook, reader_failure
 from kpi.cells import REJECT_COLUMNS, cells_frame, listed
 from kpi.clean import clean_cells
-from kpi.derive import plain_number
 from kpi.csvread import TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
+from kpi.derive import plain_number
 from kpi.errors import UNEXPECTED_EXIT, KpiError, SourceError, debugging, unexpected_problem
-from kpi.book import open_workbook, reader_failure
 from kpi.extract import READERS
 from kpi.reference import SourceRecord
 from kpi.text import fold
 
 CSV_SUFFIXES = (".csv", ".txt") + TAB_SUFFIXES
-CONSOLE_LINES = 20      # problem lines shown per file; `kpi check --all` shows every one
+CONSOLE_LINES = 20  # problem lines shown per file; `kpi check --all` shows every one
 MIN_SHARE_OF_COLUMNS = 0.5  # a CSV is read with a layout when it has at least half its required columns
 
 
@@ -55,8 +56,11 @@ class CheckReport:
         body = [f"  - {p}" for p in self.problems] + [f"  - {line}" for line in grouped(self.rejects)]
         body += [f"  - warning: {w}" for w in self.warnings]
         shown = body if limit is None else body[:limit]
-        more = [f"  … and {len(body) - len(shown):,} more lines (kpi check --all lists every one)"] \
-            if len(shown) < len(body) else []
+        more = (
+            [f"  … and {len(body) - len(shown):,} more lines (kpi check --all lists every one)"]
+            if len(shown) < len(body)
+            else []
+        )
         if self.ok:
             return [head + f"OK, {self.values} values can be ingested{warned}"] + shown + more
         return [head + f"{len(self.problems) + len(self.rejects)} problem(s){warned}"] + shown + more
@@ -81,8 +85,11 @@ def grouped(rejects: pd.DataFrame) -> list[str]:
         names = [c for c, _ in cells]
         cols = {re.sub(r"\d", "", c) for c in names}
         rows = {re.sub(r"\D", "", c) for c in names}
-        span = f"{names[0]}:{names[-1]}" if len(cols) == 1 or len(rows) == 1 else ", ".join(names[:4]) + (
-            ", …" if len(names) > 4 else "")
+        span = (
+            f"{names[0]}:{names[-1]}"
+            if len(cols) == 1 or len(rows) == 1
+            else ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+        )
         lines.append(f"{place}!{span} ({len(cells)} values, first {cells[0][1]!r}): {reason}")
     return lines
 
@@ -104,15 +111,17 @@ def _guess_csv(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
     line, header, _ = header_of(numbered_rows(text, delimiter_of(path, text))[0])
     columns = set(header)
     specs = layouts_of_kind(("records", "list"), ref_dir)
-    share = lambda s: len(columns & set(_required_columns(s))) / max(len(_required_columns(s)), 1)  # noqa: E731
+    share = lambda s: len(columns & set(_required_columns(s))) / max(len(_required_columns(s)), 1)
     best = max(specs, key=share)
     if share(best) >= MIN_SHARE_OF_COLUMNS:
         return best["id"], ""
     have = [c for c in _required_columns(best) if c in columns]
     lacks = [c for c in _required_columns(best) if c not in columns]
-    return None, (f"matches no layout: its header (line {line or 1}: {listed(header)}) has too few columns of any "
-                  f"layout; closest: {best['id']}, which has {len(have)} of its {len(have) + len(lacks)} columns "
-                  f"(lacks {listed(lacks)}); give --layout to check it against one")
+    return None, (
+        f"matches no layout: its header (line {line or 1}: {listed(header)}) has too few columns of any "
+        f"layout; closest: {best['id']}, which has {len(have)} of its {len(have) + len(lacks)} columns "
+        f"(lacks {listed(lacks)}); give --layout to check it against one"
+    )
 
 
 def _guess_workbook(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
@@ -120,16 +129,20 @@ def _guess_workbook(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
     names = open_workbook(path).sheet_names
     folded = {fold(n) for n in names}
     specs = layouts_of_kind(("workbook",), ref_dir)
-    shared = lambda s: len(folded & {fold(sh["sheet"]) for sh in s["sheets"]})  # noqa: E731
+    shared = lambda s: len(folded & {fold(sh["sheet"]) for sh in s["sheets"]})
     best = max(specs, key=shared)
     if shared(best) > 0:
         return best["id"], ""
-    likeness = lambda s: max((difflib.SequenceMatcher(None, fold(n), fold(sh["sheet"])).ratio()  # noqa: E731
-                              for n in names for sh in s["sheets"]), default=0.0)
+    likeness = lambda s: max(
+        (difflib.SequenceMatcher(None, fold(n), fold(sh["sheet"])).ratio() for n in names for sh in s["sheets"]),
+        default=0.0,
+    )
     near = max(specs, key=likeness)
-    return None, (f"matches no layout: none of its sheets ({listed(names)}) is a sheet of a known layout; closest: "
-                  f"{near['id']} (sheets {listed([sh['sheet'] for sh in near['sheets']])}); give --layout to "
-                  "check it against one")
+    return None, (
+        f"matches no layout: none of its sheets ({listed(names)}) is a sheet of a known layout; closest: "
+        f"{near['id']} (sheets {listed([sh['sheet'] for sh in near['sheets']])}); give --layout to "
+        "check it against one"
+    )
 
 
 def guess_layout(path: Path, ref_dir: Path | None = None) -> tuple[str | None, str]:
@@ -179,21 +192,30 @@ def total_warnings(obs: pd.DataFrame, total_rows: dict[str, int], ref_dir: Path 
     from the sum of its units: a warning naming the cell, the printed total and the sum."""
     sums = derive.unit_sums(obs, ref_dir)
     printed = obs.rename(columns={"area_code": "district", "value": "printed", "source_ref": "printed_ref"})
-    merged = sums.merge(printed[["indicator", "year", "source_id", "district", "printed", "printed_ref"]], how="left",
-                        on=["indicator", "year", "source_id", "district"])
+    merged = sums.merge(
+        printed[["indicator", "year", "source_id", "district", "printed", "printed_ref"]],
+        how="left",
+        on=["indicator", "year", "source_id", "district"],
+    )
     lines = []
     for r in merged.itertuples():
         what = f"district total of {r.indicator}, {r.year}"
         total = f"{plain_number(r.value)} {r.unit}"
         if pd.isna(r.printed) and r.units == r.expected:
-            lines.append(f"{_total_cell(r.ref, total_rows)} ({what}) is empty: ingest derives it as the sum of its "
-                         f"{r.units} units, {total} ({r.ref})")
+            lines.append(
+                f"{_total_cell(r.ref, total_rows)} ({what}) is empty: ingest derives it as the sum of its "
+                f"{r.units} units, {total} ({r.ref})"
+            )
         elif pd.isna(r.printed):
-            lines.append(f"{_total_cell(r.ref, total_rows)} ({what}) is empty and {r.expected - r.units} of its "
-                         f"{r.expected} units have no figure: the district reports will have no {r.year} figure")
+            lines.append(
+                f"{_total_cell(r.ref, total_rows)} ({what}) is empty and {r.expected - r.units} of its "
+                f"{r.expected} units have no figure: the district reports will have no {r.year} figure"
+            )
         elif r.units == r.expected and not derive.agrees_with_printed(r.printed, r.value):
-            lines.append(f"{r.printed_ref} ({what}) is {plain_number(r.printed)} {r.unit} but its {r.units} units "
-                         f"add up to {total} ({r.ref})")
+            lines.append(
+                f"{r.printed_ref} ({what}) is {plain_number(r.printed)} {r.unit} but its {r.units} units "
+                f"add up to {total} ({r.ref})"
+            )
     return lines
 
 
@@ -235,14 +257,20 @@ def same_files(paths: list[Path]) -> list[str]:
     for path in paths:
         digest = reference.sha256(path)
         if digest in first:
-            lines.append(f"{path.name}: the same file as {first[digest].name} (sha256 {digest[:12]}…): one form "
-                         "under two names; keep one of them")
+            lines.append(
+                f"{path.name}: the same file as {first[digest].name} (sha256 {digest[:12]}…): one form "
+                "under two names; keep one of them"
+            )
         first.setdefault(digest, path)
     return lines
 
 
-def check_files(paths: list[str | Path], layout_id: str | None = None, ref_dir: Path | None = None,
-                limit: int | None = CONSOLE_LINES) -> tuple[list[str], int]:
+def check_files(
+    paths: list[str | Path],
+    layout_id: str | None = None,
+    ref_dir: Path | None = None,
+    limit: int | None = CONSOLE_LINES,
+) -> tuple[list[str], int]:
     """(lines to print, exit code) for ``kpi check``: 0 when every file can be ingested, 1 when one
     cannot, 70 when kpi itself failed on one (the others are still checked)."""
     paths = [Path(p) for p in paths]

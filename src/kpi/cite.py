@@ -10,6 +10,7 @@ its provenance record.  The cell address or report section is the secondary deta
 >>> place("bc24_annex.xlsx!02_Che!D7 − bc24_annex.xlsx!02_Che!E7")
 '02_Che!D7 − E7'
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,9 +30,11 @@ CSV_REF = re.compile(r"^[^:\s]+\.(?:csv|tsv):[\d, ]+?(?:\s+(?P<rest>[^\d\s,].*))
 MONTH = re.compile(r"tháng (\d{1,2})/(\d{4})")
 REAGGREGATED = re.compile(  # the note kpi.reorg.to_new_units writes
     r"^re-aggregated to the 2025 unit \(Res\. 1670/NQ-UBTVQH15 cl\. (\d+)\): (.*?)(?:; Tam Đường part only, the unit "
-    r"also took in (.*))?$")
+    r"also took in (.*))?$"
+)
 DERIVED_BASELINE = re.compile(  # the note kpi.derive.baselines writes
-    r"^(\d{4}) = (\d{4}) value ([\d,.]+) − printed increase ([\d,.]+) on \d{4}")
+    r"^(\d{4}) = (\d{4}) value ([\d,.]+) − printed increase ([\d,.]+) on \d{4}"
+)
 
 
 def _plain(number: str) -> float:
@@ -113,21 +116,31 @@ def caveats(note: object, lang: str) -> list[str]:
     derived = DERIVED_BASELINE.match(note)
     if derived:
         year, from_year, value, increase = derived.groups()
-        found.append(labels.text("notes", "derived_baseline", lang, year=year, from_year=from_year,
-                                 value=labels.fmt_number(_plain(value), lang),
-                                 increase=labels.fmt_number(_plain(increase), lang)))
+        found.append(
+            labels.text(
+                "notes",
+                "derived_baseline",
+                lang,
+                year=year,
+                from_year=from_year,
+                value=labels.fmt_number(_plain(value), lang),
+                increase=labels.fmt_number(_plain(increase), lang),
+            )
+        )
     regrouped = REAGGREGATED.match(note)
     if regrouped:
         clause, parts, others = regrouped.groups()
-        parts = re.sub(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?",
-                       lambda m: labels.fmt_number(_plain(m.group(0)), lang), parts)
-        found.append(labels.text("notes", "reorganised", lang, clause=clause, parts=parts) +
-                     (" " + labels.text("notes", "part_only", lang, others=others) if others else ""))
+        parts = re.sub(
+            r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", lambda m: labels.fmt_number(_plain(m.group(0)), lang), parts
+        )
+        found.append(
+            labels.text("notes", "reorganised", lang, clause=clause, parts=parts)
+            + (" " + labels.text("notes", "part_only", lang, others=others) if others else "")
+        )
     folded = fold(note)
     found += [vi if lang == "vi" else en for pattern, vi, en in _caveats() if pattern in folded]
     for month, year in MONTH.findall(note):
-        found.append(labels.text("notes", "as_of_month", lang, year=year,
-                                 month=labels.month_name(int(month), lang)))
+        found.append(labels.text("notes", "as_of_month", lang, year=year, month=labels.month_name(int(month), lang)))
     return list(dict.fromkeys(found))
 
 
@@ -162,6 +175,7 @@ class References:
     numbers: dict[str, int] = field(default_factory=dict)
     documents: dict[str, Document] = field(default_factory=dict)
     files: dict[str, set[str]] = field(default_factory=dict)  # document → the source ids cited from it
+    _found: dict[tuple[str, str], Document] = field(default_factory=dict, repr=False)  # (source id, url) → document
 
     def url(self, source_id: str, ref: str = "", note: object = "") -> str:
         """The web page a value comes from: in its note, else in the notes of the inputs it was derived from."""
@@ -172,9 +186,11 @@ class References:
         return found
 
     def document_of(self, source_id: str, ref: str = "", note: object = "") -> Document:
-        return self._document(source_id, self.url(source_id, ref, note))
+        key = (source_id, self.url(source_id, ref, note))
+        if key not in self._found:  # a report cites a few documents many times
+            self._found[key] = self._document(*key)
+        return self._found[key]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 -- one References per report; a few dozen documents
     def _document(self, source_id: str, url: str) -> Document:
         docs = _documents()
         row = docs[docs["url"] == url] if url else docs.iloc[0:0]
@@ -184,15 +200,11 @@ class References:
             return self._known(row.iloc[0], url)
         return self._from_record(source_id, url)
 
-    def __hash__(self) -> int:  # the cache above keys on the instance
-        return id(self)
-
     def _known(self, row: pd.Series, url: str) -> Document:
         lang = self.lang
         title = row[f"title_{lang}"]
         parts = [row[f"issuer_{lang}"] + ("." if title else ""), title]
-        date = (labels.text("cite", "dated", lang, date=_format_date(row["date"], lang)) if row["date"]
-                else "")
+        date = labels.text("cite", "dated", lang, date=_format_date(row["date"], lang)) if row["date"] else ""
         kind = row[f"kind_{lang}"]
         text = " ".join(p for p in parts if p)
         text += "".join(f", {p}" for p in (kind if not title else "", date) if p)
@@ -208,8 +220,9 @@ class References:
         title = r.get("title", source_id)
         text = f"{title}." + (f" {issuer}." if issuer and issuer != title else "")
         record_url = r.get("url", "") if isinstance(r.get("url", ""), str) else ""
-        return Document(f"source:{source_id}", text, url or (record_url if record_url.startswith("http") else ""),
-                        source_id)
+        return Document(
+            f"source:{source_id}", text, url or (record_url if record_url.startswith("http") else ""), source_id
+        )
 
     def number(self, source_id: str, ref: str = "", note: object = "") -> int:
         doc = self.document_of(source_id, ref, note)

@@ -10,6 +10,7 @@ it (``150 tạ`` in a ``tấn`` column is refused, never read as 150 t); and two
 key (indicator, area, year, source) -- a commune listed twice, or under its old and new
 name -- are both rejected, each naming the other cell, never one kept at random.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,16 +24,26 @@ from pathlib import Path
 import pandas as pd
 
 from kpi import reference
-from kpi.errors import UnitMismatch
 from kpi.cells import REJECT_COLUMNS, raw_text
+from kpi.errors import UnitMismatch
 from kpi.text import ParsedNumber, fold, format_number, nfc, parse_number
 
-OBS_COLUMNS = ["indicator", "area_code", "area_name", "year", "value", "unit", "status",
-               "source_id", "source_ref", "note"]
+OBS_COLUMNS = [
+    "indicator",
+    "area_code",
+    "area_name",
+    "year",
+    "value",
+    "unit",
+    "status",
+    "source_id",
+    "source_ref",
+    "note",
+]
 KEY = ["indicator", "area_code", "year", "source_id"]
-MIN_YEAR, MAX_YEAR = 1900, 2100          # plausible reference years
-MAX_MAGNITUDE = 1e12                     # above any district or national figure in these units
-RANGE_SUFFIXES = ("_min", "_max")        # a printed range "160-320" feeds <id>_min and <id>_max
+MIN_YEAR, MAX_YEAR = 1900, 2100  # plausible reference years
+MAX_MAGNITUDE = 1e12  # above any district or national figure in these units
+RANGE_SUFFIXES = ("_min", "_max")  # a printed range "160-320" feeds <id>_min and <id>_max
 SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?\s*[eE]\s*[+-]?\d+\s*$")  # 1e20, 1,5E+3
 NOT_AVAILABLE = frozenset({"n/a", "na", "n.a.", "#n/a", "nan", "null", "none"})  # folded words for "no figure"
 
@@ -73,11 +84,14 @@ def value_type_problem(raw: object, expected: str) -> str | None:
     "'1e20' is in scientific notation, which is not accepted: type the number in full, in t"
     """
     if isinstance(raw, (dt.date, dt.time, dt.timedelta)):  # dt.datetime is a dt.date
-        return (f"a date ({raw_text(raw)}) where a number in {expected or 'the column unit'} belongs: Excel turns "
-                "'15.5' or '15/5' into a date; format the cell as Text and type the figure again")
+        return (
+            f"a date ({raw_text(raw)}) where a number in {expected or 'the column unit'} belongs: Excel turns "
+            "'15.5' or '15/5' into a date; format the cell as Text and type the figure again"
+        )
     if isinstance(raw, str) and SCIENTIFIC.match(raw):
-        return (f"{raw!r} is in scientific notation, which is not accepted: type the number in full"
-                + (f", in {expected}" if expected else ""))
+        return f"{raw!r} is in scientific notation, which is not accepted: type the number in full" + (
+            f", in {expected}" if expected else ""
+        )
     return None
 
 
@@ -98,12 +112,16 @@ def ambiguous_reason(raw: str) -> str:
     text = raw.strip()
     if re.fullmatch(r"\d{1,3},\d{3}", text):
         thousands = text.replace(",", "")
-        return (f"{raw!r} is ambiguous: the comma may be the decimal mark (the Vietnamese way) or group thousands "
-                f"(the English way, {thousands}); write {format_number(float(thousands))} for {thousands}, or "
-                f"{text}0 for the decimal number")
-    return (f"{raw!r} is ambiguous: a comma followed by exactly three digits may be the decimal mark (the "
-            "Vietnamese way) or group thousands (the English way); write thousands with a dot (1.947) and give "
-            "decimals other than three digits (1,9470)")
+        return (
+            f"{raw!r} is ambiguous: the comma may be the decimal mark (the Vietnamese way) or group thousands "
+            f"(the English way, {thousands}); write {format_number(float(thousands))} for {thousands}, or "
+            f"{text}0 for the decimal number"
+        )
+    return (
+        f"{raw!r} is ambiguous: a comma followed by exactly three digits may be the decimal mark (the "
+        "Vietnamese way) or group thousands (the English way); write thousands with a dot (1.947) and give "
+        "decimals other than three digits (1,9470)"
+    )
 
 
 def same_unit(cell_unit: str, column_unit: str, ref_dir: Path | None = None) -> bool:
@@ -169,8 +187,9 @@ class _Context:
 
 
 @functools.lru_cache(maxsize=1 << 12)
-def _column_context(indicator: str, unit_raw: str, cell_unit: str, is_range: bool, raw_for_message: str,
-                    ref_dir: Path | None) -> tuple[_Context, _Context | None]:
+def _column_context(
+    indicator: str, unit_raw: str, cell_unit: str, is_range: bool, raw_for_message: str, ref_dir: Path | None
+) -> tuple[_Context, _Context | None]:
     """What depends on the indicator and units only: (targets and factors, or the reason), and
     separately a unit problem (reported after an area problem, in the order of the checks)."""
     cat = reference.catalogue(ref_dir)
@@ -178,8 +197,9 @@ def _column_context(indicator: str, unit_raw: str, cell_unit: str, is_range: boo
     if is_range:
         targets = tuple(indicator + s for s in RANGE_SUFFIXES)
         if not all(t in cat.index for t in targets):
-            return _Context(reason=f"a range ({raw_for_message!r}) is not allowed for indicator {indicator!r}",
-                            field="value"), None
+            return _Context(
+                reason=f"a range ({raw_for_message!r}) is not allowed for indicator {indicator!r}", field="value"
+            ), None
     elif indicator not in cat.index:
         return _Context(reason=_unknown_indicator(indicator, cat), field="indicator"), None
     column_unit = nfc(unit_raw)
@@ -187,10 +207,13 @@ def _column_context(indicator: str, unit_raw: str, cell_unit: str, is_range: boo
     if not unit_text:
         return _Context(targets), _Context(reason=f"no unit: expected {cat.loc[targets[0], 'unit']}", field="unit")
     if reference.unit_of(unit_text, ref_dir) is None:
-        return _Context(targets), _Context(reason=f"unit {unit_text!r} is not in the unit table (units.csv)", field="unit")
+        return _Context(targets), _Context(
+            reason=f"unit {unit_text!r} is not in the unit table (units.csv)", field="unit"
+        )
     if column_unit and cell_unit and not same_unit(cell_unit, column_unit, ref_dir):
-        return _Context(targets), _Context(reason=f"the cell says {cell_unit!r} but the column's unit is "
-                                                  f"{column_unit!r}", field="unit")
+        return _Context(targets), _Context(
+            reason=f"the cell says {cell_unit!r} but the column's unit is {column_unit!r}", field="unit"
+        )
     units = tuple(cat.loc[t, "unit"] for t in targets)
     try:
         factors = tuple(reference.conversion_factor(unit_text, u, ref_dir) for u in units)
@@ -209,8 +232,16 @@ def _area(area_raw: str, year: int, ref_dir: Path | None) -> tuple[str, str, str
     return match.code, match.name, None
 
 
-def _context(indicator: str, year: int, area_raw: str, unit_raw: str, cell_unit: str, is_range: bool,
-             raw_for_message: str, ref_dir: Path | None) -> _Context:
+def _context(
+    indicator: str,
+    year: int,
+    area_raw: str,
+    unit_raw: str,
+    cell_unit: str,
+    is_range: bool,
+    raw_for_message: str,
+    ref_dir: Path | None,
+) -> _Context:
     """Where a value goes; the checks in order: indicator (and range), area, unit."""
     column, unit_problem = _column_context(indicator, unit_raw, cell_unit, is_range, raw_for_message, ref_dir)
     if column.reason:
@@ -242,8 +273,16 @@ def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -
         return [], read.error, "value"
     if read.missing:
         return [], None, "missing"
-    ctx = _context(indicator, year, str(cell["area_raw"]), str(cell["unit_raw"] or ""), read.unit_text,
-                   read.high is not None, str(raw) if read.high is not None else "", ref_dir)
+    ctx = _context(
+        indicator,
+        year,
+        str(cell["area_raw"]),
+        str(cell["unit_raw"] or ""),
+        read.unit_text,
+        read.high is not None,
+        str(raw) if read.high is not None else "",
+        ref_dir,
+    )
     if ctx.reason:
         return [], ctx.reason, ctx.field
     out = []
@@ -251,19 +290,29 @@ def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -
     base_year = cell.get("base_year")
     base = parse_year(base_year) if base_year not in (None, "") else None
     note = cell["note"] or ""
-    for target, unit, factor, value in zip(ctx.targets, ctx.units, ctx.factors, values):
-        value = value * factor
+    for target, unit, factor, printed in zip(ctx.targets, ctx.units, ctx.factors, values):
+        value = printed * factor
         if abs(value) > MAX_MAGNITUDE:
             return [], f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value"
         if value < 0 and not target.endswith(".increase"):
             return [], f"negative value {value:g} {unit}: expected a count or amount ≥ 0", "value"
         if unit == "%" and value > 100:
             return [], f"share {value:g} % is above 100 %", "value"
-        out.append({
-            "indicator": target, "area_code": ctx.area_code, "area_name": ctx.area_name, "year": year,
-            "value": value, "unit": unit, "status": read.status or cell.get("status") or "reported",
-            "source_id": cell["source_id"], "source_ref": cell["source_ref"], "note": note, "base_year": base,
-        })
+        out.append(
+            {
+                "indicator": target,
+                "area_code": ctx.area_code,
+                "area_name": ctx.area_name,
+                "year": year,
+                "value": value,
+                "unit": unit,
+                "status": read.status or cell.get("status") or "reported",
+                "source_id": cell["source_id"],
+                "source_ref": cell["source_ref"],
+                "note": note,
+                "base_year": base,
+            }
+        )
     if ctx.targets[-1].endswith(".increase") and base is None:
         return [], f"an increase needs the year it is measured from (got {base_year!r})", "base_year"
     return out, None, ""
@@ -274,10 +323,14 @@ def duplicate_reason(row: dict, others: list[dict]) -> str:
     what = f"two values of {row['indicator']} for {row['year']}"
     own = nfc(str(row["_area_raw"]))
     places = "; ".join(
-        f"{o['source_ref']} ({own!r} is listed twice)" if fold(str(o["_area_raw"])) == fold(own)
-        else (f"{o['source_ref']} ({nfc(str(o['_area_raw']))!r} and {own!r} are the same area, "
-              f"{row['area_name']} {row['area_code']})")
-        for o in others)
+        f"{o['source_ref']} ({own!r} is listed twice)"
+        if fold(str(o["_area_raw"])) == fold(own)
+        else (
+            f"{o['source_ref']} ({nfc(str(o['_area_raw']))!r} and {own!r} are the same area, "
+            f"{row['area_name']} {row['area_code']})"
+        )
+        for o in others
+    )
     return f"{what}, also in {places}: keep one of the rows"
 
 
@@ -294,9 +347,15 @@ def split_duplicates(rows: list[dict]) -> tuple[list[dict], list[dict]]:
         if len(group) == 1:
             kept.append(row)
             continue
-        rejects.append({"source_id": row["source_id"], "source_ref": row["source_ref"], "field": "area",
-                        "raw_value": raw_text(row["_raw"]),
-                        "reason": duplicate_reason(row, [o for o in group if o is not row])})
+        rejects.append(
+            {
+                "source_id": row["source_id"],
+                "source_ref": row["source_ref"],
+                "field": "area",
+                "raw_value": raw_text(row["_raw"]),
+                "reason": duplicate_reason(row, [o for o in group if o is not row]),
+            }
+        )
     return kept, rejects
 
 
@@ -309,8 +368,15 @@ def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
         if field_ == "missing":
             missing += 1
         elif reason:
-            rejects.append({"source_id": cell["source_id"], "source_ref": cell["source_ref"], "field": field_,
-                            "raw_value": raw_text(cell["raw_value"]), "reason": reason})
+            rejects.append(
+                {
+                    "source_id": cell["source_id"],
+                    "source_ref": cell["source_ref"],
+                    "field": field_,
+                    "raw_value": raw_text(cell["raw_value"]),
+                    "reason": reason,
+                }
+            )
         for o in out:  # what a duplicate's message names
             o["_raw"], o["_area_raw"] = cell["raw_value"], cell["area_raw"]
         rows.extend(out)
@@ -318,8 +384,7 @@ def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
     rejects.extend(duplicates)
     frame = pd.DataFrame(rows, columns=OBS_COLUMNS + ["base_year"])
     frame = frame.astype({"year": "int64", "value": "float64"})
-    return Cleaned(frame[OBS_COLUMNS], pd.DataFrame(rejects, columns=REJECT_COLUMNS), missing,
-                   frame["base_year"])
+    return Cleaned(frame[OBS_COLUMNS], pd.DataFrame(rejects, columns=REJECT_COLUMNS), missing, frame["base_year"])
 
 
 def clean_list(table: list[dict], spec: dict, ref_dir: Path | None = None) -> tuple[pd.DataFrame, list[dict]]:
@@ -332,9 +397,16 @@ def clean_list(table: list[dict], spec: dict, ref_dir: Path | None = None) -> tu
         out, bad = dict(row), []
         content = tuple(sorted((k, v) for k, v in row.items() if k != "source_ref"))
         if content in seen:  # a thing typed twice would be counted twice
-            rejects.append({"source_id": row["source_id"], "source_ref": row["source_ref"], "field": "line",
-                            "raw_value": "", "reason": f"repeats {seen[content]} exactly: a thing listed twice "
-                                                       "would be counted twice; delete one of the lines"})
+            rejects.append(
+                {
+                    "source_id": row["source_id"],
+                    "source_ref": row["source_ref"],
+                    "field": "line",
+                    "raw_value": "",
+                    "reason": f"repeats {seen[content]} exactly: a thing listed twice "
+                    "would be counted twice; delete one of the lines",
+                }
+            )
             continue
         seen[content] = row["source_ref"]
         year = parse_year(row.get("year", ""))
@@ -357,8 +429,16 @@ def clean_list(table: list[dict], spec: dict, ref_dir: Path | None = None) -> tu
             if parsed.value is not None and unit_role is not None and reference.unit_of(unit_text, ref_dir) is None:
                 bad.append((role, unit_text, f"unit {unit_text!r} is not in the unit table (units.csv)"))
         if bad:
-            rejects.extend({"source_id": row["source_id"], "source_ref": row["source_ref"], "field": f,
-                            "raw_value": str(v), "reason": r} for f, v, r in bad)
+            rejects.extend(
+                {
+                    "source_id": row["source_id"],
+                    "source_ref": row["source_ref"],
+                    "field": f,
+                    "raw_value": str(v),
+                    "reason": r,
+                }
+                for f, v, r in bad
+            )
             continue
         rows.append(out)
     return pd.DataFrame(rows), rejects

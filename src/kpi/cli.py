@@ -3,6 +3,7 @@
 Errors are printed in one line (or one block naming every problem of a file) and the
 command exits non-zero; ``--debug`` shows the Python traceback as well.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,13 +18,11 @@ VIETNAMESE_SAMPLE = "Tam Đường: sản lượng chè → 10.200 tấn"  # let
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from kpi import ingest
-
-    from kpi import executors
+    from kpi import executors, ingest
 
     pool = executors.executor(args.executor, args.scheduler)
     try:
-        result = ingest.run(args.data_dir, map=pool.map if pool.name != "local" else None)
+        result = ingest.run(args.data_dir, mapper=pool.map if pool.name != "local" else None)
     finally:
         pool.close()
     print("\n".join(result.summary_lines))
@@ -33,11 +32,22 @@ def _ingest(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from kpi import build
 
-    result = build.build(baseline=args.baseline, target=args.target, area=args.area, lang=args.lang, jobs=args.jobs,
-                         force=args.force, data_dir=args.data_dir, notebooks_dir=args.notebooks_dir,
-                         reports_dir=args.reports_dir,
-                         timeout=args.timeout if args.timeout is not None else build.DEFAULT_TIMEOUT_S,
-                         areas=args.areas, executor=args.executor, scheduler=args.scheduler, only=args.only)
+    result = build.build(
+        baseline=args.baseline,
+        target=args.target,
+        area=args.area,
+        lang=args.lang,
+        jobs=args.jobs,
+        force=args.force,
+        data_dir=args.data_dir,
+        notebooks_dir=args.notebooks_dir,
+        reports_dir=args.reports_dir,
+        timeout=args.timeout if args.timeout is not None else build.DEFAULT_TIMEOUT_S,
+        areas=args.areas,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        only=args.only,
+    )
     for failed in result.failed:
         print(f"kpi build: error: {failed.message}", file=sys.stderr)
     print(result.index_path)
@@ -65,8 +75,13 @@ def _export(args: argparse.Namespace) -> int:
 
     p = params.check(args.baseline, args.target, args.area, "vi", args.data_dir)
     obs = api.load_observations(p.data_dir)
-    table = changes.compare(obs, p.baseline_year, p.target_year, area=None if args.all_areas else p.area_code,
-                            priority=api.load_priorities(p.data_dir))
+    table = changes.compare(
+        obs,
+        p.baseline_year,
+        p.target_year,
+        area=None if args.all_areas else p.area_code,
+        priority=api.load_priorities(p.data_dir),
+    )
     out = export.export(table, args.out, p.baseline_year, p.target_year)
     print(f"{out}: {len(table)} indicators, {p.baseline_year} → {p.target_year}")
     return 0
@@ -75,18 +90,36 @@ def _export(args: argparse.Namespace) -> int:
 def _add_years(p: argparse.ArgumentParser) -> None:
     from kpi import config
 
-    p.add_argument("--baseline", type=int, default=config.DEFAULT_BASELINE_YEAR,
-                   help=f"baseline year (default: {config.DEFAULT_BASELINE_YEAR})")
-    p.add_argument("--target", type=int, default=config.DEFAULT_TARGET_YEAR,
-                   help=f"target year (default: {config.DEFAULT_TARGET_YEAR})")
-    p.add_argument("--area", default=config.DEFAULT_AREA, help=f"area code (default: {config.DEFAULT_AREA}, Tam Đường district)")
+    p.add_argument(
+        "--baseline",
+        type=int,
+        default=config.DEFAULT_BASELINE_YEAR,
+        help=f"baseline year (default: {config.DEFAULT_BASELINE_YEAR})",
+    )
+    p.add_argument(
+        "--target",
+        type=int,
+        default=config.DEFAULT_TARGET_YEAR,
+        help=f"target year (default: {config.DEFAULT_TARGET_YEAR})",
+    )
+    p.add_argument(
+        "--area", default=config.DEFAULT_AREA, help=f"area code (default: {config.DEFAULT_AREA}, Tam Đường district)"
+    )
 
 
 def _add_executor(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--executor", choices=("local", "dask"), default="local",
-                   help=f"where {what} run: here (default) or on a Dask cluster (needs --scheduler)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="address of the Dask scheduler, e.g. tcp://127.0.0.1:8786 (with --executor dask)")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help=f"where {what} run: here (default) or on a Dask cluster (needs --scheduler)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of the Dask scheduler, e.g. tcp://127.0.0.1:8786 (with --executor dask)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,35 +133,58 @@ def parser() -> argparse.ArgumentParser:
     _add_executor(ing, "the raw files are read")
     ing.set_defaults(func=_ingest)
     bld = sub.add_parser("build", help="ingest, execute every notebook and render the HTML reports")
-    bld.add_argument("--baseline", type=int, default=config.DEFAULT_BASELINE_YEAR,
-                     help=f"baseline year (default: {config.DEFAULT_BASELINE_YEAR})")
-    bld.add_argument("--target", type=int, default=config.DEFAULT_TARGET_YEAR,
-                     help=f"target year (default: {config.DEFAULT_TARGET_YEAR})")
+    bld.add_argument(
+        "--baseline",
+        type=int,
+        default=config.DEFAULT_BASELINE_YEAR,
+        help=f"baseline year (default: {config.DEFAULT_BASELINE_YEAR})",
+    )
+    bld.add_argument(
+        "--target",
+        type=int,
+        default=config.DEFAULT_TARGET_YEAR,
+        help=f"target year (default: {config.DEFAULT_TARGET_YEAR})",
+    )
     where = bld.add_mutually_exclusive_group()
-    where.add_argument("--area", default=config.DEFAULT_AREA,
-                       help=f"area code (default: {config.DEFAULT_AREA}, Tam Đường district)")
-    where.add_argument("--areas", default=None, metavar="CODES|all",
-                       help="one set of reports per area: codes separated by commas, or all (every area with data "
-                            "in the target year, and the district); kernels are reused from one report to the next")
-    bld.add_argument("--lang", choices=config.LANGS, default=config.DEFAULT_LANG,
-                     help=f"report language (default: {config.DEFAULT_LANG})")
+    where.add_argument(
+        "--area", default=config.DEFAULT_AREA, help=f"area code (default: {config.DEFAULT_AREA}, Tam Đường district)"
+    )
+    where.add_argument(
+        "--areas",
+        default=None,
+        metavar="CODES|all",
+        help="one set of reports per area: codes separated by commas, or all (every area with data "
+        "in the target year, and the district); kernels are reused from one report to the next",
+    )
+    bld.add_argument(
+        "--lang",
+        choices=config.LANGS,
+        default=config.DEFAULT_LANG,
+        help=f"report language (default: {config.DEFAULT_LANG})",
+    )
     bld.add_argument("--jobs", type=int, default=1, help="notebooks run at a time (default: 1)")
     bld.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
     bld.add_argument("--timeout", type=int, default=None, help="seconds a cell may run before it fails (default: 600)")
     bld.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
     bld.add_argument("--notebooks-dir", default=None, help="notebooks to run (default: the project's notebooks/)")
     bld.add_argument("--reports-dir", default=None, help="where reports are written (default: the project's reports/)")
-    bld.add_argument("--only", default=None, metavar="NOTEBOOKS",
-                     help="build only these notebooks (stems, comma-separated); names one that is not a report "
-                          "by default, e.g. --only 00_explore")
+    bld.add_argument(
+        "--only",
+        default=None,
+        metavar="NOTEBOOKS",
+        help="build only these notebooks (stems, comma-separated); names one that is not a report "
+        "by default, e.g. --only 00_explore",
+    )
     _add_executor(bld, "the raw files are read and the notebooks run")
     bld.set_defaults(func=_build)
     tpl = sub.add_parser("template", help="write the bilingual data-collection form for a year")
     tpl.add_argument("--year", type=int, required=True, help="the year the figures will refer to")
     tpl.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
     tpl.set_defaults(func=_template)
-    chk = sub.add_parser("check", help="check workbooks or CSV files before adding them to data/raw (exit 0 when "
-                                       "every one can be ingested)")
+    chk = sub.add_parser(
+        "check",
+        help="check workbooks or CSV files before adding them to data/raw (exit 0 when every one can be ingested)",
+    )
     chk.add_argument("files", type=Path, nargs="+", metavar="file")
     chk.add_argument("--layout", default=None, help="layout id (default: guessed from the sheet names or header)")
     chk.add_argument("--all", action="store_true", help="list every problem line (default: the first 20 per file)")
@@ -176,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, KpiError):
             print(f"kpi {args.command}: error: {exc}", file=sys.stderr)
             return exc.exit_code
-        print(f"kpi {args.command}: unexpected error: {exc.__class__.__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"kpi {args.command}: unexpected error: {exc.__class__.__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return UNEXPECTED_EXIT
 
 

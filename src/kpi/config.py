@@ -3,6 +3,7 @@
 ``KPI_ROOT`` moves the whole project, ``KPI_DATA_DIR`` the data folder (raw, processed),
 ``KPI_REFERENCE_DIR`` the reference tables and ``KPI_REPORTS_DIR`` the rendered reports.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_BASELINE_YEAR = 2012  # Resolution 20-NQ/TW was adopted on 1/11/2012: the report's base year
-DEFAULT_TARGET_YEAR = 2022    # the report's year ("đến nay", April 2022)
-DEFAULT_AREA = "106"          # Tam Đường district
-LANGS = ("vi", "en")          # report languages, Vietnamese first
-DEFAULT_LANG = LANGS[0]       # the package speaks Vietnamese unless asked otherwise
+DEFAULT_TARGET_YEAR = 2022  # the report's year ("đến nay", April 2022)
+DEFAULT_AREA = "106"  # Tam Đường district
+LANGS = ("vi", "en")  # report languages, Vietnamese first
+DEFAULT_LANG = LANGS[0]  # the package speaks Vietnamese unless asked otherwise
 
 PROJ_ROOT = Path(os.environ.get("KPI_ROOT", Path(__file__).resolve().parents[2]))
 
@@ -44,5 +45,5 @@ class DataPaths:
         return self.root / "processed"
 
     @classmethod
-    def of(cls, data_dir: str | Path | None = None) -> "DataPaths":
+    def of(cls, data_dir: str | Path | None = None) -> DataPaths:
         return cls(Path(data_dir) if data_dir is not None else DATA_DIR)

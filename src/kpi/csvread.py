@@ -6,6 +6,7 @@ delimiter (comma, semicolon, tab) is taken from the header line, and a ``.tsv`` 
 read as tab-separated.  Blank lines above the header are skipped, and problems name the
 header's real line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,14 @@ from kpi.reference import SourceRecord
 from kpi.text import nfc
 
 CSV_DELIMITERS = (",", ";", "\t")
-TAB_SUFFIXES = (".tsv", ".tab")   # tab-separated text by its name
-BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
-        (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+TAB_SUFFIXES = (".tsv", ".tab")  # tab-separated text by its name
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 # Vietnamese diacritics: five tones (grave, acute, tilde, hook, dot below), circumflex, breve, horn.
 VIETNAMESE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b")
 TEXT_SIGNS = frozenset("–—‘’“”…•°·×±²³§©®€№\u00a0")  # typographic signs in Office's Vietnamese text
@@ -76,19 +82,34 @@ def decode_csv(data: bytes, name: str) -> str:
     ('Bản Hòn', 'Bản Hòn')
     """
     if data.startswith((safety.ZIP_MAGIC, safety.OLE2_MAGIC)):
-        raise SourceError(name, ["is a workbook (Excel or OpenDocument), not CSV text, but its layout reads CSV: "
-                                 "export the sheet as 'CSV UTF-8 (Comma delimited)'"])
+        raise SourceError(
+            name,
+            [
+                "is a workbook (Excel or OpenDocument), not CSV text, but its layout reads CSV: "
+                "export the sheet as 'CSV UTF-8 (Comma delimited)'"
+            ],
+        )
     for bom, codec in BOMS:
         if data.startswith(bom):
             try:
                 return one_line_end(unicodedata.normalize("NFC", data.decode(codec)))
             except UnicodeDecodeError as exc:
-                raise SourceError(name, [f"not {codec.upper()} text although it starts with that byte-order mark "
-                                         f"(byte {exc.start}); save the file as 'CSV UTF-8'"]) from None
+                raise SourceError(
+                    name,
+                    [
+                        f"not {codec.upper()} text although it starts with that byte-order mark "
+                        f"(byte {exc.start}); save the file as 'CSV UTF-8'"
+                    ],
+                ) from None
     if b"\x00" in data:
         line = line_of(data, data.index(b"\x00"))
-        raise SourceError(name, [f"line {line}: NUL bytes: it is UTF-16 text without a byte-order mark, or not "
-                                 "text at all; save the file as 'CSV UTF-8'"])
+        raise SourceError(
+            name,
+            [
+                f"line {line}: NUL bytes: it is UTF-16 text without a byte-order mark, or not "
+                "text at all; save the file as 'CSV UTF-8'"
+            ],
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -97,8 +118,13 @@ def decode_csv(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             text = ""
         if not text or not plausible_vietnamese(unicodedata.normalize("NFC", text)):
-            raise SourceError(name, [f"line {line_of(data, exc.start)}: not UTF-8 text (byte 0x{data[exc.start]:02x}) "
-                                     "nor Vietnamese Windows-1258; save the file as 'CSV UTF-8'"]) from None
+            raise SourceError(
+                name,
+                [
+                    f"line {line_of(data, exc.start)}: not UTF-8 text (byte 0x{data[exc.start]:02x}) "
+                    "nor Vietnamese Windows-1258; save the file as 'CSV UTF-8'"
+                ],
+            ) from None
     return one_line_end(unicodedata.normalize("NFC", text))
 
 
@@ -143,7 +169,7 @@ def header_of(numbered: list[tuple[int, list[str]]]) -> tuple[int, list[str], li
     """(line of the header, its fields, the lines under it): blank lines above the header are skipped."""
     for i, (line_no, row) in enumerate(numbered):
         if any(v.strip() for v in row):
-            return line_no, [nfc(h) for h in row], numbered[i + 1:]
+            return line_no, [nfc(h) for h in row], numbered[i + 1 :]
     return 0, [], []
 
 
@@ -174,10 +200,17 @@ def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[st
         if not any(v.strip() for v in row):
             continue
         if len(row) != len(header):
-            hint = (f"; a value holding {'a tab' if delimiter == chr(9) else repr(delimiter)} must be in double "
-                    "quotes" if len(row) > len(header) else "")
-            out.reject(f"{record.path.name}:{line_no}", "line", delimiter.join(row),
-                       f"line has {len(row)} fields, the header has {len(header)}{hint}")
+            hint = (
+                f"; a value holding {'a tab' if delimiter == chr(9) else repr(delimiter)} must be in double quotes"
+                if len(row) > len(header)
+                else ""
+            )
+            out.reject(
+                f"{record.path.name}:{line_no}",
+                "line",
+                delimiter.join(row),
+                f"line has {len(row)} fields, the header has {len(header)}{hint}",
+            )
             continue
         values = dict(zip(header, row))
         records.append((line_no, {role: values.get(column, "") for role, column in mapping.items()}))
@@ -193,14 +226,34 @@ def read_records(record: SourceRecord, spec: dict) -> Extracted:
         passage = nfc(row.get("ref", ""))
         full_ref = f"{ref} {passage}".strip()
         note = "; ".join(nfc(row[r]) for r in spec.get("note_roles", ["note"]) if nfc(row.get(r, "")))
-        base = {"source_id": record.source_id, "area_raw": row.get("area", ""),
-                "year_raw": row.get("year", ""), "unit_raw": row.get("unit", ""), "note": note}
-        out.cells.append({**base, "source_ref": full_ref, "indicator": nfc(row.get("indicator", "")),
-                          "raw_value": row.get("value", ""), "base_year": None, "status": ""})
+        base = {
+            "source_id": record.source_id,
+            "area_raw": row.get("area", ""),
+            "year_raw": row.get("year", ""),
+            "unit_raw": row.get("unit", ""),
+            "note": note,
+        }
+        out.cells.append(
+            {
+                **base,
+                "source_ref": full_ref,
+                "indicator": nfc(row.get("indicator", "")),
+                "raw_value": row.get("value", ""),
+                "base_year": None,
+                "status": "",
+            }
+        )
         if row.get("increase", "").strip():
-            out.cells.append({**base, "source_ref": full_ref + " (increase)",
-                              "indicator": nfc(row.get("indicator", "")) + ".increase",
-                              "raw_value": row["increase"], "base_year": row.get("base_year", ""), "status": ""})
+            out.cells.append(
+                {
+                    **base,
+                    "source_ref": full_ref + " (increase)",
+                    "indicator": nfc(row.get("indicator", "")) + ".increase",
+                    "raw_value": row["increase"],
+                    "base_year": row.get("base_year", ""),
+                    "status": "",
+                }
+            )
     return out
 
 
@@ -210,10 +263,11 @@ def read_list(record: SourceRecord, spec: dict) -> Extracted:
     _, rows = _csv_rows(record, spec, out)
     table = spec["table"]
     out.lists[table] = [
-        {**{role: nfc(v) for role, v in row.items()}, "source_id": record.source_id,
-         "source_ref": f"{record.path.name}:{line_no}"}
+        {
+            **{role: nfc(v) for role, v in row.items()},
+            "source_id": record.source_id,
+            "source_ref": f"{record.path.name}:{line_no}",
+        }
         for line_no, row in rows
     ]
     return out
-
-

@@ -9,6 +9,7 @@
 * district totals a form leaves empty: the sum of the district's units, for additive
   indicators when every unit of that year has a value.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,14 +19,25 @@ from pathlib import Path
 import pandas as pd
 
 from kpi import reference
-from kpi.clean import KEY, OBS_COLUMNS
+from kpi.clean import OBS_COLUMNS
 from kpi.text import format_number
 
 # A sum is as weak as its weakest part: a bound or an estimate among the parts makes the sum one too.
 WEAKEST_FIRST = ("lower_bound", "upper_bound", "estimate", "preliminary")
 # value: the figure as printed; expected: what its parts give; other: the other side of an echo
-FINDING_COLUMNS = ["check", "indicator", "area_code", "year", "source_id", "source_ref", "unit", "value", "expected",
-                   "other", "message"]
+FINDING_COLUMNS = [
+    "check",
+    "indicator",
+    "area_code",
+    "year",
+    "source_id",
+    "source_ref",
+    "unit",
+    "value",
+    "expected",
+    "other",
+    "message",
+]
 
 
 def decimals_of(value: float, max_decimals: int = 6) -> int:
@@ -73,19 +85,33 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series, ref_dir: Path | None = N
     rows = []
     for inc in increases.itertuples(index=False):
         level_id = cat.loc[inc.indicator, "increase_of"]
-        level = obs[(obs["indicator"] == level_id) & (obs["area_code"] == inc.area_code)
-                    & (obs["year"] == inc.year) & (obs["source_id"] == inc.source_id)]
+        level = obs[
+            (obs["indicator"] == level_id)
+            & (obs["area_code"] == inc.area_code)
+            & (obs["year"] == inc.year)
+            & (obs["source_id"] == inc.source_id)
+        ]
         if level.empty or pd.isna(inc.base_year):
             continue
         lv = level.iloc[0]
         base = int(inc.base_year)
-        rows.append({
-            "indicator": level_id, "area_code": inc.area_code, "area_name": inc.area_name, "year": base,
-            "value": lv["value"] - inc.value, "unit": lv["unit"], "status": "derived",
-            "source_id": inc.source_id, "source_ref": f"{lv['source_ref']} − {inc.source_ref}",
-            "note": (f"{base} = {inc.year} value {plain_number(lv['value'])} − printed increase {plain_number(inc.value)} "
-                     f"on {base} (statuses: {lv['status']}, {inc.status})"),
-        })
+        rows.append(
+            {
+                "indicator": level_id,
+                "area_code": inc.area_code,
+                "area_name": inc.area_name,
+                "year": base,
+                "value": lv["value"] - inc.value,
+                "unit": lv["unit"],
+                "status": "derived",
+                "source_id": inc.source_id,
+                "source_ref": f"{lv['source_ref']} − {inc.source_ref}",
+                "note": (
+                    f"{base} = {inc.year} value {plain_number(lv['value'])} − printed increase "
+                    f"{plain_number(inc.value)} on {base} (statuses: {lv['status']}, {inc.status})"
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=OBS_COLUMNS)
 
 
@@ -102,31 +128,58 @@ def ratios(obs: pd.DataFrame, ref_dir: Path | None = None) -> tuple[pd.DataFrame
     for rule in rules.itertuples():
         pairs = obs[obs["indicator"] == rule.numerator].merge(
             obs.loc[obs["indicator"] == rule.denominator, cell + ["value", "status", "source_ref"]],
-            on=cell, suffixes=("", "_d"))
+            on=cell,
+            suffixes=("", "_d"),
+        )
         pairs = pairs[pairs["value_d"] != 0]
         if pairs.empty:
             continue
-        pairs = pairs.assign(ratio=pairs["value"] / pairs["value_d"] * rule.factor,
-                             ref=pairs["source_ref"] + " ÷ " + pairs["source_ref_d"])
-        printed = obs.loc[obs["indicator"].isin([rule.id, printed_of.get(rule.id, "")]), cell + ["indicator", "value", "unit", "source_ref"]]
+        pairs = pairs.assign(
+            ratio=pairs["value"] / pairs["value_d"] * rule.factor,
+            ref=pairs["source_ref"] + " ÷ " + pairs["source_ref_d"],
+        )
+        printed = obs.loc[
+            obs["indicator"].isin([rule.id, printed_of.get(rule.id, "")]),
+            cell + ["indicator", "value", "unit", "source_ref"],
+        ]
         checked = pairs.merge(printed, on=cell, suffixes=("", "_p"))
         for c in checked.itertuples(index=False):
             if not agrees_with_printed(c.value_p, c.ratio):
-                findings.append(_ratio_finding(rule.id, c, pd.Series({"value": c.value_p, "unit": c.unit_p,
-                                                                      "source_ref": c.source_ref_p}), c.ratio, c.ref))
+                findings.append(
+                    _ratio_finding(
+                        rule.id,
+                        c,
+                        pd.Series({"value": c.value_p, "unit": c.unit_p, "source_ref": c.source_ref_p}),
+                        c.ratio,
+                        c.ref,
+                    )
+                )
         given = printed[printed["indicator"] == rule.id][cell]  # a printed ratio stays; its parts only check it
         new = pairs.merge(given, on=cell, how="left", indicator=True)
         new = new[new["_merge"] == "left_only"]
         weak = new["status"].isin(WEAKEST_FIRST[:3]) | new["status_d"].isin(WEAKEST_FIRST[:3])
         early = (new["status"] == "preliminary") | (new["status_d"] == "preliminary")
         status = weak.map({True: "estimate", False: "derived"}).where(weak | ~early, "preliminary")
-        rows.append(pd.DataFrame({
-            "indicator": rule.id, "area_code": new["area_code"], "area_name": new["area_name"], "year": new["year"],
-            "value": new["ratio"], "unit": rule.unit, "status": status,
-            "source_id": new["source_id"], "source_ref": new["ref"],
-            "note": [f"{plain_number(a)} / {plain_number(b)}" + (" × 100" if rule.factor == 100 else "")
-                     for a, b in zip(new["value"], new["value_d"])],
-        }, columns=OBS_COLUMNS))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "indicator": rule.id,
+                    "area_code": new["area_code"],
+                    "area_name": new["area_name"],
+                    "year": new["year"],
+                    "value": new["ratio"],
+                    "unit": rule.unit,
+                    "status": status,
+                    "source_id": new["source_id"],
+                    "source_ref": new["ref"],
+                    "note": [
+                        f"{plain_number(a)} / {plain_number(b)}" + (" × 100" if rule.factor == 100 else "")
+                        for a, b in zip(new["value"], new["value_d"])
+                    ],
+                },
+                columns=OBS_COLUMNS,
+            )
+        )
     derived = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBS_COLUMNS)
     return derived, pd.DataFrame(findings, columns=FINDING_COLUMNS)
 
@@ -134,17 +187,27 @@ def ratios(obs: pd.DataFrame, ref_dir: Path | None = None) -> tuple[pd.DataFrame
 def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str) -> dict:
     d = decimals_of(printed["value"])
     return {
-        "check": "printed_ratio", "indicator": indicator, "area_code": n.area_code, "year": n.year,
-        "source_id": n.source_id, "source_ref": printed["source_ref"], "unit": printed["unit"],
-        "value": printed["value"], "expected": value, "other": "",
-        "message": (f"printed {format_number(printed['value'], 'en', d)} {printed['unit']} but the parts give "
-                    f"{format_number(value, 'en', d + 2)} {printed['unit']} ({ref}), which rounds to "
-                    f"{format_number(round(value, d), 'en', d)}"),
+        "check": "printed_ratio",
+        "indicator": indicator,
+        "area_code": n.area_code,
+        "year": n.year,
+        "source_id": n.source_id,
+        "source_ref": printed["source_ref"],
+        "unit": printed["unit"],
+        "value": printed["value"],
+        "expected": value,
+        "other": "",
+        "message": (
+            f"printed {format_number(printed['value'], 'en', d)} {printed['unit']} but the parts give "
+            f"{format_number(value, 'en', d + 2)} {printed['unit']} ({ref}), which rounds to "
+            f"{format_number(round(value, d), 'en', d)}"
+        ),
     }
 
 
-def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict], ref_dir: Path | None = None
-                    ) -> pd.DataFrame:
+def list_aggregates(
+    lists: dict[str, pd.DataFrame], specs: dict[str, dict], ref_dir: Path | None = None
+) -> pd.DataFrame:
     """Counts and sums over list tables, one derived row per aggregate and year."""
     cat = reference.catalogue(ref_dir)
     gaz = reference.gazetteer(ref_dir)
@@ -156,7 +219,8 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict], ref_
         for agg in spec.get("aggregates", []):
             selected = table
             for role, wanted in agg.get("where", {}).items():
-                selected = selected[selected[role].map(lambda v: wanted.casefold() in str(v).casefold())]
+                needle = wanted.casefold()
+                selected = selected[selected[role].map(lambda v, n=needle: n in str(v).casefold())]
             for year, group in selected.groupby("year"):
                 lines = ", ".join(ref.rsplit(":", 1)[1] for ref in group["source_ref"])
                 file = group["source_ref"].iloc[0].rsplit(":", 1)[0]
@@ -168,15 +232,24 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict], ref_
                         continue
                     value = float(col.sum())
                     left_out = len(group) - len(col)
-                    how = f"sum of {len(col)} rows" + (f"; {left_out} rows without a value left out" if left_out else "")
+                    how = f"sum of {len(col)} rows" + (
+                        f"; {left_out} rows without a value left out" if left_out else ""
+                    )
                 where = " and ".join(f"{k} = {v}" for k, v in agg.get("where", {}).items())
-                rows.append({
-                    "indicator": agg["indicator"], "area_code": spec["area"],
-                    "area_name": gaz.name(spec["area"], int(year)), "year": int(year), "value": value,
-                    "unit": cat.loc[agg["indicator"], "unit"], "status": "derived",
-                    "source_id": group["source_id"].iloc[0],
-                    "source_ref": f"{file}:{lines}", "note": how + (f" where {where}" if where else ""),
-                })
+                rows.append(
+                    {
+                        "indicator": agg["indicator"],
+                        "area_code": spec["area"],
+                        "area_name": gaz.name(spec["area"], int(year)),
+                        "year": int(year),
+                        "value": value,
+                        "unit": cat.loc[agg["indicator"], "unit"],
+                        "status": "derived",
+                        "source_id": group["source_id"].iloc[0],
+                        "source_ref": f"{file}:{lines}",
+                        "note": how + (f" where {where}" if where else ""),
+                    }
+                )
     return pd.DataFrame(rows, columns=OBS_COLUMNS)
 
 
@@ -187,8 +260,9 @@ def span_ref(refs: list[str]) -> str:
     ('f.xlsx!S!D7:D9', 'a.csv:3 + a.csv:5')
     """
     split = [ref.rsplit("!", 1) for ref in refs]
-    cells = [re.fullmatch(r"([A-Z]{1,3})(\d+)", cell) if len(parts) == 2 else None for parts in split
-             for cell in parts[-1:]]
+    cells = [
+        re.fullmatch(r"([A-Z]{1,3})(\d+)", cell) if len(parts) == 2 else None for parts in split for cell in parts[-1:]
+    ]
     places = {parts[0] for parts in split}
     columns = {m.group(1) for m in cells if m}
     if all(cells) and len(places) == 1 and len(columns) == 1:
@@ -214,14 +288,19 @@ def unit_sums(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
             units = set(gaz.units_of_year(int(year), parent=district)["code"])
             links += [(year, district, code, len(units)) for code in units]
     columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
-    parts = additive.merge(pd.DataFrame(links, columns=["year", "district", "area_code", "expected"]),
-                           on=["year", "area_code"])
+    parts = additive.merge(
+        pd.DataFrame(links, columns=["year", "district", "area_code", "expected"]), on=["year", "area_code"]
+    )
     if parts.empty:
         return pd.DataFrame(columns=columns)
     sums = parts.groupby(["indicator", "year", "source_id", "district"], as_index=False).agg(
-        unit=("unit", "first"), value=("value", "sum"), units=("area_code", "nunique"), expected=("expected", "first"),
+        unit=("unit", "first"),
+        value=("value", "sum"),
+        units=("area_code", "nunique"),
+        expected=("expected", "first"),
         status=("status", lambda s: next((w for w in WEAKEST_FIRST if w in set(s)), "derived")),
-        ref=("source_ref", lambda refs: span_ref(list(refs))))
+        ref=("source_ref", lambda refs: span_ref(list(refs))),
+    )
     return sums[columns]
 
 
@@ -235,12 +314,21 @@ def district_totals(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFr
     missing = sums.merge(given, how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
     gaz = reference.gazetteer(ref_dir)
-    return pd.DataFrame({
-        "indicator": missing["indicator"], "area_code": missing["district"],
-        "area_name": [gaz.name(d, int(y)) for d, y in zip(missing["district"], missing["year"])],
-        "year": missing["year"], "value": missing["value"], "unit": missing["unit"], "status": missing["status"],
-        "source_id": missing["source_id"],
-        "source_ref": [f"sum of {n} units: {ref}" for n, ref in zip(missing["units"], missing["ref"])],
-        "note": [f"the district total is not given: {plain_number(v)} {u} is the sum of its {n} units"
-                 for v, u, n in zip(missing["value"], missing["unit"], missing["units"])],
-    }, columns=OBS_COLUMNS)
+    return pd.DataFrame(
+        {
+            "indicator": missing["indicator"],
+            "area_code": missing["district"],
+            "area_name": [gaz.name(d, int(y)) for d, y in zip(missing["district"], missing["year"])],
+            "year": missing["year"],
+            "value": missing["value"],
+            "unit": missing["unit"],
+            "status": missing["status"],
+            "source_id": missing["source_id"],
+            "source_ref": [f"sum of {n} units: {ref}" for n, ref in zip(missing["units"], missing["ref"])],
+            "note": [
+                f"the district total is not given: {plain_number(v)} {u} is the sum of its {n} units"
+                for v, u, n in zip(missing["value"], missing["unit"], missing["units"])
+            ],
+        },
+        columns=OBS_COLUMNS,
+    )

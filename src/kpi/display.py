@@ -5,6 +5,7 @@ in the rendered HTML: numbers right-aligned, note letters beside figures with th
 under the table, reference numbers linked to the source list, charts as SVG with alt
 text.  ``show`` displays one HTML block (one call, one output).
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,7 +36,7 @@ def _cell(text: object) -> str:
     if not REF.search(escaped):
         return escaped
     linked = REF.sub(lambda m: f'<a class="kpi-ref" href="#ref-{m.group(1)}">[{m.group(1)}]</a>', escaped)
-    return re.sub(r'(</a>) ([^<|]+)', r'\1 <span class="kpi-place">\2</span>', linked)
+    return re.sub(r"(</a>) ([^<|]+)", r'\1 <span class="kpi-place">\2</span>', linked)
 
 
 def table_html(table: Table, extra: str = "") -> str:
@@ -58,24 +59,32 @@ def table_html(table: Table, extra: str = "") -> str:
     notes = "".join(f'<li><sup class="kpi-mark">{esc(k)}</sup> {esc(t)}</li>' for k, t in table.notes)
     notes = f'<ul class="kpi-notes">{notes}</ul>' if notes else ""
     more = f'<p class="kpi-more">{esc(table.more)}</p>' if table.more else ""
-    return (f'<section class="kpi-block">{title}{caption}<div class="kpi-scroll"><table class="kpi-table">'
-            f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{notes}{more}{extra}</section>')
+    return (
+        f'<section class="kpi-block">{title}{caption}<div class="kpi-scroll"><table class="kpi-table">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{notes}{more}{extra}</section>"
+    )
 
 
 def figure_svg(figure) -> bytes:
-    """The figure as SVG (text kept as text; no date, so the same chart gives the same bytes)."""
+    """The figure as SVG (text kept as text; no date and ids from a fixed salt, not random ones, so the same
+    chart gives the same bytes and a rebuilt report is the same file)."""
+    import matplotlib
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    with matplotlib.rc_context({"svg.hashsalt": "kpi"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     return buffer.getvalue()
 
 
 def chart_html(chart: Chart, extra: str = "") -> str:
     """A chart as an SVG image with alt text, a caption, and ``extra`` (the download link) under it."""
     svg = figure_svg(chart.figure)
-    width, height = (int(round(v * 96)) for v in chart.figure.get_size_inches())
+    width, height = (round(v * 96) for v in chart.figure.get_size_inches())
     src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-    return (f'<figure class="kpi-chart"><div class="kpi-chart-scroll"><img src="{src}" alt="{esc(chart.alt)}" '
-            f'width="{width}" height="{height}"></div>{extra}</figure>')
+    return (
+        f'<figure class="kpi-chart"><div class="kpi-chart-scroll"><img src="{src}" alt="{esc(chart.alt)}" '
+        f'width="{width}" height="{height}"></div>{extra}</figure>'
+    )
 
 
 def heading_html(title: str, subtitle: str, lead: str = "") -> str:
@@ -85,7 +94,7 @@ def heading_html(title: str, subtitle: str, lead: str = "") -> str:
 
 def section_html(title: str, intro: str = "") -> str:
     intro = f'<p class="kpi-intro">{esc(intro)}</p>' if intro else ""
-    return f'<h2>{esc(title)}</h2>{intro}'
+    return f"<h2>{esc(title)}</h2>{intro}"
 
 
 def key_figures_html(theme_title: str, figures: list, lead: str, empty: str) -> str:
@@ -95,16 +104,20 @@ def key_figures_html(theme_title: str, figures: list, lead: str, empty: str) -> 
     cards = "".join(
         f'<div class="kpi-card"><p class="kpi-card-name">{esc(f.name)}</p>'
         f'<p class="kpi-card-value">{esc(f.value)}</p>'
-        f'<p class="kpi-card-detail">{esc(f.year)} · {esc(f.change)}</p></div>' for f in figures)
-    return (f'<section class="kpi-theme"><h3>{esc(theme_title)}</h3><p class="kpi-sentence">{esc(lead)}</p>'
-            f'<div class="kpi-cards">{cards}</div></section>')
+        f'<p class="kpi-card-detail">{esc(f.year)} · {esc(f.change)}</p></div>'
+        for f in figures
+    )
+    return (
+        f'<section class="kpi-theme"><h3>{esc(theme_title)}</h3><p class="kpi-sentence">{esc(lead)}</p>'
+        f'<div class="kpi-cards">{cards}</div></section>'
+    )
 
 
 def references_html(refs: References, scope: Scope) -> str:
     items = []
-    for number, doc, detail in refs.entries():
+    for number, doc, place in refs.entries():
         link = f' <a href="{esc(doc.url)}" rel="noreferrer">{esc(doc.url)}</a>' if doc.url else ""
-        detail = f' <span class="kpi-place">({esc(detail)})</span>' if detail else ""
+        detail = f' <span class="kpi-place">({esc(place)})</span>' if place else ""
         items.append(f'<li id="ref-{number}" value="{number}">{esc(doc.text)}{link}{detail}</li>')
     return section_html(scope.t("sections", "references")) + f'<ol class="kpi-references">{"".join(items)}</ol>'
 
@@ -112,9 +125,11 @@ def references_html(refs: References, scope: Scope) -> str:
 def definitions_html(indicators: list[str], scope: Scope) -> str:
     if not indicators:
         return ""
-    rows = "".join(f"<dt>{esc(labels.indicator_name(i, scope.lang))}</dt><dd>{esc(labels.definition(i, scope.lang))}"
-                   f" <span class=\"kpi-place\">({esc(labels.unit_label(_unit(i), scope.lang))})</span></dd>"
-                   for i in indicators)
+    rows = "".join(
+        f"<dt>{esc(labels.indicator_name(i, scope.lang))}</dt><dd>{esc(labels.definition(i, scope.lang))}"
+        f' <span class="kpi-place">({esc(labels.unit_label(_unit(i), scope.lang))})</span></dd>'
+        for i in indicators
+    )
     return section_html(scope.t("sections", "definitions")) + f'<dl class="kpi-definitions">{rows}</dl>'
 
 
@@ -127,8 +142,7 @@ def _unit(indicator: str) -> str:
 
 def method_html(scope: Scope) -> str:
     keys = ("period", "baseline", "ratios", "priority", "statuses")
-    items = "".join(f"<li>{esc(scope.t('method', k, baseline=scope.baseline, target=scope.target))}</li>"
-                    for k in keys)
+    items = "".join(f"<li>{esc(scope.t('method', k, baseline=scope.baseline, target=scope.target))}</li>" for k in keys)
     return section_html(scope.t("sections", "method")) + f'<ul class="kpi-method">{items}</ul>'
 
 
@@ -140,12 +154,13 @@ def symbols_html(scope: Scope) -> str:
     rows += [("a, b", scope.t("symbols", "note")), ("[1] 02_Che!D7", scope.t("symbols", "reference"))]
     body = "".join(f"<tr><td><code>{esc(s)}</code></td><td>{esc(m)}</td></tr>" for s, m in rows)
     head = f"<tr><th scope=col>{esc(scope.col('marker'))}</th><th scope=col>{esc(scope.col('meaning'))}</th></tr>"
-    return (section_html(scope.t("sections", "symbols")) +
-            f'<table class="kpi-table kpi-symbols"><thead>{head}</thead><tbody>{body}</tbody></table>'
-            f'<p class="kpi-intro">{esc(scope.t("symbols", "markers"))}</p>')
+    return (
+        section_html(scope.t("sections", "symbols"))
+        + f'<table class="kpi-table kpi-symbols"><thead>{head}</thead><tbody>{body}</tbody></table>'
+        f'<p class="kpi-intro">{esc(scope.t("symbols", "markers"))}</p>'
+    )
 
 
 def about_html(scope: Scope, data_version: str) -> str:
-    lines = [scope.t("about", "issuer"), scope.t("about", "edition", version=data_version),
-             scope.t("about", "reuse")]
+    lines = [scope.t("about", "issuer"), scope.t("about", "edition", version=data_version), scope.t("about", "reuse")]
     return section_html(scope.t("sections", "about")) + "".join(f'<p class="kpi-intro">{esc(x)}</p>' for x in lines)

@@ -10,6 +10,7 @@ whatever the edition (a CSV is read by programs and by Excel in any locale: ``1.
 be 1.947 to some and 1947 to others), the unit in its own column, the status and the
 source citation of each value.
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,7 +82,7 @@ def sheet_names(items: list[Table | Chart]) -> list[str]:
         name, n = base, 2
         while name.casefold() in (x.casefold() for x in names) or name.casefold() in RESERVED:
             suffix = f" ({n})"
-            name, n = base[:SHEET_NAME_CHARS - len(suffix)].strip() + suffix, n + 1
+            name, n = base[: SHEET_NAME_CHARS - len(suffix)].strip() + suffix, n + 1
         names.append(name)
     return names
 
@@ -103,8 +104,9 @@ def report_workbook(items: list[Table | Chart], scope: Scope, sources: list[tupl
         workbook.style_header(ws, row=2)
         workbook.number_cells(ws, first_row=3)
         workbook.fit_widths(ws)
-    _listing(wb, scope.t("download", "sources_sheet"), [scope.col(k) for k in ("number", "citation", "url", "note")],
-             sources)
+    _listing(
+        wb, scope.t("download", "sources_sheet"), [scope.col(k) for k in ("number", "citation", "url", "note")], sources
+    )
     _listing(wb, scope.t("download", "notes_sheet"), [scope.col(k) for k in ("kind", "indicator", "note")], notes)
     return workbook.to_bytes(wb)
 

@@ -6,10 +6,11 @@
 gone between the previous edition and the current one; a preliminary figure replaced by the
 official one is a revision that says so (``revision``).
 """
+
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +43,9 @@ def snapshot(data_version: str, data_dir: str | Path | None = None) -> Path:
         atomic_write(target, lambda tmp: shutil.copyfile(paths.processed / "observations.parquet", tmp))
     table = history(data_dir)
     if table.empty or table["data_version"].iloc[-1] != data_version:
-        row = pd.DataFrame([{"data_version": data_version, "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}])
+        row = pd.DataFrame(
+            [{"data_version": data_version, "built_at": datetime.now(UTC).isoformat(timespec="seconds")}]
+        )
         table = pd.concat([table, row], ignore_index=True)
         atomic_write(folder(data_dir) / "index.csv", lambda tmp: table.to_csv(tmp, index=False))
     return target
@@ -69,23 +72,39 @@ def diff(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 1e-9) -> pd.Da
     [['a', 'revised', 'preliminary_confirmed'], ['b', 'revised', 'preliminary_replaced']]
     """
     merged = old[KEY + ["value", "status", "unit", "source_ref"]].merge(
-        new[KEY + ["value", "status", "unit", "source_ref"]], on=KEY, how="outer", suffixes=("_old", "_new"), indicator=True)
+        new[KEY + ["value", "status", "unit", "source_ref"]],
+        on=KEY,
+        how="outer",
+        suffixes=("_old", "_new"),
+        indicator=True,
+    )
     change = merged["_merge"].map({"left_only": "gone", "right_only": "new", "both": "same"}).astype(str)
     moved = (merged["value_old"] - merged["value_new"]).abs() > tolerance
     official = (merged["status_old"] == "preliminary") & (merged["status_new"] == "reported") & (change == "same")
     change = change.where(~((change == "same") & (moved | official)), "revised")
-    revision = official.map({True: "preliminary_confirmed", False: ""}).where(~(official & moved), "preliminary_replaced")
+    revision = official.map({True: "preliminary_confirmed", False: ""}).where(
+        ~(official & moved), "preliminary_replaced"
+    )
     merged = merged.assign(change=change, revision=revision)[lambda d: d["change"] != "same"]
-    return pd.DataFrame({
-        **{k: merged[k] for k in KEY}, "unit": merged["unit_new"].fillna(merged["unit_old"]), "change": merged["change"],
-        "old_value": merged["value_old"], "new_value": merged["value_new"], "old_status": merged["status_old"],
-        "new_status": merged["status_new"], "source_ref": merged["source_ref_new"].fillna(merged["source_ref_old"]),
-        "revision": merged["revision"],
-    }, columns=DIFF_COLUMNS).sort_values(["change"] + KEY, ignore_index=True)
+    return pd.DataFrame(
+        {
+            **{k: merged[k] for k in KEY},
+            "unit": merged["unit_new"].fillna(merged["unit_old"]),
+            "change": merged["change"],
+            "old_value": merged["value_old"],
+            "new_value": merged["value_new"],
+            "old_status": merged["status_old"],
+            "new_status": merged["status_new"],
+            "source_ref": merged["source_ref_new"].fillna(merged["source_ref_old"]),
+            "revision": merged["revision"],
+        },
+        columns=DIFF_COLUMNS,
+    ).sort_values(["change"] + KEY, ignore_index=True)
 
 
-def changes_since_previous(current: pd.DataFrame, data_version: str, data_dir: str | Path | None = None
-                           ) -> tuple[str | None, pd.DataFrame]:
+def changes_since_previous(
+    current: pd.DataFrame, data_version: str, data_dir: str | Path | None = None
+) -> tuple[str | None, pd.DataFrame]:
     """(previous version, differences) for the current observations; (None, empty) on a first edition."""
     prev = previous_version(data_version, data_dir)
     if prev is None:

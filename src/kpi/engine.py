@@ -6,6 +6,7 @@ importing pandas, matplotlib and ``kpi`` every time; a warm kernel (one per work
 once and is reset between notebooks.  Either way a notebook that fails, times out or loses
 its kernel is a ``Failure`` naming the notebook's own cell number, never an exception.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -16,8 +17,9 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 import jupyter_client
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -110,18 +112,27 @@ def run_task(task: Task) -> NotebookResult:
         nb = read_for_render(task)
         if not task.theme:
             title = task.title.replace("\0", render.title_of(nb, task.notebook.stem))
-        atomic_write_text(task.html_path, render.page(nb, task.notebook.parent, title, task.parameters, task.header,
-                                                      task.nav, failure))
+        atomic_write_text(
+            task.html_path,
+            render.page(nb, task.notebook.parent, title, task.parameters, task.header, task.nav, failure),
+        )
     except Exception as exc:  # noqa: BLE001 -- a report that cannot be rendered fails alone; the others go on
         task.html_path.unlink(missing_ok=True)  # a previous build's report would pass for this one
         failure = failure or Failure(None, "RenderError", f"{exc.__class__.__name__}: {first_line(exc)}")
     return NotebookResult(
-        name=task.notebook.name, status=FAILED if failure else OK, seconds=time.perf_counter() - started,
+        name=task.notebook.name,
+        status=FAILED if failure else OK,
+        seconds=time.perf_counter() - started,
         html_path=task.html_path if task.html_path.exists() else None,
         executed_path=task.executed_path if task.executed_path.exists() else None,
-        title=title, inputs=task.inputs, built_at=task.header["built_at"],
-        error_cell=failure.cell if failure else None, error_message=str(failure) if failure else None,
-        area=task.parameters["area_code"], theme=task.theme)
+        title=title,
+        inputs=task.inputs,
+        built_at=task.header["built_at"],
+        error_cell=failure.cell if failure else None,
+        error_message=str(failure) if failure else None,
+        area=task.parameters["area_code"],
+        theme=task.theme,
+    )
 
 
 def execute(task: Task) -> Failure | None:
@@ -142,10 +153,18 @@ def execute(task: Task) -> Failure | None:
     try:
         with papermill_logging_to(log):
             papermill.execute_notebook(
-                str(task.notebook), str(partial), parameters=task.parameters,
-                kernel_name=KERNEL_NAME, language="python", kernel_manager_class=ProjectKernelManager,
-                config=kernel_config, start_timeout=KERNEL_START_TIMEOUT_S, execution_timeout=task.timeout,
-                progress_bar=False, cwd=str(task.notebook.parent))
+                str(task.notebook),
+                str(partial),
+                parameters=task.parameters,
+                kernel_name=KERNEL_NAME,
+                language="python",
+                kernel_manager_class=ProjectKernelManager,
+                config=kernel_config,
+                start_timeout=KERNEL_START_TIMEOUT_S,
+                execution_timeout=task.timeout,
+                progress_bar=False,
+                cwd=str(task.notebook.parent),
+            )
     except Exception as exc:  # noqa: BLE001 -- whatever stops one notebook is recorded; the others still run
         failure = describe_failure(exc, partial, task.timeout)
     except BaseException:  # interrupted: keep the previous executed notebook, leave no partial file
@@ -185,8 +204,9 @@ class WarmKernel:
     def __init__(self, log: str):
         from traitlets.config import Config
 
-        self.km = ProjectKernelManager(kernel_name=KERNEL_NAME,
-                                       config=Config({"ProjectKernelManager": {"kernel_log": log}}))
+        self.km = ProjectKernelManager(
+            kernel_name=KERNEL_NAME, config=Config({"ProjectKernelManager": {"kernel_log": log}})
+        )
         self.kc = None
 
     def run(self, nb: nbformat.NotebookNode, cwd: str, timeout: int, on_cell: Callable | None = None) -> None:
@@ -196,8 +216,14 @@ class WarmKernel:
 
         reset = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET_CODE.format(cwd=cwd))])
         for notebook, hook in ((reset, None), (nb, on_cell)):
-            client = NotebookClient(notebook, km=self.km, timeout=timeout, kernel_name=KERNEL_NAME,
-                                    startup_timeout=KERNEL_START_TIMEOUT_S, on_cell_execute=hook)
+            client = NotebookClient(
+                notebook,
+                km=self.km,
+                timeout=timeout,
+                kernel_name=KERNEL_NAME,
+                startup_timeout=KERNEL_START_TIMEOUT_S,
+                on_cell_execute=hook,
+            )
             client.kc = self.kc
             try:
                 client.execute(cwd=cwd)
@@ -240,18 +266,21 @@ atexit.register(shutdown_warm_kernels)
 
 def execute_warm(task: Task) -> Failure | None:
     """Like ``execute``, in this worker's warm kernel: papermill's injected cell, nbclient's execution."""
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     import nbformat
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
     task.executed_path.parent.mkdir(parents=True, exist_ok=True)
     log = run_log_path(task.executed_path)
-    log.write_text(f"executed in the warm kernel of worker process {os.getpid()}; its stderr: {task.kernel_log}\n",
-                   encoding="utf-8")
+    log.write_text(
+        f"executed in the warm kernel of worker process {os.getpid()}; its stderr: {task.kernel_log}\n",
+        encoding="utf-8",
+    )
     # papermill's own reading (it gives every cell the metadata papermill expects) and injection
-    nb = parameterize_notebook(load_notebook_node(str(task.notebook)), task.parameters,
-                               kernel_name=KERNEL_NAME, language="python")
+    nb = parameterize_notebook(
+        load_notebook_node(str(task.notebook)), task.parameters, kernel_name=KERNEL_NAME, language="python"
+    )
     started: list[int] = []
     kernel = warm_kernel(task.kernel_log)
     failure = None
@@ -260,11 +289,19 @@ def execute_warm(task: Task) -> Failure | None:
     except CellExecutionError as exc:
         failure = Failure(own_number(nb, started), exc.ename, first_line(exc.evalue))
     except (CellTimeoutError, DeadKernelError) as exc:
-        failure = (Failure(own_number(nb, started), "TimeoutError",
-                           f"the cell ran longer than the {task.timeout} s allowed per cell")
-                   if isinstance(exc, CellTimeoutError) else
-                   Failure(own_number(nb, started), "DeadKernelError",
-                           "the kernel died while running the cell (out of memory, or a crash)"))
+        failure = (
+            Failure(
+                own_number(nb, started),
+                "TimeoutError",
+                f"the cell ran longer than the {task.timeout} s allowed per cell",
+            )
+            if isinstance(exc, CellTimeoutError)
+            else Failure(
+                own_number(nb, started),
+                "DeadKernelError",
+                "the kernel died while running the cell (out of memory, or a crash)",
+            )
+        )
         kernel.shutdown()  # the next notebook gets a new kernel
         _all_warm.remove(kernel)
         _warm.kernel = None
@@ -307,9 +344,9 @@ def papermill_logging_to(path: Path) -> Iterator[None]:
 
 def describe_failure(exc: Exception, partial: Path, timeout: int) -> Failure:
     """The failing cell (as the notebook numbers it) and a one-line cause, whatever stopped the run."""
+    import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
-    import nbformat
 
     try:
         cell = failing_cell(nbformat.read(partial, as_version=4)) if partial.exists() else None

@@ -1,10 +1,11 @@
 """Errors a user can meet, each naming the place as a person finds it (file, sheet, A1 cell or line)."""
+
 from __future__ import annotations
 
 import os
 
-UNEXPECTED_EXIT = 70       # exit code of a fault of the package itself (BSD's EX_SOFTWARE)
-DEBUG_ENV = "KPI_DEBUG"    # set to "1" by `kpi --debug`
+UNEXPECTED_EXIT = 70  # exit code of a fault of the package itself (BSD's EX_SOFTWARE)
+DEBUG_ENV = "KPI_DEBUG"  # set to "1" by `kpi --debug`
 
 
 class KpiError(Exception):
@@ -41,8 +42,10 @@ def debugging() -> bool:
 
 def unexpected_problem(exc: BaseException) -> str:
     """A fault of kpi met while reading one file, as one problem line of that file."""
-    return (f"unexpected error while reading it: {type(exc).__name__}: {exc} (a fault of kpi, not of the file: "
-            "please report it with the file; run with --debug for details)")
+    return (
+        f"unexpected error while reading it: {type(exc).__name__}: {exc} (a fault of kpi, not of the file: "
+        "please report it with the file; run with --debug for details)"
+    )
 
 
 class ReferenceError_(KpiError):

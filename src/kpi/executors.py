@@ -11,12 +11,14 @@ Every executor offers the same two calls, so the callers do not know which one r
 ``map(fn, items)`` returns the results in the order of ``items``; ``as_completed(fn, items)``
 yields ``(item, result)`` pairs as they finish.
 """
+
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.errors import ParameterError
 
@@ -66,8 +68,9 @@ class DaskExecutor:
         try:
             from dask.distributed import Client
         except ImportError as exc:  # the optional extra is not installed: say how to get it
-            raise ParameterError("--executor dask needs Dask: pip install 'kpi[dask]' "
-                                 f"(importing dask.distributed failed: {exc})") from exc
+            raise ParameterError(
+                f"--executor dask needs Dask: pip install 'kpi[dask]' (importing dask.distributed failed: {exc})"
+            ) from exc
         try:
             self.client = Client(scheduler, timeout="30s")
         except OSError as exc:
@@ -123,8 +126,9 @@ def executor(name: str = "local", scheduler: str | None = None) -> Executor:
 # --------------------------------------------------------------------------- the reports of a build
 
 
-def execute_all(tasks: list[Task], jobs: int, echo: Callable[[str], None],
-                pool: Executor | None = None) -> Iterator[NotebookResult]:
+def execute_all(
+    tasks: list[Task], jobs: int, echo: Callable[[str], None], pool: Executor | None = None
+) -> Iterator[NotebookResult]:
     """Results in the order notebooks finish; ``jobs`` > 1 runs them in separate processes.
 
     With a Dask executor the tasks go to the cluster's workers instead (``jobs`` is then the cluster's).
@@ -161,6 +165,13 @@ def outcome(future: Future, task: Task) -> NotebookResult:
     except BrokenProcessPool:  # the worker itself died (not the kernel): say so, keep the others
         from kpi.runs import FAILED, NotebookResult
 
-        return NotebookResult(name=task.notebook.name, status=FAILED, seconds=0.0, html_path=None,
-                              inputs=task.inputs, built_at=task.header["built_at"], area=task.parameters["area_code"],
-                              error_message="BrokenProcessPool: the worker process running it stopped")
+        return NotebookResult(
+            name=task.notebook.name,
+            status=FAILED,
+            seconds=0.0,
+            html_path=None,
+            inputs=task.inputs,
+            built_at=task.header["built_at"],
+            area=task.parameters["area_code"],
+            error_message="BrokenProcessPool: the worker process running it stopped",
+        )

@@ -16,6 +16,7 @@ A1 asks for 17 billion cells (512 GB, and the process aborts), one at Z1048576 f
 A sheet that spans fewer than ``MAX_SHEET_CELLS`` cells in all costs one quick pass and is left
 as it is, however its values lie: the reader reports values outside the table itself.
 """
+
 from __future__ import annotations
 
 import html
@@ -25,10 +26,10 @@ from dataclasses import dataclass, field
 
 from kpi.errors import cell_ref, column_index
 
-MAX_ROW_GAP = 1_000            # empty rows between two groups of values: a table has a few (notes under it)
-MAX_COL_GAP = 100              # empty columns between two groups: a form has a few dozen columns in all
-MAX_SHEET_CELLS = 1_000_000    # rows × columns calamine may hold for one sheet (about 50 MB): 50,000 rows × 20
-LISTED_STRAYS = 20             # strays reported one by one, with their value; the others are counted
+MAX_ROW_GAP = 1_000  # empty rows between two groups of values: a table has a few (notes under it)
+MAX_COL_GAP = 100  # empty columns between two groups: a form has a few dozen columns in all
+MAX_SHEET_CELLS = 1_000_000  # rows × columns calamine may hold for one sheet (about 50 MB): 50,000 rows × 20
+LISTED_STRAYS = 20  # strays reported one by one, with their value; the others are counted
 
 _PREFIX = rb"(?:[\w.-]+:)?"
 _XLSX_TAG = re.compile(rb"<(" + _PREFIX + rb")(row|c)(?=[\s/>])([^>]*?)(/?)>")
@@ -38,8 +39,10 @@ _XLSX_CELL_END = re.compile(rb"</" + _PREFIX + rb"c>")
 _XLSX_VALUE = re.compile(rb"<" + _PREFIX + rb"(?:v>[^<]|is[\s>])")
 _ROW_R = re.compile(rb"\br=\"([0-9]{1,7})\"")
 _CELL_R = re.compile(rb"\br=\"([A-Za-z]{1,3})([0-9]{1,7})\"")
-_ODS_TAG = re.compile(rb"<(/?)(" + _PREFIX + rb")(table|table-row|table-cell|covered-table-cell)(?=[\s/>])"
-                      rb"([^>]*?)(/?)>")
+_ODS_TAG = re.compile(
+    rb"<(/?)(" + _PREFIX + rb")(table|table-row|table-cell|covered-table-cell)(?=[\s/>])"
+    rb"([^>]*?)(/?)>"
+)
 _ODS_CELL_END = re.compile(rb"</" + _PREFIX + rb"(?:covered-)?table-cell>")
 _ODS_VALUE = re.compile(rb"<" + _PREFIX + rb"p[\s>]")
 _ROWS_REPEATED = re.compile(rb"number-rows-repeated=\"([0-9]+)\"")
@@ -61,8 +64,9 @@ class Cells:
     end: array = field(default_factory=lambda: array("q"))
 
     def add(self, top: int, left: int, rows: int, cols: int, start: int, end: int) -> None:
-        for arr, value in zip((self.top, self.left, self.rows, self.cols, self.start, self.end),
-                              (top, left, rows, cols, start, end)):
+        for arr, value in zip(
+            (self.top, self.left, self.rows, self.cols, self.start, self.end), (top, left, rows, cols, start, end)
+        ):
             arr.append(value)
 
     def __len__(self) -> int:
@@ -73,8 +77,12 @@ class Cells:
         idx = range(len(self)) if which is None else which
         if not len(idx):
             return None
-        return (min(self.top[i] for i in idx), min(self.left[i] for i in idx),
-                max(self.top[i] + self.rows[i] - 1 for i in idx), max(self.left[i] + self.cols[i] - 1 for i in idx))
+        return (
+            min(self.top[i] for i in idx),
+            min(self.left[i] for i in idx),
+            max(self.top[i] + self.rows[i] - 1 for i in idx),
+            max(self.left[i] + self.cols[i] - 1 for i in idx),
+        )
 
 
 @dataclass(frozen=True)
@@ -92,8 +100,8 @@ class Stray:
 class Extent:
     """What the scan found in a sheet that needs cutting: strays, or a sheet too large to read."""
 
-    block: tuple[int, int, int, int] | None   # where the values kept lie (top, left, bottom, right)
-    strays: tuple[Stray, ...] = ()           # the first LISTED_STRAYS, in sheet order
+    block: tuple[int, int, int, int] | None  # where the values kept lie (top, left, bottom, right)
+    strays: tuple[Stray, ...] = ()  # the first LISTED_STRAYS, in sheet order
     stray_count: int = 0
     too_large: bool = False
 
@@ -140,8 +148,12 @@ def plan(cells: Cells) -> tuple[list[int], Extent] | None:
     c_lo, c_hi = _main_group(cells.left, cells.cols, weights, MAX_COL_GAP)
     kept, cut = [], []
     for i in range(len(cells)):
-        inside = (r_lo <= cells.top[i] and cells.top[i] + cells.rows[i] - 1 <= r_hi
-                  and c_lo <= cells.left[i] and cells.left[i] + cells.cols[i] - 1 <= c_hi)
+        inside = (
+            r_lo <= cells.top[i]
+            and cells.top[i] + cells.rows[i] - 1 <= r_hi
+            and c_lo <= cells.left[i]
+            and cells.left[i] + cells.cols[i] - 1 <= c_hi
+        )
         (kept if inside else cut).append(i)
     block = cells.box(kept)
     if area(block) > MAX_SHEET_CELLS:
@@ -150,6 +162,7 @@ def plan(cells: Cells) -> tuple[list[int], Extent] | None:
 
 
 # --- .xlsx: one worksheet part -------------------------------------------------------------
+
 
 def _letters_key(letters: bytes) -> int:
     return column_index(letters.decode("ascii"))
@@ -185,7 +198,7 @@ def xlsx_cells(xml: bytes) -> Cells:
             row, col = (int(r.group(1)) - 1 if r else row + 1), -1
             continue
         r = _CELL_R.search(m.group(3))
-        row, col = ((int(r.group(2)) - 1, _letters_key(r.group(1))) if r else (max(row, 0), col + 1))
+        row, col = (int(r.group(2)) - 1, _letters_key(r.group(1))) if r else (max(row, 0), col + 1)
         if m.group(4):  # <c .../>: no value
             continue
         end = _XLSX_CELL_END.search(xml, pos)
@@ -234,6 +247,7 @@ def xlsx_value(xml: bytes, start: int, end: int, shared: SharedStrings) -> str:
 
 
 # --- .ods: content.xml, every table --------------------------------------------------------
+
 
 def _repeated(pattern: re.Pattern, attrs: bytes) -> int:
     m = pattern.search(attrs)

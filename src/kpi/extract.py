@@ -22,6 +22,7 @@ read as empty or as visible figures.  CSV files are read by ``kpi.csvread``.
 Each reader returns ``Extracted``: value cells with their exact place (``source_ref``),
 list rows, rows it could not place (rejects) and structural problems (which stop the file).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,16 +33,18 @@ from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_
 from kpi.cells import Extracted, cell_text, closest, listed
 from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
-from kpi.reference import SourceRecord, layout as load_layout
 from kpi.marks import SheetMarks, range_ref
+from kpi.reference import SourceRecord
+from kpi.reference import layout as load_layout
 from kpi.safety import CheckedWorkbook
 from kpi.text import MISSING_TOKENS, fold
 
 NOTE_PREFIXES = ("ghi chu", "nguon", "note", "source", "*")
-MAX_HEADER_SHIFT = 10          # rows a whole header may have moved and still be recognised, to say so
+MAX_HEADER_SHIFT = 10  # rows a whole header may have moved and still be recognised, to say so
 
 
 # --- workbooks ---------------------------------------------------------------------------
+
 
 def header_texts(rows: list[list], header_rows: list[int], merged: list) -> list[str]:
     """Join the header rows of each column (1-based row numbers), merged cells spread over their span.
@@ -92,8 +95,9 @@ def header_anchors(rows: list[list], header_rows: list[int], merged: list) -> li
     return [next((r1 for r1 in header_rows if per_row[r1][c]), header_rows[0]) for c in range(width)]
 
 
-def _match_columns(texts: list[str], spec: dict, sheet: str, problems: list[str],
-                   anchors: list[int] | None = None) -> dict[int, dict]:
+def _match_columns(
+    texts: list[str], spec: dict, sheet: str, problems: list[str], anchors: list[int] | None = None
+) -> dict[int, dict]:
     """Map each column of the layout to its index by header text; report missing/unknown columns."""
     by_fold = {}
     for c, text in enumerate(texts):
@@ -104,8 +108,10 @@ def _match_columns(texts: list[str], spec: dict, sheet: str, problems: list[str]
     for col in wanted:
         c = by_fold.get(fold(col["header"]))
         if c is None:
-            problems.append(f"sheet {sheet!r}: column {col['header']!r} not found in "
-                            f"{_rows_text(spec['header_rows'])}{closest(col['header'], texts)}")
+            problems.append(
+                f"sheet {sheet!r}: column {col['header']!r} not found in "
+                f"{_rows_text(spec['header_rows'])}{closest(col['header'], texts)}"
+            )
             continue
         found[c] = col
     ignored = {fold(h) for h in spec.get("ignore", [])}
@@ -113,8 +119,9 @@ def _match_columns(texts: list[str], spec: dict, sheet: str, problems: list[str]
         if text and c not in found and fold(text) not in ignored:
             known = [col["header"] for col in wanted]
             row1 = anchors[c] if anchors else spec["header_rows"][0]
-            problems.append(f"sheet {sheet!r}: unknown column {text!r} at {column_letter(c)}{row1}"
-                            f"{closest(text, known)}")
+            problems.append(
+                f"sheet {sheet!r}: unknown column {text!r} at {column_letter(c)}{row1}{closest(text, known)}"
+            )
     return found
 
 
@@ -125,7 +132,7 @@ def _is_note(text: str) -> bool:
 def _year_cell(rows: list[list], ref: str, sheet: str, problems: list[str]) -> int | None:
     """The reference year typed in one cell of the sheet (e.g. C2 of the yearly form)."""
     letters = "".join(ch for ch in ref if ch.isalpha())
-    r0, c0 = int(ref[len(letters):]) - 1, column_index(letters)
+    r0, c0 = int(ref[len(letters) :]) - 1, column_index(letters)
     value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -196,9 +203,11 @@ def _locate_columns(sheet: _Sheet, spec: dict, problems: list[str]) -> bool:
         shift = _header_shift(sheet, spec)
         if shift is not None:
             moved = [r + shift for r in spec["header_rows"]]
-            problems.append(f"sheet {sheet.name!r}: the table header is on {_rows_text(moved).replace('header ', '')}, "
-                            f"not on {_rows_text(spec['header_rows']).replace('header ', '')} as its layout says "
-                            "(a row was inserted or deleted above the table); restore the form's layout")
+            problems.append(
+                f"sheet {sheet.name!r}: the table header is on {_rows_text(moved).replace('header ', '')}, "
+                f"not on {_rows_text(spec['header_rows']).replace('header ', '')} as its layout says "
+                "(a row was inserted or deleted above the table); restore the form's layout"
+            )
             return False
         problems.extend(column_problems)
     return any(col is spec["area"] for col in sheet.columns.values())
@@ -245,17 +254,18 @@ class _Body:
     value_cols: dict[int, dict]
     units: list
     year: int | None
-    spread: dict[tuple[int, int], tuple[int, int]]   # cell of a harmless merge → its first cell
-    flagged: dict[tuple[int, int], str]              # value cell in a merge that makes it unusable → range
-    header_cells: set[str]                           # folded header texts, to see a second table start
+    spread: dict[tuple[int, int], tuple[int, int]]  # cell of a harmless merge → its first cell
+    flagged: dict[tuple[int, int], str]  # value cell in a merge that makes it unusable → range
+    header_cells: set[str]  # folded header texts, to see a second table start
 
 
 def _read_sheet(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet) -> int | None:
     """Header, then the body row by row until the notes under the table; returns the sheet's year
     (its year cell, for forms that have one)."""
     if not any(cell_text(v) for row in sheet.rows for v in row) and not sheet.marks.formulas:
-        out.problems.append(f"sheet {sheet.name!r} is empty: expected a table with its "
-                            f"{_rows_text(spec['header_rows'])}")
+        out.problems.append(
+            f"sheet {sheet.name!r} is empty: expected a table with its {_rows_text(spec['header_rows'])}"
+        )
         return None
     if not _locate_columns(sheet, spec, out.problems):
         return None
@@ -279,14 +289,18 @@ def _read_body(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict,
                 ended_at = r0
             elif not _is_note(first):
                 c = next(i for i, t in enumerate(texts) if t)
-                out.problems.append(f"sheet {sheet.name!r}: content below the table at {cell_ref(r0, c)} "
-                                    f"({first!r}) is not read; move it to its own sheet")
+                out.problems.append(
+                    f"sheet {sheet.name!r}: content below the table at {cell_ref(r0, c)} "
+                    f"({first!r}) is not read; move it to its own sheet"
+                )
             continue
         repeated = next((c for c, t in enumerate(texts) if t and fold(t) in body.header_cells), None)
         if repeated is not None:
-            out.problems.append(f"sheet {sheet.name!r}: a second table starts at row {r0 + 1} "
-                                f"({cell_ref(r0, repeated)} repeats the header {texts[repeated]!r}); only one table "
-                                "per sheet is read: move it to its own sheet")
+            out.problems.append(
+                f"sheet {sheet.name!r}: a second table starts at row {r0 + 1} "
+                f"({cell_ref(r0, repeated)} repeats the header {texts[repeated]!r}); only one table "
+                "per sheet is read: move it to its own sheet"
+            )
             return
         _read_row(out, record, spec_all, spec, sheet, body, r0, texts)
 
@@ -304,8 +318,16 @@ def _body_of(sheet: _Sheet, spec_all: dict, spec: dict, problems: list[str]) -> 
     return _Body(area_col, status_col, value_cols, units, year, spread, flagged, header_cells - {""})
 
 
-def _read_row(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet, body: _Body,
-              r0: int, texts: list[str]) -> None:
+def _read_row(
+    out: Extracted,
+    record: SourceRecord,
+    spec_all: dict,
+    spec: dict,
+    sheet: _Sheet,
+    body: _Body,
+    r0: int,
+    texts: list[str],
+) -> None:
     """One row of the table: a cell per value column (or a reject saying why not)."""
     area_text = texts[body.area_col] if body.area_col < len(texts) else ""
     total_labels = {fold(t) for t in spec_all.get("total_labels", [])}
@@ -330,25 +352,37 @@ def _read_row(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, 
             continue
         if status_text and not status:
             choices = ", ".join(spec_all.get("status_choices", {}))
-            out.reject(ref, "status", status_text,
-                       f"status {status_text!r} in {cell_ref(r0, status_col)} is not one of: {choices}")
+            out.reject(
+                ref,
+                "status",
+                status_text,
+                f"status {status_text!r} in {cell_ref(r0, status_col)} is not one of: {choices}",
+            )
             continue
         unit = cell_text(body.units[c]) if c < len(body.units) else ""
-        out.cells.append({
-            "source_id": record.source_id, "source_ref": ref, "indicator": col["indicator"],
-            "area_raw": spec_all.get("total_area", "106") if is_total else area_text,
-            "year_raw": col.get("year", spec.get("year", body.year)), "raw_value": raw,
-            "unit_raw": unit or col.get("unit", ""), "base_year": col.get("base_year"),
-            "note": col.get("note", ""), "status": status,
-        })
+        out.cells.append(
+            {
+                "source_id": record.source_id,
+                "source_ref": ref,
+                "indicator": col["indicator"],
+                "area_raw": spec_all.get("total_area", "106") if is_total else area_text,
+                "year_raw": col.get("year", spec.get("year", body.year)),
+                "raw_value": raw,
+                "unit_raw": unit or col.get("unit", ""),
+                "base_year": col.get("base_year"),
+                "note": col.get("note", ""),
+                "status": status,
+            }
+        )
     ignored = {fold(h) for h in spec.get("ignore", [])}
     for c, text in enumerate(texts):
         if text and c not in sheet.columns and fold(sheet.texts[c]) not in ignored and (r0, c) not in body.spread:
             out.reject(sheet.ref(r0, c), "column", row[c], "value in a column without a known header")
 
 
-def _body_merges(sheet: _Sheet, first_body: int, value_cols: set[int], label_cols: tuple
-                 ) -> tuple[dict[tuple[int, int], tuple[int, int]], dict[tuple[int, int], str]]:
+def _body_merges(
+    sheet: _Sheet, first_body: int, value_cols: set[int], label_cols: tuple
+) -> tuple[dict[tuple[int, int], tuple[int, int]], dict[tuple[int, int], str]]:
     """Merged ranges in the table body.
 
     One that stays in one row and covers no value column (``TỔNG SỐ`` merged over the STT and
@@ -384,20 +418,44 @@ def _unusable(sheet: _Sheet, r0: int, c0: int, raw: object, flagged: dict) -> tu
     if sheet.text(r0, c0) in MISSING_TOKENS and not marks.marked(r0, c0):
         return None
     if marks.row_hidden(r0):
-        return "row", raw, (f"row {r0 + 1} is hidden: a figure nobody sees on screen is not used; "
-                            "unhide the row (or delete it) and run again")
+        return (
+            "row",
+            raw,
+            (
+                f"row {r0 + 1} is hidden: a figure nobody sees on screen is not used; "
+                "unhide the row (or delete it) and run again"
+            ),
+        )
     if marks.col_hidden(c0):
-        return "column", raw, (f"column {column_letter(c0)} is hidden: a figure nobody sees on screen is not used; "
-                               "unhide the column (or delete it) and run again")
+        return (
+            "column",
+            raw,
+            (
+                f"column {column_letter(c0)} is hidden: a figure nobody sees on screen is not used; "
+                "unhide the column (or delete it) and run again"
+            ),
+        )
     if (r0, c0) in flagged:
-        return "merged", raw, (f"in merged cells {flagged[(r0, c0)]} in the table body: one value cannot stand for "
-                               "several areas or columns; unmerge the cells and type the value in each")
+        return (
+            "merged",
+            raw,
+            (
+                f"in merged cells {flagged[(r0, c0)]} in the table body: one value cannot stand for "
+                "several areas or columns; unmerge the cells and type the value in each"
+            ),
+        )
     if (r0, c0) in marks.formulas:
-        return "formula", marks.formulas[(r0, c0)], ("formula without a cached value: open and save the file in "
-                                                     "Excel/LibreOffice")
+        return (
+            "formula",
+            marks.formulas[(r0, c0)],
+            ("formula without a cached value: open and save the file in Excel/LibreOffice"),
+        )
     if (r0, c0) in marks.errors:
-        return "value", marks.errors[(r0, c0)], ("Excel error value in the cell: correct the formula or type the "
-                                                 "figure")
+        return (
+            "value",
+            marks.errors[(r0, c0)],
+            ("Excel error value in the cell: correct the formula or type the figure"),
+        )
     return None
 
 
@@ -414,5 +472,3 @@ def extract(record: SourceRecord, ref_dir: Path | None = None) -> Extracted:
     if out.problems:
         raise SourceError(record.path.name, out.problems)
     return out
-
-

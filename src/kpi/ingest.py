@@ -5,21 +5,22 @@
 # Save outputs: observations (CSV + Parquet), lists, rejects, findings, conflicts, validation
 # report (JSON + Markdown) and datapackage.json -- staged, then swapped in whole.
 """
+
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from kpi import __version__, config, derive, reads, reference, safety, sources, validate
 from kpi.book import reader_failure
+from kpi.cells import REJECT_COLUMNS, Extracted, cells_frame
 from kpi.changes import CHANGE_COLUMNS, compare
 from kpi.clean import KEY, OBS_COLUMNS, Cleaned, clean_cells, clean_list
-from kpi.cells import REJECT_COLUMNS, Extracted, cells_frame
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.extract import extract
@@ -34,7 +35,7 @@ OBS_DESCRIPTIONS = {
     "value": "Value in the catalogue unit",
     "unit": "Canonical unit code (t, ha, t/ha, m3, facility, ...)",
     "status": "reported, preliminary (printed as sơ bộ, to be replaced by the official figure), derived (computed "
-              "from printed figures), estimate, lower_bound or upper_bound",
+    "from printed figures), estimate, lower_bound or upper_bound",
     "source_id": "Raw source (one provenance record each)",
     "source_ref": "Exact place: file.xlsx!Sheet!C7, file.csv:12 with the report passage, or the inputs of a derivation",
     "note": "Free text: quotes, base years, how a value was derived",
@@ -70,8 +71,10 @@ def check_checksums(records: list[reference.SourceRecord]) -> list[str]:
             problems.append(f"{r.path.name}: {safety.unreadable(exc)}")
             continue
         if digest != str(r.meta["sha256"]):
-            problems.append(f"{r.path.name}: sha256 is {digest} but its provenance record says {r.meta['sha256']}"
-                            " (a raw file changed: restore it, or record the new file with a new provenance record)")
+            problems.append(
+                f"{r.path.name}: sha256 is {digest} but its provenance record says {r.meta['sha256']}"
+                " (a raw file changed: restore it, or record the new file with a new provenance record)"
+            )
     return problems
 
 
@@ -94,9 +97,11 @@ def same_files(records: list[reference.SourceRecord]) -> list[str]:
         digest = str(r.meta["sha256"])
         key = (digest, str(r.meta["layout"]))
         if key in first:
-            problems.append(f"{r.path.name}: the same file as {first[key]} (sha256 {digest[:12]}…): one form "
-                            "filed twice under two names; keep one of them and remove the other with its "
-                            "provenance record")
+            problems.append(
+                f"{r.path.name}: the same file as {first[key]} (sha256 {digest[:12]}…): one form "
+                "filed twice under two names; keep one of them and remove the other with its "
+                "provenance record"
+            )
         else:
             first[key] = r.path.name
     return problems
@@ -125,15 +130,18 @@ def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> tuple[Extrac
     return part, cleaned
 
 
-def read_all(records: list[reference.SourceRecord], ref_dir: Path | None = None,
-             map: Callable = lambda fn, items: [fn(i) for i in items]) -> list[tuple[Extracted, Cleaned]]:  # noqa: A002
+def read_all(
+    records: list[reference.SourceRecord],
+    ref_dir: Path | None = None,
+    mapper: Callable = lambda fn, items: [fn(i) for i in items],
+) -> list[tuple[Extracted, Cleaned]]:
     """Extract and clean every file; the problems of all files are raised together.
 
-    ``map(fn, items)`` (results in the order of ``items``) decides where the files are read:
+    ``mapper(fn, items)`` (results in the order of ``items``) decides where the files are read:
     here by default, or on the workers of an executor (``kpi.executors``).
     """
     parts, problems, unexpected = [], [], False
-    for outcome in map(extract_one, [(record, ref_dir) for record in records]):
+    for outcome in mapper(extract_one, [(record, ref_dir) for record in records]):
         if isinstance(outcome, FileProblems):
             problems.extend(outcome.problems)
             unexpected |= outcome.unexpected
@@ -154,8 +162,9 @@ def data_version(obs: pd.DataFrame) -> str:
     return hashlib.sha256(rows.tobytes()).hexdigest()[:12]
 
 
-def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]],
-            ref_dir: Path | None = None) -> dict:
+def process(
+    records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]], ref_dir: Path | None = None
+) -> dict:
     """Derive, validate and compare sources over the cleaned files: the tables ingest writes.
 
     ``files`` is consumed (emptied) once its tables are joined, so a nation-sized ingest does
@@ -186,30 +195,50 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(KEY, ignore_index=True)
     obs = validate.validate_observations(obs[OBS_COLUMNS], ref_dir)
     complete = {sid: bool(spec.get("complete_breakdown", False)) for sid, spec in layouts.items()}
-    findings = pd.concat([
-        ratio_findings,
-        validate.breakdown_sums(obs, complete, ref_dir),
-        validate.identities(obs, ref_dir),
-        sources.echoes(obs),
-    ], ignore_index=True)
-    source_table = pd.DataFrame([{
-        "source_id": r.source_id, "priority": r.priority, "title": r.meta["title"], "file": r.path.name,
-        "layout": r.meta["layout"], "sha256": r.meta["sha256"],
-        # cited for readers by the reports (kpi.cite): who issued it, where in it, where it is online, when read
-        "source": str(r.meta.get("source") or ""), "section": str(r.meta.get("section") or ""),
-        "url": str(r.meta.get("url") or ""), "accessed": str(r.meta.get("accessed") or ""),
-    } for r in records]).sort_values(["priority", "source_id"], ignore_index=True)
+    findings = pd.concat(
+        [
+            ratio_findings,
+            validate.breakdown_sums(obs, complete, ref_dir),
+            validate.identities(obs, ref_dir),
+            sources.echoes(obs),
+        ],
+        ignore_index=True,
+    )
+    source_table = pd.DataFrame(
+        [
+            {
+                "source_id": r.source_id,
+                "priority": r.priority,
+                "title": r.meta["title"],
+                "file": r.path.name,
+                "layout": r.meta["layout"],
+                "sha256": r.meta["sha256"],
+                # cited for readers by the reports (kpi.cite): who issued it, where in it, where it is online, when read
+                "source": str(r.meta.get("source") or ""),
+                "section": str(r.meta.get("section") or ""),
+                "url": str(r.meta.get("url") or ""),
+                "accessed": str(r.meta.get("accessed") or ""),
+            }
+            for r in records
+        ]
+    ).sort_values(["priority", "source_id"], ignore_index=True)
     return {
-        "observations": obs, "rejects": pd.concat(rejects, ignore_index=True), "findings": findings,
-        "conflicts": sources.conflicts(obs, priority), "lists": lists, "sources": source_table,
+        "observations": obs,
+        "rejects": pd.concat(rejects, ignore_index=True),
+        "findings": findings,
+        "conflicts": sources.conflicts(obs, priority),
+        "lists": lists,
+        "sources": source_table,
         "missing": missing,
     }
 
 
-def run(data_dir: str | Path | None = None, ref_dir: Path | None = None, map: Callable | None = None) -> IngestResult:  # noqa: A002
+def run(
+    data_dir: str | Path | None = None, ref_dir: Path | None = None, mapper: Callable | None = None
+) -> IngestResult:
     """Ingest ``<data_dir>/raw`` into ``<data_dir>/processed``; raises KpiError on file-level errors.
 
-    ``map`` spreads the reading of the files (e.g. ``kpi.executors.executor("dask", address).map``).
+    ``mapper`` spreads the reading of the files (e.g. ``kpi.executors.executor("dask", address).map``).
     """
     started = time.perf_counter()
     paths = DataPaths.of(data_dir)
@@ -219,7 +248,7 @@ def run(data_dir: str | Path | None = None, ref_dir: Path | None = None, map: Ca
         problems = check_checksums(records) + same_files(records)
         unexpected = False
         try:
-            parts = read_all(records, ref_dir, map) if map else read_all(records, ref_dir)
+            parts = read_all(records, ref_dir, mapper) if mapper else read_all(records, ref_dir)
         except SourceError as exc:  # a changed file is read all the same: what is wrong with it helps
             problems += [p for p in exc.problems if p not in problems]
             unexpected = exc.unexpected
@@ -229,9 +258,15 @@ def run(data_dir: str | Path | None = None, ref_dir: Path | None = None, map: Ca
         tables = process(records, parts, ref_dir)
         # Save outputs.
         result = IngestResult(
-            observations=tables["observations"], rejects=tables["rejects"], findings=tables["findings"],
-            conflicts=tables["conflicts"], lists=tables["lists"], sources=tables["sources"],
-            missing_cells=tables["missing"], seconds=0.0, data_version=data_version(tables["observations"]),
+            observations=tables["observations"],
+            rejects=tables["rejects"],
+            findings=tables["findings"],
+            conflicts=tables["conflicts"],
+            lists=tables["lists"],
+            sources=tables["sources"],
+            missing_cells=tables["missing"],
+            seconds=0.0,
+            data_version=data_version(tables["observations"]),
             out_dir=paths.processed,
         )
         with staged_folder(paths.processed) as out:
@@ -247,8 +282,11 @@ def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) 
     obs.to_parquet(out / "observations.parquet", index=False)
     priority = dict(zip(result.sources["source_id"], result.sources["priority"]))
     ends = {config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR}
-    changes = (compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
-               if ends <= set(obs["year"]) else pd.DataFrame(columns=CHANGE_COLUMNS))
+    changes = (
+        compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
+        if ends <= set(obs["year"])
+        else pd.DataFrame(columns=CHANGE_COLUMNS)
+    )
     write_table(changes, out / "changes.csv")
     write_table(result.rejects, out / "rejects.csv")
     write_table(result.findings, out / "findings.csv")
@@ -260,8 +298,10 @@ def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) 
     write_json(report, out / "validation.json")
     (out / "validation.md").write_text(validation_markdown(report), encoding="utf-8")
     write_json(datapackage(result, ref_dir), out / "datapackage.json")
-    write_json(reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources),
-               out / reads.FINGERPRINTS)  # what each report reads: only reports whose inputs changed are rebuilt
+    write_json(
+        reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources),
+        out / reads.FINGERPRINTS,
+    )  # what each report reads: only reports whose inputs changed are rebuilt
 
 
 def counts(obs: pd.DataFrame, ref_dir: Path | None = None) -> dict:
@@ -288,10 +328,16 @@ def validation_report(result: IngestResult) -> dict:
 
 
 def validation_markdown(report: dict) -> str:
-    lines = [f"# Validation report (data version {report['data_version']})", "",
-             f"- observations: {report['observations']}", f"- cells marked missing (`-`, empty): {report['missing_cells']}",
-             f"- rejects: {len(report['rejects'])}", f"- findings: {len(report['findings'])}",
-             f"- conflicts between sources: {len(report['conflicts'])}", ""]
+    lines = [
+        f"# Validation report (data version {report['data_version']})",
+        "",
+        f"- observations: {report['observations']}",
+        f"- cells marked missing (`-`, empty): {report['missing_cells']}",
+        f"- rejects: {len(report['rejects'])}",
+        f"- findings: {len(report['findings'])}",
+        f"- conflicts between sources: {len(report['conflicts'])}",
+        "",
+    ]
     for title, rows, fields in [
         ("Rejects", report["rejects"], ["source_ref", "raw_value", "reason"]),
         ("Findings", report["findings"], ["check", "indicator", "area_code", "year", "message"]),
@@ -309,32 +355,68 @@ def validation_markdown(report: dict) -> str:
 
 def datapackage(result: IngestResult, ref_dir: Path | None = None) -> dict:
     """A Frictionless data package descriptor of the processed tables."""
+
     def schema(frame: pd.DataFrame, descriptions: dict[str, str]) -> dict:
         types = {"int64": "integer", "float64": "number"}
-        return {"fields": [{"name": c, "type": types.get(str(frame[c].dtype), "string"),
-                            "description": descriptions.get(c, "")} for c in frame.columns]}
+        return {
+            "fields": [
+                {"name": c, "type": types.get(str(frame[c].dtype), "string"), "description": descriptions.get(c, "")}
+                for c in frame.columns
+            ]
+        }
+
     cat = reference.catalogue(ref_dir)
     used = cat.loc[sorted(set(result.observations["indicator"]))]
     resources = [
-        {"name": "observations", "path": "observations.csv", "format": "csv", "encoding": "utf-8",
-         "schema": {**schema(result.observations, OBS_DESCRIPTIONS),
-                    "primaryKey": ["indicator", "area_code", "year", "source_id"]},
-         "indicators": [{"id": r.id, "name_vi": r.name_vi, "name_en": r.name_en, "unit": r.unit,
-                         "aggregation": r.aggregation, "nature": r.nature, "definition": r.definition}
-                        for r in used.itertuples()]},
-        {"name": "changes", "path": "changes.csv", "format": "csv",
-         "description": f"Two-period comparison {config.DEFAULT_BASELINE_YEAR} → {config.DEFAULT_TARGET_YEAR} "
-                        "(kpi build and kpi.compare take other years)"},
-        {"name": "rejects", "path": "rejects.csv", "format": "csv",
-         "schema": schema(result.rejects, {"source_ref": "Place of the rejected value", "reason": "Why it was rejected"})},
+        {
+            "name": "observations",
+            "path": "observations.csv",
+            "format": "csv",
+            "encoding": "utf-8",
+            "schema": {
+                **schema(result.observations, OBS_DESCRIPTIONS),
+                "primaryKey": ["indicator", "area_code", "year", "source_id"],
+            },
+            "indicators": [
+                {
+                    "id": r.id,
+                    "name_vi": r.name_vi,
+                    "name_en": r.name_en,
+                    "unit": r.unit,
+                    "aggregation": r.aggregation,
+                    "nature": r.nature,
+                    "definition": r.definition,
+                }
+                for r in used.itertuples()
+            ],
+        },
+        {
+            "name": "changes",
+            "path": "changes.csv",
+            "format": "csv",
+            "description": f"Two-period comparison {config.DEFAULT_BASELINE_YEAR} → {config.DEFAULT_TARGET_YEAR} "
+            "(kpi build and kpi.compare take other years)",
+        },
+        {
+            "name": "rejects",
+            "path": "rejects.csv",
+            "format": "csv",
+            "schema": schema(
+                result.rejects, {"source_ref": "Place of the rejected value", "reason": "Why it was rejected"}
+            ),
+        },
         {"name": "findings", "path": "findings.csv", "format": "csv", "schema": schema(result.findings, {})},
         {"name": "conflicts", "path": "conflicts.csv", "format": "csv", "schema": schema(result.conflicts, {})},
         {"name": "sources", "path": "sources.csv", "format": "csv", "schema": schema(result.sources, {})},
-    ] + [{"name": name, "path": f"lists/{name}.csv", "format": "csv", "schema": schema(t, {})}
-         for name, t in result.lists.items()]
+    ] + [
+        {"name": name, "path": f"lists/{name}.csv", "format": "csv", "schema": schema(t, {})}
+        for name, t in result.lists.items()
+    ]
     return {
-        "name": "tam-duong-kpi", "title": "Tam Đường district indicators, 2012-2022",
-        "version": result.data_version, "licenses": [{"name": "CC-BY-4.0"}],
+        "name": "tam-duong-kpi",
+        "title": "Tam Đường district indicators, 2012-2022",
+        "version": result.data_version,
+        "licenses": [{"name": "CC-BY-4.0"}],
         "sources": [{"title": r.title, "path": f"raw/{r.file}"} for r in result.sources.itertuples()],
         "resources": resources,
     }
@@ -348,7 +430,7 @@ def capped(lines: list[str], total: int, table: str) -> list[str]:
 
 def summary(result: IngestResult) -> list[str]:
     c = counts(result.observations)
-    fmt = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
+    fmt = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())
     head = CONSOLE_ROWS
     lines = [
         f"{len(result.observations)} observations (data version {result.data_version}) in {result.seconds:.2f} s",
@@ -359,13 +441,25 @@ def summary(result: IngestResult) -> list[str]:
         f"cells marked missing: {result.missing_cells}",
         f"rejects: {len(result.rejects)}" + (" (see rejects.csv)" if len(result.rejects) else ""),
     ]
-    lines += capped([f"  {r.source_ref}: {r.raw_value!r}: {r.reason}" for r in result.rejects.head(head).itertuples()],
-                    len(result.rejects), "rejects.csv")
+    lines += capped(
+        [f"  {r.source_ref}: {r.raw_value!r}: {r.reason}" for r in result.rejects.head(head).itertuples()],
+        len(result.rejects),
+        "rejects.csv",
+    )
     lines.append(f"findings: {len(result.findings)}")
-    lines += capped([f"  [{r.check}] {r.indicator} {r.area_code} {r.year}: {r.message}"
-                     for r in result.findings.head(head).itertuples()], len(result.findings), "findings.csv")
+    lines += capped(
+        [
+            f"  [{r.check}] {r.indicator} {r.area_code} {r.year}: {r.message}"
+            for r in result.findings.head(head).itertuples()
+        ],
+        len(result.findings),
+        "findings.csv",
+    )
     lines.append(f"conflicts between sources: {len(result.conflicts)}")
-    lines += capped([f"  {r.message} (chosen: {r.chosen_source})" for r in result.conflicts.head(head).itertuples()],
-                    len(result.conflicts), "conflicts.csv")
+    lines += capped(
+        [f"  {r.message} (chosen: {r.chosen_source})" for r in result.conflicts.head(head).itertuples()],
+        len(result.conflicts),
+        "conflicts.csv",
+    )
     lines.append(f"written to {result.out_dir}")
     return lines

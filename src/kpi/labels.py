@@ -9,6 +9,7 @@ no-break space, so a unit never wraps away from its number; English units agree 
 >>> [fmt_value(n, "facility", lang).replace("\u00a0", " ") for lang in ("vi", "en") for n in (1, 9)]
 ['1 cơ sở', '9 cơ sở', '1 farm', '9 farms']
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,7 +34,9 @@ def _labels(ref_dir: Path | None = None) -> dict:
 
 @functools.lru_cache(maxsize=2)
 def _table(name: str, index: str | tuple[str, ...], ref_dir: Path | None = None) -> pd.DataFrame:
-    return pd.read_csv((ref_dir or config.REFERENCE_DIR) / name, dtype=str, keep_default_na=False).set_index(list(index) if isinstance(index, tuple) else index)
+    return pd.read_csv((ref_dir or config.REFERENCE_DIR) / name, dtype=str, keep_default_na=False).set_index(
+        list(index) if isinstance(index, tuple) else index
+    )
 
 
 def check_lang(lang: str) -> str:
@@ -93,7 +96,11 @@ def quantity_label(unit: str, lang: str) -> str:
 
 def indicator_name(indicator: str, lang: str) -> str:
     cat = reference.catalogue()
-    return cat.loc[indicator, "name_vi" if check_lang(lang) == "vi" else "name_en"] if indicator in cat.index else indicator
+    return (
+        cat.loc[indicator, "name_vi" if check_lang(lang) == "vi" else "name_en"]
+        if indicator in cat.index
+        else indicator
+    )
 
 
 def definition(indicator: str, lang: str) -> str:

@@ -6,6 +6,7 @@ The XML is parsed (with defusedxml) only when a cheap byte scan finds one of the
 workbook costs nothing here.  Parse errors are raised as they are (``ParseError``,
 ``DefusedXmlException``, ``ValueError``); ``kpi.safety`` turns them into a problem naming the file.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,7 +18,7 @@ from defusedxml.ElementTree import iterparse as xml_iterparse
 
 from kpi.errors import cell_ref, column_index
 
-MAX_REPEATED_CELLS = 10_000       # .ods cells one repeated formula cell stands for that are listed
+MAX_REPEATED_CELLS = 10_000  # .ods cells one repeated formula cell stands for that are listed
 XLSX_MARKERS = re.compile(rb"""hidden=["'](?:1|true)["']|<(?:\w+:)?f[\s>/]|\st=["']e["']""")
 ODS_MARKERS = re.compile(rb"visibility=|formula=|-spanned=")
 
@@ -27,10 +28,10 @@ class SheetMarks:
     """What the sheet XML says that calamine does not: hidden rows and columns, formulas
     without a cached value, error values and (for .ods) merged cells; all 0-based."""
 
-    hidden_rows: tuple[tuple[int, int], ...] = ()   # half-open ranges [start, stop)
+    hidden_rows: tuple[tuple[int, int], ...] = ()  # half-open ranges [start, stop)
     hidden_cols: tuple[tuple[int, int], ...] = ()
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # uncached formula text by cell
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)    # error value (and formula) by cell
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # error value (and formula) by cell
     merges: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
 
     def row_hidden(self, r0: int) -> bool:
@@ -67,7 +68,7 @@ def _cell_position(ref: str | None, row: int, col: int) -> tuple[int, int]:
     if not ref:
         return row, col + 1
     letters = ref.rstrip("0123456789")
-    return int(ref[len(letters):]) - 1, column_index(letters)
+    return int(ref[len(letters) :]) - 1, column_index(letters)
 
 
 def xlsx_marks(xml: bytes) -> SheetMarks:
@@ -111,7 +112,8 @@ def _xlsx_row_cells(row_elem, row: int, formulas: dict, errors: dict) -> None:
             formulas[(row, col)] = text
         elif kind == "e":
             errors[(row, col)] = (value.text if value is not None else "#ERROR") + (
-                f" (formula {text})" if formula is not None else "")
+                f" (formula {text})" if formula is not None else ""
+            )
 
 
 def _repeat(elem, local: str) -> int:
@@ -154,8 +156,9 @@ def ods_marks(xml: bytes) -> dict[str, SheetMarks]:
             row += row_repeat
             elem.clear()
         elif tag == "table" and current is not None:
-            sheets[current["name"]] = SheetMarks(tuple(current["rows"]), tuple(current["cols"]), current["formulas"],
-                                                 {}, tuple(current["merges"]))
+            sheets[current["name"]] = SheetMarks(
+                tuple(current["rows"]), tuple(current["cols"]), current["formulas"], {}, tuple(current["merges"])
+            )
             current = None
             elem.clear()
     return sheets
@@ -167,7 +170,7 @@ def _ods_cell(elem, sheet: dict, row: int, col: int, rows: int, cols: int) -> No
     if formula and not attribute(elem, "value-type"):
         text = "=" + formula.split(":", 1)[-1].lstrip("=") if formula.startswith("of:") else formula
         cells = itertools.product(range(row, row + rows), range(col, col + cols))
-        sheet["formulas"].update({cell: text for cell in itertools.islice(cells, MAX_REPEATED_CELLS)})
+        sheet["formulas"].update(dict.fromkeys(itertools.islice(cells, MAX_REPEATED_CELLS), text))
     spans = _repeat(elem, "number-rows-spanned"), _repeat(elem, "number-columns-spanned")
     if spans != (1, 1):
         sheet["merges"].append(((row, col), (row + spans[0] - 1, col + spans[1] - 1)))

@@ -2,6 +2,7 @@
 
 A bad parameter raises ``ParameterError`` with one line saying which and why.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ def _area_text(area_code: object) -> str:
     if isinstance(area_code, str):
         return area_code
     if isinstance(area_code, bool) or not isinstance(area_code, int):
-        raise ParameterError(f"area_code={area_code!r}: expected the code as text, e.g. \"106\" or \"03413\"")
+        raise ParameterError(f'area_code={area_code!r}: expected the code as text, e.g. "106" or "03413"')
     from kpi import reference
 
     gaz = reference.gazetteer()
@@ -50,10 +51,14 @@ def _area_text(area_code: object) -> str:
         return candidates[0]
     text = str(area_code).zfill(5)
     if candidates:
-        raise ParameterError(f"area_code={area_code!r}: a number that could be any of {', '.join(candidates)}; "
-                             f"pass the code as text: papermill -r area_code {text} (not -p)")
-    raise ParameterError(f"area_code={area_code!r}: not a known area code (given as a number: pass codes as text, "
-                         f"papermill -r area_code {text}, not -p)")
+        raise ParameterError(
+            f"area_code={area_code!r}: a number that could be any of {', '.join(candidates)}; "
+            f"pass the code as text: papermill -r area_code {text} (not -p)"
+        )
+    raise ParameterError(
+        f"area_code={area_code!r}: not a known area code (given as a number: pass codes as text, "
+        f"papermill -r area_code {text}, not -p)"
+    )
 
 
 def check_area(area_code: str, baseline: int, target: int) -> None:
@@ -62,7 +67,7 @@ def check_area(area_code: str, baseline: int, target: int) -> None:
     >>> check_area("03413", 2012, 2026)
     Traceback (most recent call last):
     ...
-    kpi.errors.ParameterError: area_code='03413' (Xã Sơn Bình) does not exist in 2026: it became part of Xã Bình Lư (03390) on 1 July 2025
+    kpi.errors.ParameterError: area_code='03413' (Xã Sơn Bình) does not exist in 2026: it became part of ...
     """
     from kpi import reference, reorg
 
@@ -71,17 +76,26 @@ def check_area(area_code: str, baseline: int, target: int) -> None:
         return
     if not gaz.known_code(area_code, None):
         padded = area_code.zfill(5)
-        hint = (f"; did you mean {padded!r} ({gaz.name(padded, target)})?"
-                if area_code.isdigit() and gaz.known_code(padded, target) else "")
+        hint = (
+            f"; did you mean {padded!r} ({gaz.name(padded, target)})?"
+            if area_code.isdigit() and gaz.known_code(padded, target)
+            else ""
+        )
         raise ParameterError(f"area_code={area_code!r}: not a known area code{hint} (see data/reference/areas.csv)")
     if reference.era_of_year(target) == "pre2025":
-        raise ParameterError(f"area_code={area_code!r} ({gaz.name(area_code, reference.ERA_BOUNDARY_YEAR)}) exists "
-                             f"from 1 July 2025: choose a target_year from {reference.ERA_BOUNDARY_YEAR}")
+        raise ParameterError(
+            f"area_code={area_code!r} ({gaz.name(area_code, reference.ERA_BOUNDARY_YEAR)}) exists "
+            f"from 1 July 2025: choose a target_year from {reference.ERA_BOUNDARY_YEAR}"
+        )
     successor = reorg.new_unit_of(area_code)
-    where = (f"it became part of {successor[1]} ({successor[0]})" if successor
-             else "the district was abolished and its communes reorganised (see data/reference/reorganisation_2025.csv)")
-    raise ParameterError(f"area_code={area_code!r} ({gaz.name(area_code, baseline)}) does not exist in {target}: "
-                         f"{where} on 1 July 2025")
+    where = (
+        f"it became part of {successor[1]} ({successor[0]})"
+        if successor
+        else "the district was abolished and its communes reorganised (see data/reference/reorganisation_2025.csv)"
+    )
+    raise ParameterError(
+        f"area_code={area_code!r} ({gaz.name(area_code, baseline)}) does not exist in {target}: {where} on 1 July 2025"
+    )
 
 
 def check_years(present: set[int], baseline: int, target: int) -> None:
@@ -89,12 +103,20 @@ def check_years(present: set[int], baseline: int, target: int) -> None:
     years = sorted(present)
     for name, year in (("baseline_year", baseline), ("target_year", target)):
         if year not in years:
-            raise ParameterError(f"{name}={year}: no observation for {year} in the data "
-                                 f"(years present: {', '.join(map(str, years))})")
+            raise ParameterError(
+                f"{name}={year}: no observation for {year} in the data (years present: {', '.join(map(str, years))})"
+            )
 
 
-def check(baseline_year: object, target_year: object, area_code: object, lang: object,
-          data_dir: object = None, observations: "pd.DataFrame | None" = None, area_known: bool = False) -> Parameters:
+def check(
+    baseline_year: object,
+    target_year: object,
+    area_code: object,
+    lang: object,
+    data_dir: object = None,
+    observations: pd.DataFrame | None = None,
+    area_known: bool = False,
+) -> Parameters:
     """Check the five notebook parameters; ``observations`` (if given) must hold both years.
 
     ``area_known`` skips the gazetteer look-up, for a caller that checked the same area

@@ -15,6 +15,7 @@ the overview's story, checks, edition changes) depends on the whole data version
 >>> reads_of_source("ctx.checks()").indicators is None
 True
 """
+
 from __future__ import annotations
 
 import ast
@@ -61,8 +62,12 @@ def reads_of_source(source: str) -> Reads:
         return Reads(None)  # not a report notebook of this library: it may read anything
     for call in calls:
         name = call.func.attr
-        words = [n.value for arg in [*call.args, *(k.value for k in call.keywords)] for n in ast.walk(arg)
-                 if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        words = [
+            n.value
+            for arg in [*call.args, *(k.value for k in call.keywords)]
+            for n in ast.walk(arg)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
         if name in EVERYTHING or (name in THEME_CALLS and not words):
             return Reads(None)
         if name == "list_table" and words:
@@ -75,8 +80,11 @@ def reads_of_source(source: str) -> Reads:
 @functools.lru_cache(maxsize=64)
 def _reads_cached(path: Path, mtime_ns: int) -> Reads:
     nb = json.loads(path.read_text(encoding="utf-8"))
-    source = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                       for c in nb.get("cells", []) if c.get("cell_type") == "code")
+    source = "\n".join(
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in nb.get("cells", [])
+        if c.get("cell_type") == "code"
+    )
     try:
         return reads_of_source(source)
     except SyntaxError:  # magics or broken code: assume it reads everything
@@ -87,26 +95,40 @@ def notebook_reads(path: Path) -> Reads:
     return _reads_cached(path, path.stat().st_mtime_ns)
 
 
-def _digest(hashes: "pd.Series") -> str:
+def _digest(hashes: pd.Series) -> str:
     return hashlib.sha256(hashes.sort_values().to_numpy().tobytes()).hexdigest()[:16]
 
 
-def fingerprints(obs: "pd.DataFrame", findings: "pd.DataFrame", conflicts: "pd.DataFrame",
-                 lists: dict[str, "pd.DataFrame"], sources: "pd.DataFrame") -> dict:
+def fingerprints(
+    obs: pd.DataFrame,
+    findings: pd.DataFrame,
+    conflicts: pd.DataFrame,
+    lists: dict[str, pd.DataFrame],
+    sources: pd.DataFrame,
+) -> dict:
     """Per indicator the hash of its rows in observations, findings and conflicts; per list its rows'."""
     import pandas as pd
 
     parts = []
     for table in (obs, findings, conflicts):
         if len(table):
-            parts.append(pd.DataFrame({"indicator": table["indicator"].to_numpy(),
-                                       "h": pd.util.hash_pandas_object(table, index=False).to_numpy()}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "indicator": table["indicator"].to_numpy(),
+                        "h": pd.util.hash_pandas_object(table, index=False).to_numpy(),
+                    }
+                )
+            )
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"indicator": [], "h": []})
     per_indicator = {ind: _digest(group["h"]) for ind, group in rows.groupby("indicator", sort=True)}
     per_list = {name: _digest(pd.util.hash_pandas_object(t, index=False)) for name, t in sorted(lists.items())}
     cited = sources[[c for c in CITED if c in sources]]  # not the checksums: a revised file is not a new source
-    return {"indicators": per_indicator, "lists": per_list,
-            "sources": _digest(pd.util.hash_pandas_object(cited, index=False))}
+    return {
+        "indicators": per_indicator,
+        "lists": per_list,
+        "sources": _digest(pd.util.hash_pandas_object(cited, index=False)),
+    }
 
 
 def data_inputs(reads: Reads, processed: Path, data_version: str) -> str:
@@ -117,6 +139,9 @@ def data_inputs(reads: Reads, processed: Path, data_version: str) -> str:
         prints = json.loads((processed / FINGERPRINTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return data_version  # an older processed folder: be safe
-    payload = {"indicators": {i: prints["indicators"].get(i, "") for i in sorted(reads.indicators)},
-               "lists": {n: prints["lists"].get(n, "") for n in sorted(reads.lists)}, "sources": prints["sources"]}
+    payload = {
+        "indicators": {i: prints["indicators"].get(i, "") for i in sorted(reads.indicators)},
+        "lists": {n: prints["lists"].get(n, "") for n in sorted(reads.lists)},
+        "sources": prints["sources"],
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

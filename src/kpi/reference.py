@@ -3,6 +3,7 @@
 All tables live in ``data/reference/`` (see ``kpi.config.REFERENCE_DIR``); each raw file's
 provenance record (``*.meta.yml``) lives beside it in ``data/raw/``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,7 +21,9 @@ from kpi.errors import ReferenceError_, UnitMismatch
 from kpi.text import fold, nfc
 
 STATUSES = ("reported", "preliminary", "derived", "estimate", "lower_bound", "upper_bound")
-ERA_BOUNDARY_YEAR = 2025  # Res. 1670/NQ-UBTVQH15: new commune units from 1 July 2025; yearly figures from 2025 on use them
+ERA_BOUNDARY_YEAR = (
+    2025  # Res. 1670/NQ-UBTVQH15: new commune units from 1 July 2025; yearly figures from 2025 on use them
+)
 META_FIELDS = ("source_id", "title", "layout", "priority", "source", "accessed", "transcription", "sha256")
 
 
@@ -258,8 +261,10 @@ def _link_problem(path: Path, raw_dir: Path) -> str | None:
     except (OSError, RuntimeError) as exc:  # a loop of links
         return f"is a link that cannot be followed ({exc.__class__.__name__}): refused; copy the file into data/raw"
     if not target.is_relative_to(raw_dir.resolve()):
-        return (f"is a link to {target}, outside the raw data folder: refused; copy the file into data/raw "
-                "instead of linking it")
+        return (
+            f"is a link to {target}, outside the raw data folder: refused; copy the file into data/raw "
+            "instead of linking it"
+        )
     return None
 
 
@@ -326,5 +331,6 @@ def source_records(raw_dir: Path) -> list[SourceRecord]:
             problems.append(f"{meta_file.name}: provenance record without its raw file")
     if problems:
         from kpi.errors import SourceError
+
         raise SourceError(str(raw_dir), problems)
     return records

@@ -8,6 +8,7 @@ other-language edition; that navigation sits between two markers so a later buil
 refresh it when the other edition appears (``refresh_nav``).  Cells tagged
 ``analyst-note`` are prose for the analyst in Jupyter and are left out of the page.
 """
+
 from __future__ import annotations
 
 import functools
@@ -70,7 +71,9 @@ def is_report(path: Path) -> bool:
 def file_name(notebook: Path, theme: str, area: str, baseline: int, target: int, lang: str) -> str:
     """``03-che_huyen-tam-duong_2012-2022_vi.html``: theme, area, period and language in the name."""
     number = re.match(r"^(\d+)[_-]", notebook.stem)
-    head = (f"{number.group(1)}-" if number else "") + labels.text("theme_slugs", theme, lang) if theme else notebook.stem
+    head = (
+        (f"{number.group(1)}-" if number else "") + labels.text("theme_slugs", theme, lang) if theme else notebook.stem
+    )
     area_slug = slug(labels.area_name(area, target, lang))
     return f"{head}_{area_slug}_{baseline}-{target}_{lang}.html"
 
@@ -115,14 +118,23 @@ def nav_html(page: Path, index: Path, siblings: list[PageRef], other: Path | Non
     other_lang = "en" if lang == "vi" else "vi"
     links = [f'<a href="{href(index, page)}">← {html.escape(t("back", lang))}</a>']
     if other is not None and other.is_file():
-        links.append(f'<a href="{href(other, page)}" hreflang="{other_lang}" lang="{other_lang}">'
-                     f'{html.escape(t("other_edition", lang))}</a>')
+        links.append(
+            f'<a href="{href(other, page)}" hreflang="{other_lang}" lang="{other_lang}">'
+            f"{html.escape(t('other_edition', lang))}</a>"
+        )
     items = "".join(
-        f'<a href="{href(s.path, page)}"' + (' aria-current="page"' if s.path == page else "") +
-        f">{html.escape(s.label)}</a>" for s in siblings)
-    set_ = f'<span class="kpi-siblings">{html.escape(t("in_this_set", lang))}: {items}</span>' if len(siblings) > 1 else ""
-    return f'{NAV_START}<nav class="kpi-nav" aria-label="{html.escape(t("in_this_set", lang))}">' \
-           f'{"".join(links)}{set_}</nav>{NAV_END}'
+        f'<a href="{href(s.path, page)}"'
+        + (' aria-current="page"' if s.path == page else "")
+        + f">{html.escape(s.label)}</a>"
+        for s in siblings
+    )
+    set_ = (
+        f'<span class="kpi-siblings">{html.escape(t("in_this_set", lang))}: {items}</span>' if len(siblings) > 1 else ""
+    )
+    return (
+        f'{NAV_START}<nav class="kpi-nav" aria-label="{html.escape(t("in_this_set", lang))}">'
+        f"{''.join(links)}{set_}</nav>{NAV_END}"
+    )
 
 
 def refresh_nav(page: Path, nav: str) -> bool:
@@ -133,7 +145,7 @@ def refresh_nav(page: Path, nav: str) -> bool:
     start, end = text.find(NAV_START), text.find(NAV_END)
     if start < 0 or end < 0:
         return False
-    new = text[:start] + nav + text[end + len(NAV_END):]
+    new = text[:start] + nav + text[end + len(NAV_END) :]
     if new != text:
         atomic_write_text(page, new)
     return new != text
@@ -145,8 +157,9 @@ def body_html(nb: nbformat.NotebookNode, resources_path: Path) -> str:
     The "basic" template is used because "lab" and "classic" load require.js and MathJax
     from CDNs; the page around it brings its own CSS.
     """
-    return without_remote_resources(_exporter().from_notebook_node(
-        nb, resources={"metadata": {"path": str(resources_path)}})[0])
+    return without_remote_resources(
+        _exporter().from_notebook_node(nb, resources={"metadata": {"path": str(resources_path)}})[0]
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -178,31 +191,45 @@ def without_remote_resources(fragment: str) -> str:
     """
     fragment = re.sub(r"<script\b[^>]*\bsrc\s*=[^>]*>.*?</script\s*>", "", fragment, flags=re.I | re.S)
     fragment = re.sub(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", "", fragment, flags=re.I)
-    return re.sub(r"\s(src|srcset|poster)\s*=\s*([\"']?)((?:https?:)?//)", r" data-remote-\1=\2\3", fragment,
-                  flags=re.I)
+    return re.sub(
+        r"\s(src|srcset|poster)\s*=\s*([\"']?)((?:https?:)?//)", r" data-remote-\1=\2\3", fragment, flags=re.I
+    )
 
 
 def params_html(parameters: dict, header: dict) -> str:
     """The period, area, data version and build time of a page, in its language."""
     lang = parameters["lang"]
-    rows = [("period", f'{parameters["baseline_year"]}–{parameters["target_year"]}'),
-            ("area", f'{header["area_name"]} ({parameters["area_code"]})'), ("lang", t(lang, lang)),
-            ("data_version", header["data_version"]), ("built_at", header["built_at"])]
+    rows = [
+        ("period", f"{parameters['baseline_year']}–{parameters['target_year']}"),
+        ("area", f"{header['area_name']} ({parameters['area_code']})"),
+        ("lang", t(lang, lang)),
+        ("data_version", header["data_version"]),
+        ("built_at", header["built_at"]),
+    ]
     items = "".join(f"<div><dt>{html.escape(t(k, lang))}</dt><dd>{html.escape(str(v))}</dd></div>" for k, v in rows)
     return f'<dl class="kpi-params">{items}</dl>'
 
 
 def failure_html(failure: object, lang: str) -> str:
     where = t("cell", lang, n=failure.cell) if failure.cell is not None else t("before_cells", lang)
-    return (f'<p class="kpi-failed" role="alert"><strong>{html.escape(t("failed_banner", lang))}</strong> '
-            f"({html.escape(where)}): <code>{html.escape(str(failure))}</code></p>")
+    return (
+        f'<p class="kpi-failed" role="alert"><strong>{html.escape(t("failed_banner", lang))}</strong> '
+        f"({html.escape(where)}): <code>{html.escape(str(failure))}</code></p>"
+    )
 
 
 SUBTITLE = re.compile(r'(<p class="kpi-subtitle">.*?</p>)', re.S)
 
 
-def page(nb: nbformat.NotebookNode, resources: Path, page_title: str, parameters: dict, header: dict, nav: str,
-         failure: object | None) -> str:
+def page(
+    nb: nbformat.NotebookNode,
+    resources: Path,
+    page_title: str,
+    parameters: dict,
+    header: dict,
+    nav: str,
+    failure: object | None,
+) -> str:
     """The whole page: navigation, the report (its title first), the edition box under the title."""
     lang = parameters["lang"]
     body = body_html(nb, resources)
@@ -211,17 +238,18 @@ def page(nb: nbformat.NotebookNode, resources: Path, page_title: str, parameters
         body = SUBTITLE.sub(lambda m: m.group(1) + box, body, count=1)
     else:  # the notebook stopped before its heading, or has none
         body = f"<h1>{html.escape(page_title)}</h1>{box}{body}"
-    return html_document(lang, f"{page_title} · {t(lang, lang)}",
-                         f'{nav}<article class="kpi-report">{body}</article>')
+    return html_document(lang, f"{page_title} · {t(lang, lang)}", f'{nav}<article class="kpi-report">{body}</article>')
 
 
 def html_document(lang: str, page_title: str, main: str) -> str:
     """A complete page that works offline: inline CSS, no script, and an empty icon so no favicon request."""
-    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '<link rel="icon" href="data:,">\n'
-            f"<title>{html.escape(page_title)}</title>\n<style>{css()}</style>\n</head>\n"
-            f"<body>\n<main>\n{main}\n</main>\n</body>\n</html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="icon" href="data:,">\n'
+        f"<title>{html.escape(page_title)}</title>\n<style>{css()}</style>\n</head>\n"
+        f"<body>\n<main>\n{main}\n</main>\n</body>\n</html>\n"
+    )
 
 
 def index_html(state: dict, lang: str, reports_dir: Path) -> str:
@@ -240,7 +268,7 @@ def index_html(state: dict, lang: str, reports_dir: Path) -> str:
     for area in areas:
         periods = sorted(((tg, bs) for a, tg, bs in groups if a == area), reverse=True)
         name = labels.area_name(area, periods[0][0], lang)
-        parts.append(f'<section><h2>{html.escape(name)} ({html.escape(area)})</h2>')
+        parts.append(f"<section><h2>{html.escape(name)} ({html.escape(area)})</h2>")
         for target, baseline in periods:
             parts.append(_period_table(groups[(area, target, baseline)], baseline, target, lang, reports_dir))
         parts.append("</section>")
@@ -251,7 +279,8 @@ def _period_table(editions: dict[str, dict], baseline: int, target: int, lang: s
     langs = [code for code in labels.LANGS if code in editions]
     names = sorted({n for run in editions.values() for n in run["notebooks"]})
     head = f'<th scope="col">{html.escape(t("report", lang))}</th>' + "".join(
-        f'<th scope="col">{html.escape(t(code, lang))}</th>' for code in langs)
+        f'<th scope="col">{html.escape(t(code, lang))}</th>' for code in langs
+    )
     rows = []
     for name in names:
         entries = {code: editions[code]["notebooks"].get(name) for code in langs}
@@ -260,11 +289,15 @@ def _period_table(editions: dict[str, dict], baseline: int, target: int, lang: s
         label = labels.text("themes", theme, lang) if theme else (first.get("title") or Path(name).stem).split(" — ")[0]
         cells = "".join(f"<td>{_edition_cell(entries[code], lang, reports_dir)}</td>" for code in langs)
         rows.append(f'<tr><th scope="row">{html.escape(label)}</th>{cells}</tr>')
-    built = " · ".join(f'{t(code, lang)}: {html.escape(t("data_version", lang))} '
-                       f'{html.escape(editions[code].get("data_version", ""))}' for code in langs)
-    return (f"<h3>{html.escape(t('period', lang))} {baseline}–{target}</h3>"
-            f'<table class="kpi-index-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            f'<p class="muted">{built}</p>')
+    built = " · ".join(
+        f"{t(code, lang)}: {html.escape(t('data_version', lang))} {html.escape(editions[code].get('data_version', ''))}"
+        for code in langs
+    )
+    return (
+        f"<h3>{html.escape(t('period', lang))} {baseline}–{target}</h3>"
+        f'<table class="kpi-index-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<p class="muted">{built}</p>'
+    )
 
 
 def _edition_cell(entry: dict | None, lang: str, reports_dir: Path) -> str:
@@ -272,14 +305,18 @@ def _edition_cell(entry: dict | None, lang: str, reports_dir: Path) -> str:
         return "–"
     status = entry["status"]
     when = html.escape(entry.get("built_at", "")[:16])
-    link = (f'<a href="{html.escape(quote(entry["html"]))}">{html.escape(entry.get("title") or entry["html"])}</a>'
-            if entry.get("html") else "")
+    link = (
+        f'<a href="{html.escape(quote(entry["html"]))}">{html.escape(entry.get("title") or entry["html"])}</a>'
+        if entry.get("html")
+        else ""
+    )
     chip = f'<span class="status status-{status}">{html.escape(t(status, lang, when=when))}</span>'
     if status != "failed":
         return f"{link}<br>{chip}"
-    where = (t("cell", lang, n=entry["error_cell"]) if entry.get("error_cell") is not None
-             else t("before_cells", lang))
-    executed = (f' · <a href="{html.escape(quote(entry["executed"]))}">{html.escape(t("notebook", lang))}</a>'
-                if entry.get("executed") else "")
-    return (f"{link}<br>{chip} {html.escape(where)}: <code>{html.escape(entry.get('error') or '')}</code>"
-            f"{executed}")
+    where = t("cell", lang, n=entry["error_cell"]) if entry.get("error_cell") is not None else t("before_cells", lang)
+    executed = (
+        f' · <a href="{html.escape(quote(entry["executed"]))}">{html.escape(t("notebook", lang))}</a>'
+        if entry.get("executed")
+        else ""
+    )
+    return f"{link}<br>{chip} {html.escape(where)}: <code>{html.escape(entry.get('error') or '')}</code>{executed}"

@@ -9,6 +9,7 @@ refused with a message naming its parts.
 Codes were reused (03390 was Thị trấn Tam Đường and is now Xã Bình Lư), so re-aggregated
 rows are returned as their own table, never mixed into ``observations.csv``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,8 +36,10 @@ def refuse_non_additive(indicators: list[str], ref_dir: Path | None = None) -> N
     if bad:
         parts = {i: [p for p in (cat.loc[i, "numerator"], cat.loc[i, "denominator"]) if p] for i in bad}
         hints = "; ".join(f"{i} (from {' and '.join(p)})" if p else i for i, p in parts.items())
-        raise KpiError(f"cannot re-aggregate {hints} to the new communes: not additive (a yield, share or "
-                       "average cannot be summed over communes); re-aggregate its parts and derive it again")
+        raise KpiError(
+            f"cannot re-aggregate {hints} to the new communes: not additive (a yield, share or "
+            "average cannot be summed over communes); re-aggregate its parts and derive it again"
+        )
 
 
 def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None, ref_dir: Path | None = None) -> pd.DataFrame:
@@ -51,8 +54,11 @@ def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None, ref_dir
         indicators = sorted(i for i in set(obs["indicator"]) if cat.loc[i, "aggregation"] == "sum")
     refuse_non_additive(indicators, ref_dir)
     table = mapping(ref_dir)
-    old = obs[obs["indicator"].isin(indicators) & (obs["year"] < reference.ERA_BOUNDARY_YEAR)
-              & obs["area_code"].isin(table["old_code"])]
+    old = obs[
+        obs["indicator"].isin(indicators)
+        & (obs["year"] < reference.ERA_BOUNDARY_YEAR)
+        & obs["area_code"].isin(table["old_code"])
+    ]
     old = old.merge(table, left_on="area_code", right_on="old_code")
     rows = []
     for (indicator, new_code, year, source), group in old.groupby(["indicator", "new_code", "year", "source_id"]):
@@ -60,13 +66,23 @@ def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None, ref_dir
         status = next((s for s in STATUS_OF_SUM if s in statuses), "derived")
         others = group["other_members"].iloc[0]
         parts = ", ".join(f"{n} {plain_number(v)}" for n, v in zip(group["old_name"], group["value"]))
-        rows.append({
-            "indicator": indicator, "area_code": new_code, "area_name": group["new_name"].iloc[0], "year": int(year),
-            "value": float(group["value"].sum()), "unit": group["unit"].iloc[0], "status": status,
-            "source_id": source, "source_ref": " + ".join(group["source_ref"]),
-            "note": (f"re-aggregated to the 2025 unit (Res. 1670/NQ-UBTVQH15 cl. {group['clause'].iloc[0]}): {parts}"
-                     + (f"; Tam Đường part only, the unit also took in {others}" if others else "")),
-        })
+        rows.append(
+            {
+                "indicator": indicator,
+                "area_code": new_code,
+                "area_name": group["new_name"].iloc[0],
+                "year": int(year),
+                "value": float(group["value"].sum()),
+                "unit": group["unit"].iloc[0],
+                "status": status,
+                "source_id": source,
+                "source_ref": " + ".join(group["source_ref"]),
+                "note": (
+                    f"re-aggregated to the 2025 unit (Res. 1670/NQ-UBTVQH15 cl. {group['clause'].iloc[0]}): {parts}"
+                    + (f"; Tam Đường part only, the unit also took in {others}" if others else "")
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=OBS_COLUMNS)
 
 

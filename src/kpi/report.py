@@ -13,6 +13,7 @@ symbols and the numbered source list.
     ...
     ctx.end()
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ import pandas as pd
 from kpi import api, charts, display, downloads, editions, labels, params, reference, reorg, story, views
 from kpi.changes import CHANGE_COLUMNS, compare
 from kpi.cite import References
-from kpi.render import slug
 from kpi.ingest import data_version
+from kpi.render import slug
 from kpi.sources import pick
 from kpi.views import Chart, Scope, Table
 
@@ -73,7 +74,7 @@ class Context:
     def section(self, key: str) -> None:
         """A heading and one paragraph saying what the section shows (both from the labels)."""
         intro = f"{key}_intro"
-        text = (self.t("sections", intro, **self.scope.years) if labels.has_text("sections", intro) else "")
+        text = self.t("sections", intro, **self.scope.years) if labels.has_text("sections", intro) else ""
         display.show(display.section_html(self.t("sections", key), text))
 
     def _stem(self) -> str:
@@ -116,13 +117,15 @@ class Context:
         s = self.scope
         best, changes = views.of_area(self.best, s), self._changes()
         blocks = []
-        for th in ([theme] if theme else THEMES):
+        for th in [theme] if theme else THEMES:
             figures, lead = story.theme_story(best, changes, s, th)
             self._note_indicators([f.indicator for f in figures])
             empty = self.t("story", "no_theme_data", area=s.area_name(), **s.years)
             blocks.append(display.key_figures_html(self.t("themes", th) if not theme else "", figures, lead, empty))
-        display.show(display.section_html(self.t("sections", "story"), self.t("sections", "story_intro", **s.years))
-                     + "".join(blocks))
+        display.show(
+            display.section_html(self.t("sections", "story"), self.t("sections", "story_intro", **s.years))
+            + "".join(blocks)
+        )
 
     def headline(self, theme: str | None = None) -> None:
         """Indicators known in both years: baseline, target, change, % change, average yearly growth."""
@@ -138,21 +141,29 @@ class Context:
         rows = views.latest_in_period(views.of_area(self.best, self.scope), self._changes())
         if theme:
             rows = rows[rows["indicator"].map(reference.catalogue()["theme"]) == theme]
-        table = views.value_table(rows, self.scope, self.refs, "one-year", self.t("sections", "one_year"),
-                                  empty=self.t("text", "no_data"))
+        table = views.value_table(
+            rows, self.scope, self.refs, "one-year", self.t("sections", "one_year"), empty=self.t("text", "no_data")
+        )
         self._show_table(table, list(rows["indicator"]))
 
     # --- tables -------------------------------------------------------------------------
-    def values(self, indicators: list[str], all_sources: bool = True, children: bool = False,
-               name: str = "values", title: str = "") -> None:
+    def values(
+        self,
+        indicators: list[str],
+        all_sources: bool = True,
+        children: bool = False,
+        name: str = "values",
+        title: str = "",
+    ) -> None:
         """Every value of the indicators for the area in the period: year, value, status, source."""
         rows = self.period if all_sources else self.best
         rows = views.of_area(rows[rows["indicator"].isin(indicators)], self.scope, children)
         empty = views.empty_text(self.obs, indicators, self.scope, children)
         self._show_table(views.value_table(rows, self.scope, self.refs, name, title, empty), indicators)
 
-    def list_table(self, name: str, columns: dict[str, str], where: dict[str, str] | None = None,
-                   title: str = "") -> None:
+    def list_table(
+        self, name: str, columns: dict[str, str], where: dict[str, str] | None = None, title: str = ""
+    ) -> None:
         """A processed list (OCOP products, partners, varieties) with the chosen columns, labelled."""
         table = api.load_table(f"lists/{name}", self.p.data_dir)
         for role, wanted in (where or {}).items():
@@ -186,22 +197,27 @@ class Context:
         changes = views.of_area(changes, self.scope, children=True)
         in_period = views.in_period(changes, self.scope)
         if in_period.empty:
-            display.show(f'<p class="kpi-empty">{display.esc(self.t("text", "no_edition_changes", previous=previous))}</p>')
+            display.show(
+                f'<p class="kpi-empty">{display.esc(self.t("text", "no_edition_changes", previous=previous))}</p>'
+            )
             return
         counts = in_period["change"].value_counts()
         summary = ", ".join(f"{self.t('edition_change', k)}: {counts[k]}" for k in counts.index)
-        display.show(f'<p class="kpi-intro">{display.esc(self.t("text", "edition_summary", previous=previous, summary=summary))}</p>')
+        intro = self.t("text", "edition_summary", previous=previous, summary=summary)
+        display.show(f'<p class="kpi-intro">{display.esc(intro)}</p>')
         self._show_table(views.edition_table(changes, self.scope, self.refs, self.note_of))
 
     # --- charts -------------------------------------------------------------------------
     def _series(self, rows: pd.DataFrame) -> pd.Series:
         """The legend name of each row's source: its reference number and a short name."""
-        return pd.Series([self.refs.legend(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])],
-                         index=rows.index)
+        return pd.Series(
+            [self.refs.legend(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])],
+            index=rows.index,
+        )
 
     def _colours(self, names: list[str]) -> dict[str, str]:
         """A document's colour is the same in every chart of a report: it follows its reference number."""
-        number = lambda n: int(n[1:n.index("]")]) if n.startswith("[") and "]" in n else 0  # noqa: E731
+        number = lambda n: int(n[1 : n.index("]")]) if n.startswith("[") and "]" in n else 0
         return {n: charts.COLOURS[(number(n) - 1) % len(charts.COLOURS)] for n in names}
 
     def trend(self, indicator: str) -> None:
@@ -215,24 +231,47 @@ class Context:
         fig = charts.trend(rows, indicator, self.lang, colours=self._colours(list(rows["series"])), series="series")
         name = labels.indicator_name(indicator, self.lang)
         years = sorted(rows["year"].astype(int))
-        alt = self.t("text", "alt_trend", name=name, unit=labels.unit_label(rows["unit"].iloc[0], self.lang),
-                     first=years[0], last=years[-1],
-                     points=views.alt_points(rows.sort_values("year").assign(year=lambda d: d["year"].astype(str)
-                                                                              + " " + d["series"]), self.scope))
+        alt = self.t(
+            "text",
+            "alt_trend",
+            name=name,
+            unit=labels.unit_label(rows["unit"].iloc[0], self.lang),
+            first=years[0],
+            last=years[-1],
+            points=views.alt_points(
+                rows.sort_values("year").assign(year=lambda d: d["year"].astype(str) + " " + d["series"]), self.scope
+            ),
+        )
         data = views.value_table(rows, self.scope, self.refs, "", "").data
         self._show_chart(Chart(f"trend-{indicator}", name, fig, data, alt), [indicator])
 
-    def _bars(self, rows: pd.DataFrame, category: str, indicators: list[str], title: str, name: str,
-              stacked: bool = False, drawn: pd.DataFrame | None = None) -> None:
+    def _bars(
+        self,
+        rows: pd.DataFrame,
+        category: str,
+        indicators: list[str],
+        title: str,
+        name: str,
+        stacked: bool = False,
+        drawn: pd.DataFrame | None = None,
+    ) -> None:
         """A bar chart of ``rows`` (observations); ``drawn`` is what the bars are drawn from, if relabelled."""
         drawn = rows if drawn is None else drawn
-        fig = charts.bars(drawn, category, indicators if drawn is rows else ["value"], self.lang, title, stacked=stacked)
+        fig = charts.bars(
+            drawn, category, indicators if drawn is rows else ["value"], self.lang, title, stacked=stacked
+        )
         unit = labels.unit_label(rows["unit"].iloc[0], self.lang)
         several = rows["indicator"].nunique() > 1 and drawn is rows
-        named = drawn[category] + (" – " + rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang))
-                                   if several else "")
-        alt = self.t("text", "alt_bars", title=title, unit=unit,
-                     points=views.alt_points(rows.assign(label=named), self.scope, label="label", limit=20))
+        named = drawn[category] + (
+            " – " + rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang)) if several else ""
+        )
+        alt = self.t(
+            "text",
+            "alt_bars",
+            title=title,
+            unit=unit,
+            points=views.alt_points(rows.assign(label=named), self.scope, label="label", limit=20),
+        )
         data = views.value_table(rows, self.scope, self.refs, "", "").data
         self._show_chart(Chart(name, title, fig, data, alt), list(dict.fromkeys(rows["indicator"])))
 
@@ -245,8 +284,13 @@ class Context:
             display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, indicators, s, True))}</p>')
             return
         present = [i for i in indicators if i in set(rows["indicator"])]
-        what = (labels.indicator_name(present[0], self.lang) if len(present) == 1
-                else self.t("sections", title_key) if title_key else "")
+        what = (
+            labels.indicator_name(present[0], self.lang)
+            if len(present) == 1
+            else self.t("sections", title_key)
+            if title_key
+            else ""
+        )
         title = self.t("text", "by_commune_title", name=what, year=s.target)
         table = views.commune_table(rows, indicators, s, self.refs, f"by-commune-{present[0]}", title)
         self._show_table(table, present)
@@ -257,8 +301,9 @@ class Context:
         """Bar chart of several indicators (one unit) of the area in one year (default: target)."""
         s = self.scope
         year = year or s.target
-        rows = self.best[self.best["indicator"].isin(indicators) & (self.best["year"] == year)
-                         & (self.best["area_code"] == s.area)]
+        rows = self.best[
+            self.best["indicator"].isin(indicators) & (self.best["year"] == year) & (self.best["area_code"] == s.area)
+        ]
         if rows.empty:
             display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, indicators, s))}</p>')
             return
@@ -279,15 +324,22 @@ class Context:
         if rows.empty:
             return
         rows = rows.assign(label=self._series(rows) + " · " + rows["year"].astype(str))
-        self._bars(rows, "label", [indicator], title, f"chart-sources-{indicator}", drawn=rows.assign(indicator="value"))
+        self._bars(
+            rows, "label", [indicator], title, f"chart-sources-{indicator}", drawn=rows.assign(indicator="value")
+        )
 
     # --- the end ------------------------------------------------------------------------
     def end(self) -> None:
         """The publication's apparatus: definitions, method, symbols, numbered sources, edition, all the data."""
         s = self.scope
-        parts = [display.definitions_html(self.indicators_shown, s), display.method_html(s),
-                 display.symbols_html(s), display.references_html(self.refs, s),
-                 display.about_html(s, self.data_version), self._workbook_link()]
+        parts = [
+            display.definitions_html(self.indicators_shown, s),
+            display.method_html(s),
+            display.symbols_html(s),
+            display.references_html(self.refs, s),
+            display.about_html(s, self.data_version),
+            self._workbook_link(),
+        ]
         display.show('<div class="kpi-apparatus">' + "".join(parts) + "</div>")
 
     def _workbook_link(self) -> str:
@@ -297,17 +349,26 @@ class Context:
         s = self.scope
         sources = [(n, doc.text, doc.url, detail) for n, doc, detail in self.refs.entries()]
         kinds = {k: s.t("sections", k) for k in ("definitions", "notes", "method", "symbols")}
-        notes = [(kinds["definitions"], labels.indicator_name(i, s.lang), labels.definition(i, s.lang))
-                 for i in self.indicators_shown]
-        notes += [(kinds["notes"], item.title, f"{letter}: {text}") for item in self.shown
-                  if isinstance(item, Table) for letter, text in item.notes]
-        notes += [(kinds["method"], "", s.t("method", k, baseline=s.baseline, target=s.target))
-                  for k in ("period", "baseline", "ratios", "priority", "statuses")]
+        notes = [
+            (kinds["definitions"], labels.indicator_name(i, s.lang), labels.definition(i, s.lang))
+            for i in self.indicators_shown
+        ]
+        notes += [
+            (kinds["notes"], item.title, f"{letter}: {text}")
+            for item in self.shown
+            if isinstance(item, Table)
+            for letter, text in item.notes
+        ]
+        notes += [
+            (kinds["method"], "", s.t("method", k, baseline=s.baseline, target=s.target))
+            for k in ("period", "baseline", "ratios", "priority", "statuses")
+        ]
         notes += [(kinds["symbols"], "", s.t("symbols", k)) for k in ("markers",)]
         data = downloads.report_workbook(self.shown, s, sources, notes)
         href = downloads.data_uri(data, downloads.XLSX_MIME)
-        return (display.section_html(s.t("download", "xlsx"), s.t("download", "xlsx_intro")) +
-                downloads.link(href, f"{self._stem()}.xlsx", s.t("download", "xlsx")))
+        return display.section_html(s.t("download", "xlsx"), s.t("download", "xlsx_intro")) + downloads.link(
+            href, f"{self._stem()}.xlsx", s.t("download", "xlsx")
+        )
 
 
 def _in_era_of_target(p: params.Parameters, obs: pd.DataFrame) -> pd.DataFrame:
@@ -321,8 +382,9 @@ def _in_era_of_target(p: params.Parameters, obs: pd.DataFrame) -> pd.DataFrame:
     return reorg.series_in_new_units(obs)
 
 
-def start(baseline_year: object, target_year: object, area_code: object, lang: object,
-          data_dir: object = None) -> Context:
+def start(
+    baseline_year: object, target_year: object, area_code: object, lang: object, data_dir: object = None
+) -> Context:
     """Check the parameters (one-line errors), load the processed data and set the chart style."""
     p = params.check(baseline_year, target_year, area_code, lang, data_dir)
     obs = api.load_observations(p.data_dir)

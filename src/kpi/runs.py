@@ -3,6 +3,7 @@
 Shared by the planner (``kpi.build``), the engine that executes a notebook (``kpi.engine``)
 and the state it leaves (``kpi.buildstate``); nothing here does any work.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -101,8 +102,13 @@ class Run:
 
     def parameters(self) -> dict:
         """The notebook parameters papermill injects (``data_dir`` absolute: kernels start in notebooks/)."""
-        return {"baseline_year": self.baseline, "target_year": self.target, "area_code": self.area,
-                "lang": self.lang, "data_dir": str(self.data_dir)}
+        return {
+            "baseline_year": self.baseline,
+            "target_year": self.target,
+            "area_code": self.area,
+            "lang": self.lang,
+            "data_dir": str(self.data_dir),
+        }
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ programs write them, and calamine reads them) is read like any other.
 
 Every refusal is a ``SourceError`` naming the file and saying what to do about it.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,24 +35,25 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as xml_fromstring
 
-from kpi import extent, marks as sheet_marks
+from kpi import extent
+from kpi import marks as sheet_marks
 from kpi.errors import SourceError
 from kpi.extent import Extent
 from kpi.marks import NO_MARKS, SheetMarks, attribute, local_name
 
-MAX_FILE_BYTES = 100 * 2**20      # a district annex is tens of kilobytes; 100 MB on disk is not one
+MAX_FILE_BYTES = 100 * 2**20  # a district annex is tens of kilobytes; 100 MB on disk is not one
 MAX_UNPACKED_BYTES = 200 * 2**20  # all zip parts of one workbook unpacked; a zip bomb promises gigabytes
-MAX_RATIO = 100                   # unpacked:packed size of one part; real sheet XML packs about 5-30:1
-RATIO_FLOOR_BYTES = 2**20         # parts under 1 MB are not ratio-checked: tiny repetitive XML packs tightly
-MAX_PARTS = 10_000                # zip members of one workbook; Excel writes a few dozen
+MAX_RATIO = 100  # unpacked:packed size of one part; real sheet XML packs about 5-30:1
+RATIO_FLOOR_BYTES = 2**20  # parts under 1 MB are not ratio-checked: tiny repetitive XML packs tightly
+MAX_PARTS = 10_000  # zip members of one workbook; Excel writes a few dozen
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -63,9 +65,11 @@ PACKAGE_RELS = "_rels/.rels"
 ODS_CONTENT = "content.xml"
 ODF_MANIFEST = "META-INF/manifest.xml"
 SAVE_AS_XLSX = "open it in Excel or LibreOffice and save it as Excel Workbook (.xlsx)"
-PASSWORD = ("is password-protected (encrypted), so it cannot be read: remove the password (Excel: File > Info > "
-            "Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without 'Save with "
-            "password') and save it again")
+PASSWORD = (
+    "is password-protected (encrypted), so it cannot be read: remove the password (Excel: File > Info > "
+    "Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without 'Save with "
+    "password') and save it again"
+)
 
 _DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 _DTD_BYTES = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
@@ -77,11 +81,14 @@ def refuse(path: Path, message: str) -> SourceError:
 
 # --- reading the bytes -------------------------------------------------------------------
 
+
 def unreadable(exc: OSError) -> str:
     """A one-line reason for an operating-system error, with what a person can do about it."""
     if isinstance(exc, PermissionError):
-        return ("cannot be read: permission denied (is it open in another program, or are its access "
-                "rights too strict? give your user read access and run again)")
+        return (
+            "cannot be read: permission denied (is it open in another program, or are its access "
+            "rights too strict? give your user read access and run again)"
+        )
     if isinstance(exc, FileNotFoundError):
         return "cannot be read: the file disappeared while the run was reading data/raw"
     if isinstance(exc, IsADirectoryError):
@@ -97,8 +104,11 @@ def read_raw(path: Path) -> bytes:
     except OSError as exc:
         raise refuse(path, unreadable(exc)) from None
     if len(data) > MAX_FILE_BYTES:
-        raise refuse(path, f"refused: larger than {MAX_FILE_BYTES // 2**20} MB (MAX_FILE_BYTES); a district "
-                           "table is far smaller -- is it the right file?")
+        raise refuse(
+            path,
+            f"refused: larger than {MAX_FILE_BYTES // 2**20} MB (MAX_FILE_BYTES); a district "
+            "table is far smaller -- is it the right file?",
+        )
     return data
 
 
@@ -129,9 +139,8 @@ def describe_content(data: bytes) -> str:
     return f"unknown binary content (it starts with {data[:8].hex(' ')})"
 
 
-
-
 # --- workbooks ---------------------------------------------------------------------------
+
 
 @dataclass
 class CheckedWorkbook:
@@ -139,11 +148,11 @@ class CheckedWorkbook:
     unpacked XML parts, and per sheet what the checks found."""
 
     path: Path
-    kind: str                   # "xlsx", "ods" or "xls"
+    kind: str  # "xlsx", "ods" or "xls"
     data: bytes
-    parts: dict[str, bytes] = field(default_factory=dict)        # XML parts by name ("/" separated)
-    sheet_parts: dict[str, str] = field(default_factory=dict)    # .xlsx: sheet name → its XML part
-    extents: dict[str, Extent] = field(default_factory=dict)     # sheets with far values cut out, or too large
+    parts: dict[str, bytes] = field(default_factory=dict)  # XML parts by name ("/" separated)
+    sheet_parts: dict[str, str] = field(default_factory=dict)  # .xlsx: sheet name → its XML part
+    extents: dict[str, Extent] = field(default_factory=dict)  # sheets with far values cut out, or too large
     load_marks: Callable[[], dict[str, SheetMarks]] | None = None
     _marks: dict[str, SheetMarks] | None = None
 
@@ -183,9 +192,12 @@ def check_workbook(path: Path) -> CheckedWorkbook:
     kind, workbook = _package_kind(path, data, parts, names)
     for name, content in parts.items():
         if declares_dtd(content):
-            raise refuse(path, f"refused: its part {name!r} declares a DOCTYPE or ENTITY (external entities or "
-                               "entity expansion, as in the 'billion laughs' attack); Excel and LibreOffice never "
-                               "write one -- ask for the file as Excel or LibreOffice saved it")
+            raise refuse(
+                path,
+                f"refused: its part {name!r} declares a DOCTYPE or ENTITY (external entities or "
+                "entity expansion, as in the 'billion laughs' attack); Excel and LibreOffice never "
+                "write one -- ask for the file as Excel or LibreOffice saved it",
+            )
     book = CheckedWorkbook(path, kind, data, parts)
     if kind == "xlsx":
         book.sheet_parts = _xlsx_sheet_parts(path, parts, workbook)
@@ -248,23 +260,33 @@ def _zip_directory(path: Path, data: bytes) -> list[zipfile.ZipInfo]:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error):
-        raise refuse(path, "damaged or truncated: its zip directory is missing or broken (was a copy or download "
-                           "interrupted?); copy the file again from its source") from None
+        raise refuse(
+            path,
+            "damaged or truncated: its zip directory is missing or broken (was a copy or download "
+            "interrupted?); copy the file again from its source",
+        ) from None
     if len(infos) > MAX_PARTS:
-        raise refuse(path, f"refused: it holds {len(infos):,} zip parts, above the limit of {MAX_PARTS:,} "
-                           "(MAX_PARTS); a workbook holds a few dozen")
+        raise refuse(
+            path,
+            f"refused: it holds {len(infos):,} zip parts, above the limit of {MAX_PARTS:,} "
+            "(MAX_PARTS); a workbook holds a few dozen",
+        )
     total = sum(i.file_size for i in infos)
     if total > MAX_UNPACKED_BYTES:
-        raise refuse(path, f"refused: its parts would unpack to {total / 2**20:,.0f} MB, above the limit of "
-                           f"{MAX_UNPACKED_BYTES // 2**20} MB (MAX_UNPACKED_BYTES); this looks like a zip bomb")
+        raise refuse(
+            path,
+            f"refused: its parts would unpack to {total / 2**20:,.0f} MB, above the limit of "
+            f"{MAX_UNPACKED_BYTES // 2**20} MB (MAX_UNPACKED_BYTES); this looks like a zip bomb",
+        )
     for info in infos:
         if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             ratio = info.file_size / max(info.compress_size, 1)
-            raise refuse(path, f"refused: its part {info.filename!r} is packed {ratio:,.0f}:1, above the limit of "
-                               f"{MAX_RATIO}:1 (MAX_RATIO); this looks like a zip bomb")
+            raise refuse(
+                path,
+                f"refused: its part {info.filename!r} is packed {ratio:,.0f}:1, above the limit of "
+                f"{MAX_RATIO}:1 (MAX_RATIO); this looks like a zip bomb",
+            )
     return infos
-
-
 
 
 def _unpack(path: Path, data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
@@ -291,15 +313,16 @@ def _inflate(path: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
     """One part, never unpacking more than its declared size plus one byte (so a lie is seen)."""
     name = info.filename
     if info.flag_bits & 0x1:
-        raise refuse(path, f"is password-protected: its part {name!r} is encrypted; remove the password and save "
-                           "it again")
+        raise refuse(
+            path, f"is password-protected: its part {name!r} is encrypted; remove the password and save it again"
+        )
     start = info.header_offset
-    header = data[start:start + 30]
+    header = data[start : start + 30]
     if len(header) < 30 or header[:4] != ZIP_MAGIC:
         raise refuse(path, f"damaged or truncated: its part {name!r} is missing; copy the file again from its source")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     begin = start + 30 + name_len + extra_len
-    packed = data[begin:begin + info.compress_size]
+    packed = data[begin : begin + info.compress_size]
     if len(packed) < info.compress_size:
         raise refuse(path, f"damaged or truncated: its part {name!r} is cut short; copy the file again from its source")
     if info.compress_type == zipfile.ZIP_STORED:
@@ -308,11 +331,15 @@ def _inflate(path: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
         try:
             content = zlib.decompressobj(-15).decompress(packed, info.file_size + 1)
         except zlib.error:
-            raise refuse(path, f"damaged: its part {name!r} cannot be unpacked; copy the file again from its "
-                               "source") from None
+            raise refuse(
+                path, f"damaged: its part {name!r} cannot be unpacked; copy the file again from its source"
+            ) from None
     else:
-        raise refuse(path, f"refused: its part {name!r} uses zip compression method {info.compress_type}, which "
-                           f"Excel and LibreOffice do not write; {SAVE_AS_XLSX}")
+        raise refuse(
+            path,
+            f"refused: its part {name!r} uses zip compression method {info.compress_type}, which "
+            f"Excel and LibreOffice do not write; {SAVE_AS_XLSX}",
+        )
     if len(content) > info.file_size:
         raise refuse(path, _overflow(name, packed, info.file_size))
     if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
@@ -333,10 +360,14 @@ def _overflow(name: str, packed: bytes, declared: int) -> str:
     except zlib.error:
         produced = 0
     if produced > cap:
-        return (f"refused: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares: "
-                "the file is damaged, or built to exhaust memory (a zip bomb); copy it again from its source")
-    return (f"damaged: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares and "
-            "fails its checksum (CRC): the copy was damaged on the way; copy the file again from its source")
+        return (
+            f"refused: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares: "
+            "the file is damaged, or built to exhaust memory (a zip bomb); copy it again from its source"
+        )
+    return (
+        f"damaged: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares and "
+        "fails its checksum (CRC): the copy was damaged on the way; copy the file again from its source"
+    )
 
 
 def declares_dtd(content: bytes) -> bool:
@@ -354,12 +385,19 @@ def declares_dtd(content: bytes) -> bool:
 
 # --- sheets: their parts, their far values -------------------------------------------------
 
+
 def _parse_problem(path: Path, part: str, exc: Exception) -> SourceError:
     if isinstance(exc, DefusedXmlException):
-        return refuse(path, f"refused: its part {part!r} declares a DOCTYPE or ENTITY; Excel and LibreOffice never "
-                            "write one -- ask for the file as Excel or LibreOffice saved it")
-    return refuse(path, f"damaged: its part {part!r} is not well-formed XML ({exc}); copy the file again from its "
-                        f"source, or {SAVE_AS_XLSX}")
+        return refuse(
+            path,
+            f"refused: its part {part!r} declares a DOCTYPE or ENTITY; Excel and LibreOffice never "
+            "write one -- ask for the file as Excel or LibreOffice saved it",
+        )
+    return refuse(
+        path,
+        f"damaged: its part {part!r} is not well-formed XML ({exc}); copy the file again from its "
+        f"source, or {SAVE_AS_XLSX}",
+    )
 
 
 def _xlsx_sheet_parts(path: Path, parts: dict[str, bytes], workbook: str) -> dict[str, str]:
@@ -371,8 +409,9 @@ def _xlsx_sheet_parts(path: Path, parts: dict[str, bytes], workbook: str) -> dic
         rels = xml_fromstring(parts.get(rels_part, b"<Relationships/>"), forbid_dtd=True)
     except (ParseError, DefusedXmlException) as exc:
         raise _parse_problem(path, workbook, exc) from None
-    targets = {r.get("Id"): r.get("Target", "").replace("\\", "/") for r in rels.iter()
-               if local_name(r.tag) == "Relationship"}
+    targets = {
+        r.get("Id"): r.get("Target", "").replace("\\", "/") for r in rels.iter() if local_name(r.tag) == "Relationship"
+    }
     out = {}
     for sheet in book.iter():
         if local_name(sheet.tag) != "sheet":
@@ -396,8 +435,9 @@ def _needs_scan(xml: bytes) -> bool:
 
 def _cut_xlsx(book: CheckedWorkbook) -> dict[str, bytes]:
     changed = {}
-    shared = extent.SharedStrings(next((xml for name, xml in book.parts.items()
-                                        if name.lower().endswith("sharedstrings.xml")), b""))
+    shared = extent.SharedStrings(
+        next((xml for name, xml in book.parts.items() if name.lower().endswith("sharedstrings.xml")), b"")
+    )
     for name, part in book.sheet_parts.items():
         xml = book.parts.get(part)
         if xml is None or not _needs_scan(xml):
@@ -406,8 +446,10 @@ def _cut_xlsx(book: CheckedWorkbook) -> dict[str, bytes]:
         planned = extent.plan(cells)
         if planned:
             cut, found = planned
-            value = lambda i, x=xml, c=cells: extent.xlsx_value(x, c.start[i], c.end[i], shared)  # noqa: E731
-            book.extents[name] = found if found.too_large else replace(found, strays=extent.strays_of(cells, cut, value))
+            value = lambda i, x=xml, c=cells: extent.xlsx_value(x, c.start[i], c.end[i], shared)
+            book.extents[name] = (
+                found if found.too_large else replace(found, strays=extent.strays_of(cells, cut, value))
+            )
             changed[part] = extent.xlsx_cut(xml, cells, cut)
     return changed
 
@@ -420,7 +462,7 @@ def _cut_ods(book: CheckedWorkbook) -> dict[str, bytes]:
         if not planned:
             continue
         cut, found = planned
-        value = lambda i, c=cells: extent.ods_value(content, c.start[i], c.end[i])  # noqa: E731
+        value = lambda i, c=cells: extent.ods_value(content, c.start[i], c.end[i])
         book.extents[name] = found if found.too_large else replace(found, strays=extent.strays_of(cells, cut, value))
         for i in cut:
             everything.add(cells.top[i], cells.left[i], cells.rows[i], cells.cols[i], cells.start[i], cells.end[i])

@@ -5,6 +5,7 @@ report itself).  Between values of equal priority a printed value beats a prelim
 a preliminary one a derived one, and a derived one an estimate or a bound.  Every other value is kept in the
 observations table; ``conflicts`` lists those that disagree with the chosen one.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -18,8 +19,21 @@ TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: b
 # be preliminary) -- so a yearbook's preliminary figure is preferred to the sum we work out.
 STATUS_RANK = {"reported": 0, "preliminary": 1, "derived": 2, "estimate": 3, "lower_bound": 4, "upper_bound": 4}
 CELL = ["indicator", "area_code", "year"]
-CONFLICT_COLUMNS = ["indicator", "area_code", "year", "unit", "chosen_source", "chosen_value", "chosen_status",
-                    "other_source", "other_value", "other_status", "other_ref", "relative_difference", "message"]
+CONFLICT_COLUMNS = [
+    "indicator",
+    "area_code",
+    "year",
+    "unit",
+    "chosen_source",
+    "chosen_value",
+    "chosen_status",
+    "other_source",
+    "other_value",
+    "other_status",
+    "other_ref",
+    "relative_difference",
+    "message",
+]
 
 
 def _ranked(obs: pd.DataFrame, priority: dict[str, int]) -> pd.DataFrame:
@@ -42,6 +56,7 @@ def pick(obs: pd.DataFrame, priority: dict[str, int] | None = None) -> pd.DataFr
     """
     if priority is None:
         from kpi.api import load_priorities
+
         priority = load_priorities()
     ranked = _ranked(obs, priority)
     return ranked.drop_duplicates(CELL, keep="first").drop(columns=["_priority", "_status"]).reset_index(drop=True)
@@ -80,6 +95,7 @@ def conflicts(obs: pd.DataFrame, priority: dict[str, int] | None = None, toleran
     """
     if priority is None:
         from kpi.api import load_priorities
+
         priority = load_priorities()
     rows = []
     several = obs.groupby(CELL)["source_id"].transform("nunique") > 1  # only cells given by two sources or more
@@ -92,13 +108,23 @@ def conflicts(obs: pd.DataFrame, priority: dict[str, int] | None = None, toleran
             rel = _disagree(chosen, other, tolerance)
             if rel is None:
                 continue
-            rows.append({
-                "indicator": chosen["indicator"], "area_code": chosen["area_code"], "year": chosen["year"],
-                "unit": chosen["unit"], "chosen_source": chosen["source_id"], "chosen_value": chosen["value"],
-                "chosen_status": chosen["status"], "other_source": other["source_id"],
-                "other_value": other["value"], "other_status": other["status"], "other_ref": other["source_ref"],
-                "relative_difference": round(rel, 4), "message": _describe(chosen, other),
-            })
+            rows.append(
+                {
+                    "indicator": chosen["indicator"],
+                    "area_code": chosen["area_code"],
+                    "year": chosen["year"],
+                    "unit": chosen["unit"],
+                    "chosen_source": chosen["source_id"],
+                    "chosen_value": chosen["value"],
+                    "chosen_status": chosen["status"],
+                    "other_source": other["source_id"],
+                    "other_value": other["value"],
+                    "other_status": other["status"],
+                    "other_ref": other["source_ref"],
+                    "relative_difference": round(rel, 4),
+                    "message": _describe(chosen, other),
+                }
+            )
     return pd.DataFrame(rows, columns=CONFLICT_COLUMNS)
 
 
@@ -106,8 +132,11 @@ def _describe(chosen: pd.Series, other: pd.Series) -> str:
     def val(row: pd.Series) -> str:
         prefix = {"lower_bound": "over ", "upper_bound": "under ", "estimate": "about "}.get(row["status"], "")
         return f"{prefix}{plain_number(row['value'])} {row['unit']} ({row['status']})"
-    return (f"{chosen['indicator']} {chosen['area_code']} {chosen['year']}: {chosen['source_id']} gives "
-            f"{val(chosen)}, {other['source_id']} gives {val(other)}")
+
+    return (
+        f"{chosen['indicator']} {chosen['area_code']} {chosen['year']}: {chosen['source_id']} gives "
+        f"{val(chosen)}, {other['source_id']} gives {val(other)}"
+    )
 
 
 def echoes(obs: pd.DataFrame) -> pd.DataFrame:
@@ -116,9 +145,8 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     A figure copied from an earlier estimate (the report's 10,200 t of tea in 2022 is the
     2021 estimate of a news article) shows up here.
     """
-    from kpi.derive import FINDING_COLUMNS
-
     from kpi import reference
+    from kpi.derive import FINDING_COLUMNS
 
     printed = obs[obs["status"] != "derived"]
     pairs = printed.merge(printed, on=["indicator", "area_code", "value"], suffixes=("", "_b"))
@@ -126,14 +154,37 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     # a code reused in 2025 names two areas: the township's 2022 figure is no echo of Xã Bình Lư's 2026 one
     other_era = (pairs["year"] >= reference.ERA_BOUNDARY_YEAR) != (pairs["year_b"] >= reference.ERA_BOUNDARY_YEAR)
     pairs = pairs[~(other_era & pairs["area_code"].isin(reference.reused_codes()))]
-    return pd.DataFrame({
-        "check": "same_value_other_year", "indicator": pairs["indicator"], "area_code": pairs["area_code"],
-        "year": pairs["year"], "source_id": pairs["source_id"], "source_ref": pairs["source_ref"],
-        "unit": pairs["unit"], "value": pairs["value"], "expected": pairs["value"],
-        "other": [f"{sb} {yb} ({stb}, {rb})" for sb, yb, stb, rb in zip(
-            pairs["source_id_b"], pairs["year_b"], pairs["status_b"], pairs["source_ref_b"])],
-        "message": [f"{plain_number(v)} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
-                    for v, u, y, s, st, yb, sb, stb, rb in zip(
-                        pairs["value"], pairs["unit"], pairs["year"], pairs["source_id"], pairs["status"],
-                        pairs["year_b"], pairs["source_id_b"], pairs["status_b"], pairs["source_ref_b"])],
-    }, columns=FINDING_COLUMNS)
+    return pd.DataFrame(
+        {
+            "check": "same_value_other_year",
+            "indicator": pairs["indicator"],
+            "area_code": pairs["area_code"],
+            "year": pairs["year"],
+            "source_id": pairs["source_id"],
+            "source_ref": pairs["source_ref"],
+            "unit": pairs["unit"],
+            "value": pairs["value"],
+            "expected": pairs["value"],
+            "other": [
+                f"{sb} {yb} ({stb}, {rb})"
+                for sb, yb, stb, rb in zip(
+                    pairs["source_id_b"], pairs["year_b"], pairs["status_b"], pairs["source_ref_b"]
+                )
+            ],
+            "message": [
+                f"{plain_number(v)} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
+                for v, u, y, s, st, yb, sb, stb, rb in zip(
+                    pairs["value"],
+                    pairs["unit"],
+                    pairs["year"],
+                    pairs["source_id"],
+                    pairs["status"],
+                    pairs["year_b"],
+                    pairs["source_id_b"],
+                    pairs["status_b"],
+                    pairs["source_ref_b"],
+                )
+            ],
+        },
+        columns=FINDING_COLUMNS,
+    )

@@ -4,12 +4,14 @@ The stamp (a hash of the raw folder, the reference tables and the library, with 
 version it gave) is kept in the build state per data folder; the processed folder must still
 hold that version, so a deleted or re-ingested folder counts as changed.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import kpi
 from kpi import config
@@ -28,7 +30,7 @@ def library_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def folder_fingerprint(folder: Path, digest: "hashlib._Hash") -> None:
+def folder_fingerprint(folder: Path, digest: hashlib._Hash) -> None:
     """Every file's path, size, mtime and content into ``digest`` (content: a touched but equal file is equal)."""
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         stat = path.stat()
@@ -58,8 +60,7 @@ def processed_version(data_dir: Path) -> str | None:
         return None
 
 
-def ingest_step(data_dir: Path, state: dict, force: bool, pool: "executors.Executor",
-                echo: Callable[[str], None]) -> str:
+def ingest_step(data_dir: Path, state: dict, force: bool, pool: executors.Executor, echo: Callable[[str], None]) -> str:
     """Ingest unless nothing it reads changed since the last build's ingest; returns the data version.
 
     The stamp (inputs hash, data version) is kept in the build state, per data folder; the
@@ -69,11 +70,13 @@ def ingest_step(data_dir: Path, state: dict, force: bool, pool: "executors.Execu
     stamps = state.setdefault("ingest", {})
     stamp = stamps.get(str(data_dir), {})
     if not force and stamp.get("inputs") == inputs and processed_version(data_dir) == stamp.get("data_version"):
-        echo(f"ingest: skipped (raw data, reference tables and library unchanged); data version {stamp['data_version']}")
+        echo(
+            f"ingest: skipped (raw data, reference tables and library unchanged); data version {stamp['data_version']}"
+        )
         return stamp["data_version"]
     from kpi import editions, ingest
 
-    ingested = ingest.run(data_dir, map=pool.map if pool.name != "local" else None)
+    ingested = ingest.run(data_dir, mapper=pool.map if pool.name != "local" else None)
     echo(f"ingest: {ingested.summary_lines[0]}; rejects: {len(ingested.rejects)}")
     editions.snapshot(ingested.data_version, data_dir)  # the overview lists what changed since the last one
     stamps[str(data_dir)] = {"inputs": inputs, "data_version": ingested.data_version}
@@ -84,5 +87,8 @@ def processed_years(data_dir: Path) -> set[int]:
     """The years with data in ``processed/`` (read from the observations' year column only)."""
     import pandas as pd
 
-    return set(pd.read_parquet(config.DataPaths.of(data_dir).processed / "observations.parquet",
-                               columns=["year"])["year"].astype(int))
+    return set(
+        pd.read_parquet(config.DataPaths.of(data_dir).processed / "observations.parquet", columns=["year"])[
+            "year"
+        ].astype(int)
+    )

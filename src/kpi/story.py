@@ -10,6 +10,7 @@ For an area without those (a commune), the theme's indicators with data stand in
 >>> sentence(changes.iloc[0], scope).replace("\\u00a0", " ")
 'Fresh tea bud output reached 10,200 t in 2022, up 6,793 t (+199.4 %) on 2012.'
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,12 +66,16 @@ def sentence(row: pd.Series, scope: Scope) -> str:
 
 def latest_sentence(row: pd.Series, scope: Scope) -> str:
     value = labels.fmt_value(row["value"], row["unit"], scope.lang, row["status"])
-    return scope.t("story", "latest_only", name=labels.indicator_name(row["indicator"], scope.lang), value=value,
-                   year=int(row["year"]))
+    return scope.t(
+        "story",
+        "latest_only",
+        name=labels.indicator_name(row["indicator"], scope.lang),
+        value=value,
+        year=int(row["year"]),
+    )
 
 
-def theme_story(best: pd.DataFrame, changes: pd.DataFrame, scope: Scope, theme: str
-                ) -> tuple[list[KeyFigure], str]:
+def theme_story(best: pd.DataFrame, changes: pd.DataFrame, scope: Scope, theme: str) -> tuple[list[KeyFigure], str]:
     """Key figures of one theme and its sentence; ``best`` is the area's chosen values in the period."""
     cat = reference.catalogue()
     rows = best[best["indicator"].map(cat["theme"]) == theme]
@@ -82,15 +87,29 @@ def theme_story(best: pd.DataFrame, changes: pd.DataFrame, scope: Scope, theme: 
         change_row = by_ind.loc[ind] if ind in by_ind.index else None
         at_target = change_row is not None and not is_missing(change_row["target_value"])
         if at_target and change_row["complete"]:
-            change = scope.t("text", "key_change", year=scope.baseline,
-                             change=labels.fmt_change(change_row["change_abs"], scope.lang, change_row["unit"]) +
-                             (f" ({_pct(change_row['change_pct'], scope.lang)})"
-                              if not is_missing(change_row["change_pct"]) else ""))
+            change = scope.t(
+                "text",
+                "key_change",
+                year=scope.baseline,
+                change=labels.fmt_change(change_row["change_abs"], scope.lang, change_row["unit"])
+                + (
+                    f" ({_pct(change_row['change_pct'], scope.lang)})"
+                    if not is_missing(change_row["change_pct"])
+                    else ""
+                ),
+            )
         else:
             change = scope.t("text", "key_no_change", year=scope.baseline)
-        figures.append(KeyFigure(ind, labels.indicator_name(ind, scope.lang),
-                                 labels.fmt_value(latest["value"], latest["unit"], scope.lang, latest["status"]),
-                                 int(latest["year"]), change, latest["status"]))
+        figures.append(
+            KeyFigure(
+                ind,
+                labels.indicator_name(ind, scope.lang),
+                labels.fmt_value(latest["value"], latest["unit"], scope.lang, latest["status"]),
+                int(latest["year"]),
+                change,
+                latest["status"],
+            )
+        )
     complete = [i for i in keys if i in by_ind.index and by_ind.loc[i, "complete"]]
     at_target = [i for i in keys if i in by_ind.index and not is_missing(by_ind.loc[i, "target_value"])]
     if complete or at_target:

@@ -7,6 +7,7 @@ administrative unit in force that year (the 13 units of Tam Đường before 1 J
 the new communes after), a unit row, and Excel data validation: numbers ≥ 0 (shares
 0–100) and a list for the status of each row.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,16 +46,32 @@ def _instructions(ws, year: int, spec: dict, synthetic_note: str | None) -> None
         (f"Năm - Year: {year}", True),
         ("", False),
         ("Hướng dẫn - Instructions", True),
-        ("1. Mỗi sheet là một lĩnh vực; mỗi dòng là một đơn vị hành chính, mỗi cột một chỉ tiêu với đơn vị ở dòng 5. "
-         "- Each sheet is a theme; each row an administrative unit, each column an indicator, its unit in row 5.", False),
-        ("2. Nhập số (không nhập chữ); để trống ô không có số liệu. Số âm không được chấp nhận. "
-         "- Type numbers (no words); leave a cell empty when there is no figure. Negative numbers are refused.", False),
-        ("3. Chọn tình trạng số liệu của từng dòng ở cột C: Chính thức, Sơ bộ hoặc Ước tính. "
-         "- Choose the status of each row in column C: official, preliminary or estimate.", False),
-        ("4. Không đổi tên sheet, tiêu đề cột hay tên đơn vị. Kiểm tra tệp bằng `kpi check <tệp>` trước khi nộp. "
-         "- Do not rename sheets, headers or units. Check the file with `kpi check <file>` before handing it in.", False),
-        ("5. Lưu tệp vào data/raw/ kèm bản ghi nguồn gốc <tệp>.meta.yml (xem README, mục \"Adding a new year\"). "
-         "- Save the file into data/raw/ with its provenance record <file>.meta.yml (see the README).", False),
+        (
+            "1. Mỗi sheet là một lĩnh vực; mỗi dòng là một đơn vị hành chính, mỗi cột một chỉ tiêu "
+            "với đơn vị ở dòng 5. "
+            "- Each sheet is a theme; each row an administrative unit, each column an indicator, its unit in row 5.",
+            False,
+        ),
+        (
+            "2. Nhập số (không nhập chữ); để trống ô không có số liệu. Số âm không được chấp nhận. "
+            "- Type numbers (no words); leave a cell empty when there is no figure. Negative numbers are refused.",
+            False,
+        ),
+        (
+            "3. Chọn tình trạng số liệu của từng dòng ở cột C: Chính thức, Sơ bộ hoặc Ước tính. "
+            "- Choose the status of each row in column C: official, preliminary or estimate.",
+            False,
+        ),
+        (
+            "4. Không đổi tên sheet, tiêu đề cột hay tên đơn vị. Kiểm tra tệp bằng `kpi check <tệp>` trước khi nộp. "
+            "- Do not rename sheets, headers or units. Check the file with `kpi check <file>` before handing it in.",
+            False,
+        ),
+        (
+            '5. Lưu tệp vào data/raw/ kèm bản ghi nguồn gốc <tệp>.meta.yml (xem README, mục "Adding a new year"). '
+            "- Save the file into data/raw/ with its provenance record <file>.meta.yml (see the README).",
+            False,
+        ),
     ]
     if synthetic_note:
         lines.insert(2, (synthetic_note, True))
@@ -90,7 +107,11 @@ def _theme_sheet(ws, year: int, sheet: dict, spec: dict, synthetic_note: str | N
         ws.cell(row=r, column=2, value=name).font = Font(bold=code == "106")
         for col in range(1, len(headers) + 1):
             ws.cell(row=r, column=col).border = BOX
-    ws.cell(row=last + 2, column=1, value="Ghi chú - Note: để trống ô không có số liệu - leave cells without a figure empty.")
+    ws.cell(
+        row=last + 2,
+        column=1,
+        value="Ghi chú - Note: để trống ô không có số liệu - leave cells without a figure empty.",
+    )
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=4)
     ws.row_dimensions[4].height = 60
     _validations(ws, sheet, spec, last, cat)
@@ -98,18 +119,33 @@ def _theme_sheet(ws, year: int, sheet: dict, spec: dict, synthetic_note: str | N
 
 def _validations(ws, sheet: dict, spec: dict, last: int, cat) -> None:
     choices = ",".join(spec["status_choices"])
-    status = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True, showErrorMessage=True,
-                            errorTitle="Tình trạng - Status", error="Chọn trong danh sách - Choose from the list")
+    status = DataValidation(
+        type="list",
+        formula1=f'"{choices}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Tình trạng - Status",
+        error="Chọn trong danh sách - Choose from the list",
+    )
     status.add(f"C{FIRST_ROW}:C{last}")
     ws.add_data_validation(status)
     for col, column in enumerate(sheet["columns"], start=4):
         letter = get_column_letter(col)
         share = cat.loc[column["indicator"], "unit"] == "%"
-        rule = DataValidation(type="decimal", operator="between" if share else "greaterThanOrEqual",
-                              formula1="0", formula2="100" if share else None, allow_blank=True, showErrorMessage=True,
-                              errorTitle="Số không hợp lệ - Invalid number",
-                              error=("Nhập số từ 0 đến 100 - Type a number from 0 to 100" if share
-                                     else "Nhập số không âm - Type a number ≥ 0"))
+        rule = DataValidation(
+            type="decimal",
+            operator="between" if share else "greaterThanOrEqual",
+            formula1="0",
+            formula2="100" if share else None,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Số không hợp lệ - Invalid number",
+            error=(
+                "Nhập số từ 0 đến 100 - Type a number from 0 to 100"
+                if share
+                else "Nhập số không âm - Type a number ≥ 0"
+            ),
+        )
         rule.add(f"{letter}{FIRST_ROW}:{letter}{last}")
         ws.add_data_validation(rule)
 
@@ -137,5 +173,5 @@ def write_template(year: int, out: Path, synthetic_note: str | None = None) -> P
     if out.suffix.lower() != ".xlsx":
         raise ParameterError(f"--out {out}: expected a .xlsx file name")
     wb = build_workbook(year, synthetic_note)
-    atomic_write(out, lambda tmp: wb.save(tmp))
+    atomic_write(out, wb.save)
     return out

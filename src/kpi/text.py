@@ -24,6 +24,7 @@ Words around a number are kept apart, not crashed on: a qualifier in front gives
 >>> parse_number("1,947.5").error
 "English number format ('1,947.5'): in Vietnamese numbers the dot groups thousands and the comma is the decimal mark"
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,15 +42,29 @@ QUALIFIERS = {
     "lower_bound": ["tren", "hon", "it nhat", "toi thieu", "over", "more than", "at least", ">=", ">", "≥"],
     "upper_bound": ["duoi", "khong qua", "toi da", "under", "less than", "<=", "<", "≤"],
     "preliminary": ["so bo", "preliminary"],
-    "estimate": ["gan", "khoang", "uoc tinh", "uoc dat", "uoc", "xap xi", "ke hoach", "du kien",
-                 "nearly", "about", "approx.", "approximately", "estimated", "plan", "~", "≈"],
+    "estimate": [
+        "gan",
+        "khoang",
+        "uoc tinh",
+        "uoc dat",
+        "uoc",
+        "xap xi",
+        "ke hoach",
+        "du kien",
+        "nearly",
+        "about",
+        "approx.",
+        "approximately",
+        "estimated",
+        "plan",
+        "~",
+        "≈",
+    ],
 }
 _QUALIFIER_LIST = sorted(((w, s) for s, ws in QUALIFIERS.items() for w in ws), key=lambda x: -len(x[0]))
 
 _NUMBER = r"[+-]?\d(?:[\d., \u00a0\u2007\u2009\u202f]*\d)?"
-_NUMBER_RE = re.compile(
-    rf"^(?P<num>{_NUMBER})\s*(?:(?:-|–|—|đến|to)\s*(?P<num2>{_NUMBER}))?\s*(?P<rest>.*)$", re.S
-)
+_NUMBER_RE = re.compile(rf"^(?P<num>{_NUMBER})\s*(?:(?:-|–|—|đến|to)\s*(?P<num2>{_NUMBER}))?\s*(?P<rest>.*)$", re.S)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -113,13 +128,25 @@ def _number_token(token: str) -> tuple[float | None, str | None, bool]:
     digits = digits.lstrip("+-")
     ambiguous = False
     if digits.count(",") > 1:
-        return None, (f"English number format ({raw!r}): in Vietnamese numbers the dot groups "
-                      "thousands and the comma is the decimal mark"), False
+        return (
+            None,
+            (
+                f"English number format ({raw!r}): in Vietnamese numbers the dot groups "
+                "thousands and the comma is the decimal mark"
+            ),
+            False,
+        )
     if "," in digits:
         whole, frac = digits.split(",")
         if "." in frac:
-            return None, (f"English number format ({raw!r}): in Vietnamese numbers the dot groups "
-                          "thousands and the comma is the decimal mark"), False
+            return (
+                None,
+                (
+                    f"English number format ({raw!r}): in Vietnamese numbers the dot groups "
+                    "thousands and the comma is the decimal mark"
+                ),
+                False,
+            )
         if len(frac) == 3 and "." not in whole and len(whole) <= 3:
             ambiguous = True
     else:
@@ -127,8 +154,14 @@ def _number_token(token: str) -> tuple[float | None, str | None, bool]:
     if "." in whole:
         groups = whole.split(".")
         if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
-            return None, (f"decimal point in {raw!r}: in Vietnamese numbers the dot groups thousands; "
-                          "write the decimals after a comma (74,03)"), False
+            return (
+                None,
+                (
+                    f"decimal point in {raw!r}: in Vietnamese numbers the dot groups thousands; "
+                    "write the decimals after a comma (74,03)"
+                ),
+                False,
+            )
         whole = "".join(groups)
     if not whole.isdigit() or (frac and not frac.isdigit()):
         return None, f"{raw!r} is not a number", False
@@ -162,7 +195,7 @@ def parse_number(raw: object) -> ParsedNumber:
     for word, word_status in _QUALIFIER_LIST:
         if folded.startswith(word) and (len(folded) == len(word) or not folded[len(word)].isalpha()):
             status = word_status
-            text = text[len(word):].lstrip(" :")
+            text = text[len(word) :].lstrip(" :")
             break
     match = _NUMBER_RE.match(text)
     if not match:
@@ -198,10 +231,7 @@ def format_number(value: float, lang: str = "vi", decimals: int | None = None) -
         raise ValueError(f"unknown language {lang!r}: expected 'vi' or 'en'")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if decimals is None:
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{value:,.{decimals}f}"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".") if decimals is None else f"{value:,.{decimals}f}"
     if text in ("-0", "-0.0", "-0.00"):
         text = text[1:]
     if lang == "vi":

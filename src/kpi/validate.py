@@ -5,6 +5,7 @@ Schema failures are errors: the run stops and nothing is written.  Consistency c
 conferences) give *findings*: listed in the validation report, not fatal, because a
 printed report can disagree with itself and the package must show it, not hide it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,12 @@ def observations_schema(ref_dir: Path | None = None) -> pa.DataFrameSchema:
             "source_ref": pa.Column(str, pa.Check.str_length(min_value=1)),
             "note": pa.Column(str, nullable=True),
         },
-        checks=[pa.Check(lambda df: df["unit"] == df["indicator"].map(cat["unit"]),
-                         error="unit must be the catalogue unit of the indicator")],
+        checks=[
+            pa.Check(
+                lambda df: df["unit"] == df["indicator"].map(cat["unit"]),
+                error="unit must be the catalogue unit of the indicator",
+            )
+        ],
         unique=["indicator", "area_code", "year", "source_id"],
         strict=True,
         coerce=True,
@@ -64,32 +69,63 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool], ref_dir: Path |
     """
     cat = reference.catalogue(ref_dir)
     areas = reference.gazetteer(ref_dir).areas
-    additive = obs[(obs["indicator"].map(cat["aggregation"]) == "sum") & ~obs["area_code"].str.contains("+", regex=False)]
+    additive = obs[
+        (obs["indicator"].map(cat["aggregation"]) == "sum") & ~obs["area_code"].str.contains("+", regex=False)
+    ]
     era = additive["year"].map(reference.era_of_year)
     links = areas[["code", "era", "parent"]]
-    parent = additive[["area_code"]].assign(era=era).merge(
-        pd.concat([links, links[links["era"].isin(["all", "former"])].drop(columns="era").merge(
-            pd.DataFrame({"era": ["pre2025", "post2025"]}), how="cross")]).drop_duplicates(["code", "era"]),
-        left_on=["area_code", "era"], right_on=["code", "era"], how="left")["parent"].fillna("")
+    parent = (
+        additive[["area_code"]]
+        .assign(era=era)
+        .merge(
+            pd.concat(
+                [
+                    links,
+                    links[links["era"].isin(["all", "former"])]
+                    .drop(columns="era")
+                    .merge(pd.DataFrame({"era": ["pre2025", "post2025"]}), how="cross"),
+                ]
+            ).drop_duplicates(["code", "era"]),
+            left_on=["area_code", "era"],
+            right_on=["code", "era"],
+            how="left",
+        )["parent"]
+        .fillna("")
+    )
     parts = additive.assign(parent=parent.values)
     parts = parts[parts["parent"] != ""]
     keys = ["indicator", "year", "source_id", "parent"]
     sums = parts.groupby(keys, as_index=False).agg(parts_value=("value", "sum"), communes=("value", "size"))
-    merged = sums.merge(additive, left_on=["indicator", "year", "source_id", "parent"],
-                        right_on=["indicator", "year", "source_id", "area_code"])
+    merged = sums.merge(
+        additive,
+        left_on=["indicator", "year", "source_id", "parent"],
+        right_on=["indicator", "year", "source_id", "area_code"],
+    )
     exact = merged["source_id"].map(lambda s: complete.get(s, False))
     diff = merged["parts_value"] - merged["value"]
     bad = (exact & (diff.abs() > TOLERANCE)) | (~exact & (diff > TOLERANCE))
     bad &= merged["status"] != "lower_bound"
     merged = merged[bad]
-    return pd.DataFrame({
-        "check": "breakdown_sum", "indicator": merged["indicator"], "area_code": merged["area_code"],
-        "year": merged["year"], "source_id": merged["source_id"], "source_ref": merged["source_ref"],
-        "unit": merged["unit"], "value": merged["value"], "expected": merged["parts_value"],
-        "other": merged["communes"].map(lambda n: f"{n} communes"),
-        "message": [f"parts by commune add up to {plain_number(p)} {u} ({n} communes) but the total is {plain_number(v)} {u}"
-                    for p, u, n, v in zip(merged["parts_value"], merged["unit"], merged["communes"], merged["value"])],
-    }, columns=FINDING_COLUMNS)
+    return pd.DataFrame(
+        {
+            "check": "breakdown_sum",
+            "indicator": merged["indicator"],
+            "area_code": merged["area_code"],
+            "year": merged["year"],
+            "source_id": merged["source_id"],
+            "source_ref": merged["source_ref"],
+            "unit": merged["unit"],
+            "value": merged["value"],
+            "expected": merged["parts_value"],
+            "other": merged["communes"].map(lambda n: f"{n} communes"),
+            "message": [
+                f"parts by commune add up to {plain_number(p)} {u} ({n} communes) "
+                f"but the total is {plain_number(v)} {u}"
+                for p, u, n, v in zip(merged["parts_value"], merged["unit"], merged["communes"], merged["value"])
+            ],
+        },
+        columns=FINDING_COLUMNS,
+    )
 
 
 def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
@@ -101,14 +137,30 @@ def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
     for rule in table.itertuples():
         parts = rule.parts.split()
         totals = obs[obs["indicator"] == rule.total]
-        given = obs[obs["indicator"].isin(parts)].groupby(cell).agg(parts_value=("value", "sum"),
-                                                                     n=("indicator", "nunique")).reset_index()
+        given = (
+            obs[obs["indicator"].isin(parts)]
+            .groupby(cell)
+            .agg(parts_value=("value", "sum"), n=("indicator", "nunique"))
+            .reset_index()
+        )
         merged = totals.merge(given[given["n"] == len(parts)], on=cell)
         for t in merged[(merged["parts_value"] - merged["value"]).abs() > TOLERANCE].itertuples(index=False):
-            findings.append({
-                "check": "identity", "indicator": rule.total, "area_code": t.area_code, "year": t.year,
-                "source_id": t.source_id, "source_ref": t.source_ref, "unit": t.unit, "value": t.value,
-                "expected": t.parts_value, "other": " + ".join(parts),
-                "message": f"{' + '.join(parts)} = {plain_number(t.parts_value)}, but {rule.total} = {plain_number(t.value)}",
-            })
+            findings.append(
+                {
+                    "check": "identity",
+                    "indicator": rule.total,
+                    "area_code": t.area_code,
+                    "year": t.year,
+                    "source_id": t.source_id,
+                    "source_ref": t.source_ref,
+                    "unit": t.unit,
+                    "value": t.value,
+                    "expected": t.parts_value,
+                    "other": " + ".join(parts),
+                    "message": (
+                        f"{' + '.join(parts)} = {plain_number(t.parts_value)}, "
+                        f"but {rule.total} = {plain_number(t.value)}"
+                    ),
+                }
+            )
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)

@@ -14,6 +14,7 @@ language, and ``in_period`` is applied before anything is shown.
 >>> in_period(obs, scope)["year"].tolist()
 [2018]
 """
+
 from __future__ import annotations
 
 import math
@@ -123,8 +124,7 @@ def _status(status: object, scope: Scope) -> str:
     return labels.status_label(status, scope.lang, short=True) if isinstance(status, str) else ""
 
 
-def value_table(rows: pd.DataFrame, scope: Scope, refs: References, name: str, title: str,
-                empty: str = "") -> Table:
+def value_table(rows: pd.DataFrame, scope: Scope, refs: References, name: str, title: str, empty: str = "") -> Table:
     """Every value of some indicators: indicator, (area), year, value with unit, status, source.
 
     ``rows`` are observations already cut to the period and area; the area column is shown
@@ -139,67 +139,124 @@ def value_table(rows: pd.DataFrame, scope: Scope, refs: References, name: str, t
     if several_areas:
         shown[c("area")] = areas
     shown[c("year")] = rows["year"].astype(int).astype(str)
-    shown[c("value")] = [labels.fmt_value(v, u, scope.lang, s) for v, u, s in
-                         zip(rows["value"], rows["unit"], rows["status"])]
+    shown[c("value")] = [
+        labels.fmt_value(v, u, scope.lang, s) for v, u, s in zip(rows["value"], rows["unit"], rows["status"])
+    ]
     shown[c("status")] = rows["status"].map(lambda s: _status(s, scope))
     shown[c("source")] = [refs.label(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])]
     marks = {(i, c("value")): m for i, m in enumerate(rows["note"].map(notes.mark)) if m}
-    data = pd.DataFrame({
-        c("indicator"): names, c("area_code"): rows["area_code"], c("area"): areas,
-        c("year"): rows["year"].astype(int), c("value"): rows["value"].astype(float),
-        c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, scope.lang)),
-        c("status"): rows["status"].map(lambda s: _status(s, scope)),
-        c("note"): rows["note"].map(notes.texts),
-        c("source"): [refs.citation(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])],
-        c("place"): rows["source_ref"],
-    })
+    data = pd.DataFrame(
+        {
+            c("indicator"): names,
+            c("area_code"): rows["area_code"],
+            c("area"): areas,
+            c("year"): rows["year"].astype(int),
+            c("value"): rows["value"].astype(float),
+            c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, scope.lang)),
+            c("status"): rows["status"].map(lambda s: _status(s, scope)),
+            c("note"): rows["note"].map(notes.texts),
+            c("source"): [
+                refs.citation(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])
+            ],
+            c("place"): rows["source_ref"],
+        }
+    )
     caption = "" if several_areas or rows.empty else scope.t("text", "area_of_table", area=areas.iloc[0])
-    return Table(name, title, shown, data, numeric=(c("year"), c("value")), marks=marks, notes=notes.listed(),
-                 empty=empty, caption=caption)
+    return Table(
+        name,
+        title,
+        shown,
+        data,
+        numeric=(c("year"), c("value")),
+        marks=marks,
+        notes=notes.listed(),
+        empty=empty,
+        caption=caption,
+    )
 
 
-def change_table(changes: pd.DataFrame, scope: Scope, refs: References, name: str, title: str,
-                 empty: str = "") -> Table:
+def change_table(
+    changes: pd.DataFrame, scope: Scope, refs: References, name: str, title: str, empty: str = ""
+) -> Table:
     """Indicators known in both years: baseline, target, change, % change, average yearly growth, sources."""
     rows = changes[changes["complete"]].reset_index(drop=True)
     notes, c, lang = Notes(scope.lang), scope.col, scope.lang
     b, t = f"{c('baseline')} {scope.baseline}", f"{c('target')} {scope.target}"
     names = rows["indicator"].map(lambda i: labels.indicator_name(i, lang))
-    shown = pd.DataFrame({
-        c("indicator"): names,
-        b: [labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["baseline_value"], rows["unit"], rows["baseline_status"])],
-        t: [labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["target_value"], rows["unit"], rows["target_status"])],
-        c("change_abs"): [labels.fmt_change(v, lang, u) for v, u in zip(rows["change_abs"], rows["unit"])],
-        c("change_pct"): [labels.fmt_change(v, lang, decimals=1) for v in rows["change_pct"]],
-        c("cagr_pct"): [labels.fmt_change(v, lang, decimals=2) for v in rows["cagr_pct"]],
-        c("source"): [_two_ends(refs.label(sb, rb, nb), refs.label(st, rt, nt), scope) for sb, rb, nb, st, rt, nt in zip(
-            rows["baseline_source"], rows["baseline_ref"], rows["baseline_note"],
-            rows["target_source"], rows["target_ref"], rows["target_note"])],
-    })
+    shown = pd.DataFrame(
+        {
+            c("indicator"): names,
+            b: [
+                labels.fmt_value(v, u, lang, s)
+                for v, u, s in zip(rows["baseline_value"], rows["unit"], rows["baseline_status"])
+            ],
+            t: [
+                labels.fmt_value(v, u, lang, s)
+                for v, u, s in zip(rows["target_value"], rows["unit"], rows["target_status"])
+            ],
+            c("change_abs"): [labels.fmt_change(v, lang, u) for v, u in zip(rows["change_abs"], rows["unit"])],
+            c("change_pct"): [labels.fmt_change(v, lang, decimals=1) for v in rows["change_pct"]],
+            c("cagr_pct"): [labels.fmt_change(v, lang, decimals=2) for v in rows["cagr_pct"]],
+            c("source"): [
+                _two_ends(refs.label(sb, rb, nb), refs.label(st, rt, nt), scope)
+                for sb, rb, nb, st, rt, nt in zip(
+                    rows["baseline_source"],
+                    rows["baseline_ref"],
+                    rows["baseline_note"],
+                    rows["target_source"],
+                    rows["target_ref"],
+                    rows["target_note"],
+                )
+            ],
+        }
+    )
     marks = {}
     for i, (nb, nt) in enumerate(zip(rows["baseline_note"], rows["target_note"])):
         for column, note in ((b, nb), (t, nt)):
             if notes.mark(note):
                 marks[(i, column)] = notes.mark(note)
     unit = rows["unit"].map(lambda u: labels.unit_label(u, lang))
-    data = pd.DataFrame({
-        c("indicator"): names, c("unit"): unit,
-        b: rows["baseline_value"].astype(float), f"{c('status')} {scope.baseline}": rows["baseline_status"].map(
-            lambda s: _status(s, scope)),
-        t: rows["target_value"].astype(float), f"{c('status')} {scope.target}": rows["target_status"].map(
-            lambda s: _status(s, scope)),
-        c("change_abs"): rows["change_abs"].astype(float), c("change_pct"): rows["change_pct"].astype(float),
-        c("cagr_pct"): rows["cagr_pct"].astype(float),
-        c("note"): [" ".join(x for x in (notes.texts(nb), notes.texts(nt)) if x)
-                    for nb, nt in zip(rows["baseline_note"], rows["target_note"])],
-        c("source"): [" | ".join(dict.fromkeys((refs.citation(sb, rb, nb), refs.citation(st, rt, nt))))
-                      for sb, rb, nb, st, rt, nt in zip(rows["baseline_source"], rows["baseline_ref"], rows["baseline_note"],
-                                                        rows["target_source"], rows["target_ref"], rows["target_note"])],
-        c("place"): [f"{rb} | {rt}" for rb, rt in zip(rows["baseline_ref"], rows["target_ref"])],
-    })
+    data = pd.DataFrame(
+        {
+            c("indicator"): names,
+            c("unit"): unit,
+            b: rows["baseline_value"].astype(float),
+            f"{c('status')} {scope.baseline}": rows["baseline_status"].map(lambda s: _status(s, scope)),
+            t: rows["target_value"].astype(float),
+            f"{c('status')} {scope.target}": rows["target_status"].map(lambda s: _status(s, scope)),
+            c("change_abs"): rows["change_abs"].astype(float),
+            c("change_pct"): rows["change_pct"].astype(float),
+            c("cagr_pct"): rows["cagr_pct"].astype(float),
+            c("note"): [
+                " ".join(x for x in (notes.texts(nb), notes.texts(nt)) if x)
+                for nb, nt in zip(rows["baseline_note"], rows["target_note"])
+            ],
+            c("source"): [
+                " | ".join(dict.fromkeys((refs.citation(sb, rb, nb), refs.citation(st, rt, nt))))
+                for sb, rb, nb, st, rt, nt in zip(
+                    rows["baseline_source"],
+                    rows["baseline_ref"],
+                    rows["baseline_note"],
+                    rows["target_source"],
+                    rows["target_ref"],
+                    rows["target_note"],
+                )
+            ],
+            c("place"): [f"{rb} | {rt}" for rb, rt in zip(rows["baseline_ref"], rows["target_ref"])],
+        }
+    )
     numeric = (b, t, c("change_abs"), c("change_pct"), c("cagr_pct"))
-    return Table(name, title, shown, data, numeric=numeric, marks=marks, notes=notes.listed(), empty=empty,
-                 caption=scope.t("text", "area_of_table", area=scope.area_name()))
+    return Table(
+        name,
+        title,
+        shown,
+        data,
+        numeric=numeric,
+        marks=marks,
+        notes=notes.listed(),
+        empty=empty,
+        caption=scope.t("text", "area_of_table", area=scope.area_name()),
+    )
 
 
 def _two_ends(baseline: str, target: str, scope: Scope) -> str:
@@ -218,8 +275,9 @@ def _shorten(table: pd.DataFrame, scope: Scope) -> tuple[pd.DataFrame, str]:
     hidden = len(table) - MAX_ROWS
     if hidden <= 0:
         return table, ""
-    return table.head(MAX_ROWS), scope.t("text", "rows_left_out", n=hidden, shown=MAX_ROWS, total=len(table),
-                                         hidden=hidden)
+    return table.head(MAX_ROWS), scope.t(
+        "text", "rows_left_out", n=hidden, shown=MAX_ROWS, total=len(table), hidden=hidden
+    )
 
 
 NoteOf = dict  # (source_id, source_ref) → the observation's note: finds the web page a value came from
@@ -233,18 +291,34 @@ def findings_table(findings: pd.DataFrame, scope: Scope, refs: References, note_
     """Validation findings of the period and area, each stated in the reader's language."""
     rows, more = _shorten(in_period(findings, scope).reset_index(drop=True), scope)
     c, lang = scope.col, scope.lang
-    shown = pd.DataFrame({
-        c("check"): rows["check"].map(lambda k: scope.t("checks", k) if labels.has_text("checks", k) else k),
-        c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
-        c("area"): rows["area_code"].map(scope.area_name), c("year"): rows["year"].astype(int).astype(str),
-        c("message"): [finding_text(f, scope, refs, note_of) for _, f in rows.iterrows()],
-        c("source"): [refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])],
-    })
-    data = shown.assign(**{c("year"): rows["year"].astype(int), c("place"): rows["source_ref"],
-                           c("source"): [refs.citation(s, r, note_of.get((s, r)))
-                                         for s, r in zip(rows["source_id"], rows["source_ref"])]})
-    return Table("findings", scope.t("sections", "findings"), shown, data, numeric=(c("year"),),
-                 empty=scope.t("text", "no_findings"), more=more)
+    shown = pd.DataFrame(
+        {
+            c("check"): rows["check"].map(lambda k: scope.t("checks", k) if labels.has_text("checks", k) else k),
+            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
+            c("area"): rows["area_code"].map(scope.area_name),
+            c("year"): rows["year"].astype(int).astype(str),
+            c("message"): [finding_text(f, scope, refs, note_of) for _, f in rows.iterrows()],
+            c("source"): [refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])],
+        }
+    )
+    data = shown.assign(
+        **{
+            c("year"): rows["year"].astype(int),
+            c("place"): rows["source_ref"],
+            c("source"): [
+                refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])
+            ],
+        }
+    )
+    return Table(
+        "findings",
+        scope.t("sections", "findings"),
+        shown,
+        data,
+        numeric=(c("year"),),
+        empty=scope.t("text", "no_findings"),
+        more=more,
+    )
 
 
 def finding_text(f: pd.Series, scope: Scope, refs: References, note_of: NoteOf) -> str:
@@ -253,7 +327,9 @@ def finding_text(f: pd.Series, scope: Scope, refs: References, note_of: NoteOf) 
     unit = f["unit"] if isinstance(f["unit"], str) else ""
     value = labels.fmt_value(f["value"], unit, lang)
     if f["check"] == "printed_ratio":
-        expected = labels.fmt_number(f["expected"], lang, 3) + (f"\u00a0{labels.unit_label(unit, lang)}" if unit else "")
+        expected = labels.fmt_number(f["expected"], lang, 3) + (
+            f"\u00a0{labels.unit_label(unit, lang)}" if unit else ""
+        )
     else:
         expected = labels.fmt_value(f["expected"], unit, lang)
     other = f["other"] if isinstance(f["other"], str) else ""
@@ -280,26 +356,50 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
     """Values of other sources that disagree with the chosen one, in the period and area."""
     rows, more = _shorten(in_period(conflicts, scope).reset_index(drop=True), scope)
     c, lang = scope.col, scope.lang
-    chosen = [labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["chosen_value"], rows["unit"], rows["chosen_status"])]
-    other = [labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["other_value"], rows["unit"], rows["other_status"])]
-    shown = pd.DataFrame({
-        c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
-        c("area"): rows["area_code"].map(scope.area_name), c("year"): rows["year"].astype(int).astype(str),
-        c("chosen"): chosen, c("chosen_source"): [f"[{refs.number(s)}]" for s in rows["chosen_source"]],
-        c("other_value"): other,
-        c("other"): [refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["other_source"], rows["other_ref"])],
-    })
-    data = pd.DataFrame({
-        c("indicator"): shown[c("indicator")], c("area"): shown[c("area")], c("year"): rows["year"].astype(int),
-        c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
-        c("chosen"): rows["chosen_value"].astype(float), c("chosen_source"): [refs.citation(s) for s in rows["chosen_source"]],
-        c("other_value"): rows["other_value"].astype(float),
-        c("status"): rows["other_status"].map(lambda s: _status(s, scope)),
-        c("other"): [refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["other_source"], rows["other_ref"])],
-        c("place"): rows["other_ref"],
-    })
-    return Table("conflicts", scope.t("sections", "conflicts"), shown, data,
-                 numeric=(c("year"), c("chosen"), c("other_value")), empty=scope.t("text", "no_conflicts"), more=more)
+    chosen = [
+        labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["chosen_value"], rows["unit"], rows["chosen_status"])
+    ]
+    other = [
+        labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["other_value"], rows["unit"], rows["other_status"])
+    ]
+    shown = pd.DataFrame(
+        {
+            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
+            c("area"): rows["area_code"].map(scope.area_name),
+            c("year"): rows["year"].astype(int).astype(str),
+            c("chosen"): chosen,
+            c("chosen_source"): [f"[{refs.number(s)}]" for s in rows["chosen_source"]],
+            c("other_value"): other,
+            c("other"): [
+                refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["other_source"], rows["other_ref"])
+            ],
+        }
+    )
+    data = pd.DataFrame(
+        {
+            c("indicator"): shown[c("indicator")],
+            c("area"): shown[c("area")],
+            c("year"): rows["year"].astype(int),
+            c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
+            c("chosen"): rows["chosen_value"].astype(float),
+            c("chosen_source"): [refs.citation(s) for s in rows["chosen_source"]],
+            c("other_value"): rows["other_value"].astype(float),
+            c("status"): rows["other_status"].map(lambda s: _status(s, scope)),
+            c("other"): [
+                refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["other_source"], rows["other_ref"])
+            ],
+            c("place"): rows["other_ref"],
+        }
+    )
+    return Table(
+        "conflicts",
+        scope.t("sections", "conflicts"),
+        shown,
+        data,
+        numeric=(c("year"), c("chosen"), c("other_value")),
+        empty=scope.t("text", "no_conflicts"),
+        more=more,
+    )
 
 
 def edition_table(changes: pd.DataFrame, scope: Scope, refs: References, note_of: NoteOf) -> Table:
@@ -308,27 +408,49 @@ def edition_table(changes: pd.DataFrame, scope: Scope, refs: References, note_of
     c, lang = scope.col, scope.lang
     revision = rows["revision"].fillna("") if "revision" in rows else pd.Series("", index=rows.index)
     kind = [scope.t("edition_change", r or k) for k, r in zip(rows["change"], revision)]
-    shown = pd.DataFrame({
-        c("change_kind"): kind,
-        c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
-        c("area"): rows["area_code"].map(scope.area_name), c("year"): rows["year"].astype(int).astype(str),
-        c("old_value"): [labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["old_value"], rows["unit"], rows["old_status"])],
-        c("new_value"): [labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["new_value"], rows["unit"], rows["new_status"])],
-        c("source"): [refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])],
-    })
-    data = pd.DataFrame({
-        c("change_kind"): kind, c("indicator"): shown[c("indicator")], c("area"): shown[c("area")],
-        c("year"): rows["year"].astype(int), c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
-        c("old_value"): rows["old_value"].astype(float), c("new_value"): rows["new_value"].astype(float),
-        c("source"): [refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])],
-        c("place"): rows["source_ref"],
-    })
-    return Table("edition-changes", scope.t("sections", "since_last_edition"), shown, data,
-                 numeric=(c("year"), c("old_value"), c("new_value")), more=more)
+    shown = pd.DataFrame(
+        {
+            c("change_kind"): kind,
+            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
+            c("area"): rows["area_code"].map(scope.area_name),
+            c("year"): rows["year"].astype(int).astype(str),
+            c("old_value"): [
+                labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["old_value"], rows["unit"], rows["old_status"])
+            ],
+            c("new_value"): [
+                labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["new_value"], rows["unit"], rows["new_status"])
+            ],
+            c("source"): [refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])],
+        }
+    )
+    data = pd.DataFrame(
+        {
+            c("change_kind"): kind,
+            c("indicator"): shown[c("indicator")],
+            c("area"): shown[c("area")],
+            c("year"): rows["year"].astype(int),
+            c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
+            c("old_value"): rows["old_value"].astype(float),
+            c("new_value"): rows["new_value"].astype(float),
+            c("source"): [
+                refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])
+            ],
+            c("place"): rows["source_ref"],
+        }
+    )
+    return Table(
+        "edition-changes",
+        scope.t("sections", "since_last_edition"),
+        shown,
+        data,
+        numeric=(c("year"), c("old_value"), c("new_value")),
+        more=more,
+    )
 
 
-def list_table(table: pd.DataFrame, columns: dict[str, str], scope: Scope, refs: References, name: str,
-               title: str) -> Table:
+def list_table(
+    table: pd.DataFrame, columns: dict[str, str], scope: Scope, refs: References, name: str, title: str
+) -> Table:
     """A processed list (OCOP products, partners, varieties): chosen columns, category values translated."""
     c, lang = scope.col, scope.lang
     shown, data = pd.DataFrame(index=table.index), pd.DataFrame(index=table.index)
@@ -338,22 +460,31 @@ def list_table(table: pd.DataFrame, columns: dict[str, str], scope: Scope, refs:
         if pd.api.types.is_numeric_dtype(values):
             numeric.append(c(key))
             unit = table.get(f"{role.rsplit('_', 1)[0]}_unit")
-            shown[c(key)] = [labels.fmt_value(v, u, lang) if isinstance(u, str) else labels.fmt_number(v, lang)
-                             for v, u in zip(values, unit if unit is not None else [None] * len(values))]
+            shown[c(key)] = [
+                labels.fmt_value(v, u, lang) if isinstance(u, str) else labels.fmt_number(v, lang)
+                for v, u in zip(values, unit if unit is not None else [None] * len(values))
+            ]
             data[c(key)] = values.astype(float)
             if unit is not None:
                 data[c("unit")] = unit.map(lambda u: labels.unit_label(u, lang) if isinstance(u, str) else "")
         else:
-            shown[c(key)] = data[c(key)] = values.map(lambda v: labels.value_label(role, v, lang)).fillna("")
+            shown[c(key)] = data[c(key)] = values.map(lambda v, r=role: labels.value_label(r, v, lang)).fillna("")
     shown[c("source")] = [refs.label(s, r) for s, r in zip(table["source_id"], table["source_ref"])]
     data[c("source")] = [refs.citation(s, r) for s, r in zip(table["source_id"], table["source_ref"])]
     data[c("place")] = table["source_ref"]
-    return Table(name, title, shown.reset_index(drop=True), data.reset_index(drop=True), numeric=tuple(numeric),
-                 empty=scope.t("text", "no_data"))
+    return Table(
+        name,
+        title,
+        shown.reset_index(drop=True),
+        data.reset_index(drop=True),
+        numeric=tuple(numeric),
+        empty=scope.t("text", "no_data"),
+    )
 
 
-def commune_table(rows: pd.DataFrame, indicators: list[str], scope: Scope, refs: References, name: str,
-                  title: str) -> Table:
+def commune_table(
+    rows: pd.DataFrame, indicators: list[str], scope: Scope, refs: References, name: str, title: str
+) -> Table:
     """One line per commune, one column per indicator (chosen source, target year)."""
     c, lang = scope.col, scope.lang
     rows = rows.assign(area=rows["area_code"].map(scope.area_name)).sort_values(["area", "indicator"])
@@ -368,10 +499,15 @@ def commune_table(rows: pd.DataFrame, indicators: list[str], scope: Scope, refs:
         unit = labels.unit_label(rows.loc[rows["indicator"] == ind, "unit"].iloc[0], lang)
         data[f"{name_} ({unit})"] = part["value"].astype(float).values
     refs_by_area = rows.groupby("area", sort=False).apply(
-        lambda g: refs.label(g["source_id"].iloc[0], " + ".join(g["source_ref"])), include_groups=False)
+        lambda g: refs.label(g["source_id"].iloc[0], " + ".join(g["source_ref"])), include_groups=False
+    )
     shown[c("source")] = [refs_by_area.get(a, "") for a in order]
-    data[c("source")] = [refs.citation(rows.loc[rows["area"] == a, "source_id"].iloc[0],
-                                       rows.loc[rows["area"] == a, "source_ref"].iloc[0]) for a in order]
+    data[c("source")] = [
+        refs.citation(
+            rows.loc[rows["area"] == a, "source_id"].iloc[0], rows.loc[rows["area"] == a, "source_ref"].iloc[0]
+        )
+        for a in order
+    ]
     data[c("place")] = [", ".join(rows.loc[rows["area"] == a, "source_ref"]) for a in order]
     return Table(name, title, shown, data, numeric=tuple(numeric), empty=scope.t("text", "no_data"))
 

@@ -5,9 +5,11 @@ content up to ``MAX_WIDTH``; plain numbers right-aligned with a thousands format
 made reproducible: the same tables give the same bytes (fixed document times, fixed zip
 entry times), so a report rebuilt from the same data is the same file.
 """
+
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 
@@ -20,6 +22,8 @@ HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 MAX_WIDTH = 60  # characters; longer text wraps
 FIXED_TIME = datetime(2000, 1, 1)  # document times: the data version, not the clock, says which edition it is
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
+CORE_PART = "docProps/core.xml"  # openpyxl stamps the clock into its modified time on every save
+MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def style_header(ws: Worksheet, row: int = 1, freeze: str | None = None) -> None:
@@ -61,5 +65,8 @@ def reproducible_zip(data: bytes) -> bytes:
             info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = item.external_attr
-            dst.writestr(info, src.read(item.filename))
+            content = src.read(item.filename)
+            if item.filename == CORE_PART:
+                content = MODIFIED.sub(rb"\g<1>" + FIXED_TIME.isoformat().encode() + rb"Z\g<2>", content)
+            dst.writestr(info, content)
     return out.getvalue()

@@ -4,6 +4,7 @@ All outputs of a run are written into a staging folder beside ``processed/`` and
 in at the end, so a run that fails or is killed half-way leaves the previous outputs whole.
 Single files (reports, exports) go through ``atomic_write`` (temporary file, then rename).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -11,14 +12,14 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pandas costs a quarter second to import: not on the path of a build with nothing to do
     import pandas as pd
 
 from kpi.errors import KpiError
-
 
 LOCK_FILE = ".kpi.lock"
 HOLDER_FILE = ".kpi.lock.holder"
@@ -48,8 +49,9 @@ def run_lock(folder: Path, what: str) -> Iterator[None]:
             who = holder.read_text(encoding="utf-8").strip()
         except OSError:
             who = ""
-        raise Busy(f"another kpi run is using {folder} ({who or 'another process'}); wait for it to finish and "
-                   "try again") from None
+        raise Busy(
+            f"another kpi run is using {folder} ({who or 'another process'}); wait for it to finish and try again"
+        ) from None
     try:
         holder.write_text(f"kpi {what}, process {os.getpid()}", encoding="utf-8")
         yield
@@ -104,7 +106,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_table(frame: "pd.DataFrame", path: Path) -> None:
+def write_table(frame: pd.DataFrame, path: Path) -> None:
     """CSV in UTF-8 (NFC text, ``.`` decimal) with a stable row order, written atomically."""
     atomic_write(path, lambda p: frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"))
 

@@ -12,6 +12,7 @@ each sheet are located by walking the records (positions only) and far values ar
 for .xlsx (``kpi.extent``): in a copy of the file, their records get a record type every
 reader skips (``SKIPPED_RECORD``); nothing moves, so every other offset in the file holds.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,14 +24,23 @@ from kpi import extent
 from kpi.marks import SheetMarks
 from kpi.safety import PASSWORD, SAVE_AS_XLSX, CheckedWorkbook, refuse
 
-WORKBOOK_STREAMS = ("workbook", "book")   # BIFF8 (Excel 97-2003) and BIFF5 (Excel 5/95), in any case
+WORKBOOK_STREAMS = ("workbook", "book")  # BIFF8 (Excel 97-2003) and BIFF5 (Excel 5/95), in any case
 BOF, EOF, FILEPASS, BOUNDSHEET, STRING = 0x0809, 0x000A, 0x002F, 0x0085, 0x0207
-VALUE_RECORDS = {0x0203: "NUMBER", 0x027E: "RK", 0x00FD: "LABELSST", 0x0204: "LABEL", 0x00D6: "RSTRING",
-                 0x0205: "BOOLERR", 0x0006: "FORMULA"}
-MULRK = 0x00BD                             # several RK values in one row: row, first column, ..., last column
-SKIPPED_RECORD = 0x7FFF                    # no BIFF record has this type: readers skip it
-OTHER_STREAMS = {"worddocument": "a Word 97-2003 document (.doc)",
-                 "powerpoint document": "a PowerPoint 97-2003 presentation (.ppt)"}
+VALUE_RECORDS = {
+    0x0203: "NUMBER",
+    0x027E: "RK",
+    0x00FD: "LABELSST",
+    0x0204: "LABEL",
+    0x00D6: "RSTRING",
+    0x0205: "BOOLERR",
+    0x0006: "FORMULA",
+}
+MULRK = 0x00BD  # several RK values in one row: row, first column, ..., last column
+SKIPPED_RECORD = 0x7FFF  # no BIFF record has this type: readers skip it
+OTHER_STREAMS = {
+    "worddocument": "a Word 97-2003 document (.doc)",
+    "powerpoint document": "a PowerPoint 97-2003 presentation (.ppt)",
+}
 
 
 def _damaged(path: Path, what: str):
@@ -54,12 +64,14 @@ def check(path: Path, data: bytes) -> CheckedWorkbook:
         raise refuse(path, PASSWORD)
     node = next((names[n] for n in WORKBOOK_STREAMS if n in names), None)
     if node is None:
-        what = next((w for n, w in OTHER_STREAMS.items() if n in names), "an older Office file (OLE2) that holds "
-                    "no workbook (a .doc?)")
+        what = next(
+            (w for n, w in OTHER_STREAMS.items() if n in names),
+            "an older Office file (OLE2) that holds no workbook (a .doc?)",
+        )
         raise refuse(path, f"{what}; {SAVE_AS_XLSX}")
     try:
         stream = doc.get_named_stream(node.name)
-    except Exception as exc:  # xlrd's compdoc raises bare exceptions and assertions on broken chains
+    except Exception as exc:  # noqa: BLE001 -- xlrd's compdoc raises bare exceptions and assertions on broken chains
         raise _damaged(path, f"its workbook stream cannot be followed ({exc})") from None
     sheets = _sheet_offsets(path, stream)
     book = CheckedWorkbook(path, "xls", data)
@@ -71,7 +83,7 @@ def check(path: Path, data: bytes) -> CheckedWorkbook:
         if not planned:
             continue
         cut, found = planned
-        value = lambda i, c=cells: _record_value(stream, c.start[i], strings)  # noqa: E731
+        value = lambda i, c=cells: _record_value(stream, c.start[i], strings)
         book.extents[name] = found if found.too_large else replace(found, strays=extent.strays_of(cells, cut, value))
         if not patched:
             patched = bytearray(data)
@@ -86,7 +98,7 @@ def _records(stream: bytes, pos: int):
     """(offset, type, data) of the BIFF records from ``pos`` on, until the stream ends."""
     while pos + 4 <= len(stream):
         kind, size = struct.unpack_from("<HH", stream, pos)
-        yield pos, kind, stream[pos + 4:pos + 4 + size]
+        yield pos, kind, stream[pos + 4 : pos + 4 + size]
         pos += 4 + size
 
 
@@ -110,9 +122,9 @@ def _sheet_name(body: bytes, biff8: bool) -> str:
     """A BOUNDSHEET record's sheet name: 8-bit or UTF-16 in BIFF8, the file's code page before."""
     count = body[6]
     if not biff8:
-        return body[7:7 + count].decode("cp1252", "replace")
+        return body[7 : 7 + count].decode("cp1252", "replace")
     wide = body[7] & 0x01
-    raw = body[8:8 + count * (2 if wide else 1)]
+    raw = body[8 : 8 + count * (2 if wide else 1)]
     return raw.decode("utf-16-le" if wide else "latin-1", "replace")
 
 
@@ -158,30 +170,34 @@ class SharedStrings:
 def _record_value(stream: bytes, pos: int, strings: SharedStrings) -> str:
     """A cut record's value as text, for the reject that reports it (numbers and text)."""
     kind, size = struct.unpack_from("<HH", stream, pos)
-    body = stream[pos + 4:pos + 4 + size]
+    body = stream[pos + 4 : pos + 4 + size]
     if kind == 0x00FD and size >= 10:
         return strings[struct.unpack_from("<I", body, 6)[0]]
     if kind == 0x0203 and size >= 14:
         return f"{struct.unpack_from('<d', body, 6)[0]:g}"
     if kind in (0x027E, MULRK) and size >= 10:
         rk = struct.unpack_from("<I", body, 6)[0]
-        value = (rk >> 2) - ((rk >> 31) << 30) if rk & 0x02 else struct.unpack("<d", struct.pack("<Q", (rk & ~3) << 32))[0]
+        value = (
+            (rk >> 2) - ((rk >> 31) << 30) if rk & 0x02 else struct.unpack("<d", struct.pack("<Q", (rk & ~3) << 32))[0]
+        )
         return f"{value / 100 if rk & 0x01 else value:g}"
     if kind == 0x0204 and size >= 9:
         count, wide = struct.unpack_from("<H", body, 6)[0], body[8] & 0x01
-        return body[9:9 + count * (2 if wide else 1)].decode("utf-16-le" if wide else "latin-1", "replace")
+        return body[9 : 9 + count * (2 if wide else 1)].decode("utf-16-le" if wide else "latin-1", "replace")
     return ""
 
 
 def _file_offsets(doc, node) -> tuple[list[int], int]:
     """The file offset of each sector of a stream, and the sector size (regular or short stream)."""
+
     def chain(table, first):
         out, sid = [], first
         while sid >= 0 and len(out) <= len(table):
             out.append(sid)
             sid = table[sid]
         return out
-    regular = lambda sid: 512 + sid * doc.sec_size  # noqa: E731  (xlrd's own layout of a version 3 file)
+
+    regular = lambda sid: 512 + sid * doc.sec_size
     if node.tot_size >= doc.min_size_std_stream:
         return [regular(s) for s in chain(doc.SAT, node.first_SID)], doc.sec_size
     root = [regular(s) for s in chain(doc.SAT, doc.dirlist[0].first_SID)]
@@ -209,11 +225,19 @@ def xlrd_marks(path: Path, data: bytes, sheets: list[str]) -> dict[str, SheetMar
     import xlrd
 
     try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True, ragged_rows=True,
-                                  logfile=io.StringIO())
+        book = xlrd.open_workbook(
+            file_contents=data, formatting_info=True, on_demand=True, ragged_rows=True, logfile=io.StringIO()
+        )
         return {name: _sheet_marks(book.sheet_by_name(name)) for name in book.sheet_names() if name in sheets}
-    except (xlrd.XLRDError, xlrd.compdoc.CompDocError, struct.error, IndexError, KeyError, ValueError,
-            AssertionError) as exc:
+    except (
+        xlrd.XLRDError,
+        xlrd.compdoc.CompDocError,
+        struct.error,
+        IndexError,
+        KeyError,
+        ValueError,
+        AssertionError,
+    ) as exc:
         raise _damaged(path, f"its sheets cannot be read for hidden rows and merged cells ({exc})") from None
 
 
