@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report ingest test lab bench clean
+.PHONY: help venv report ingest lint test lab bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
@@ -26,7 +26,11 @@ report: $(STAMP) ## ingest data/raw and render every report to reports/ (2012 ->
 ingest: $(STAMP) ## clean data/raw into data/processed
 	$(BIN)/kpi ingest
 
-test: $(STAMP) ## run the test suite
+lint: $(STAMP) ## ruff: lint and format check of the code, tests and benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint ## lint, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
 lab: $(STAMP) ## start JupyterLab on notebooks/ with the project's kernel
