@@ -28,7 +28,7 @@ def legend_texts(fig) -> list[str]:
 
 
 def test_trend_marks_statuses_and_units():
-    fig = charts.trend(series(), "tea.area", "vi")
+    fig = charts.trend(series(), "tea.area", lang="vi")
     ax = fig.axes[0]
     assert ax.get_ylabel() == "Diện tích (ha)" and fig._suptitle.get_text() == "Tổng diện tích chè"
     assert {"bc24_annex", "public_facts", "số in", "ước tính", "cận dưới"} <= set(legend_texts(fig))
@@ -38,7 +38,7 @@ def test_trend_marks_statuses_and_units():
 
 
 def test_trend_joins_consecutive_years_only():
-    fig = charts.trend(series(), "tea.area", "en")
+    fig = charts.trend(series(), "tea.area", lang="en")
     joined = [list(line.get_xdata()) for line in fig.axes[0].lines if len(line.get_xdata()) > 1]
     assert joined == [[2018, 2019]]  # 2019 → 2021 skips 2020: not joined
 
@@ -46,13 +46,13 @@ def test_trend_joins_consecutive_years_only():
 def test_trend_refuses_rows_of_several_areas_and_unknown_indicators():
     rows = pd.concat([series(), series().assign(area_code="03413")])
     with pytest.raises(KpiError, match=r"2 areas \(03413 \(Sơn Bình commune\), 106 \(Tam Đường district\)\)"):
-        charts.trend(rows, "tea.area", "en")
+        charts.trend(rows, "tea.area", lang="en")
     with pytest.raises(KpiError, match=r"'tea\.aera'.*closest indicators: tea\.area"):
-        charts.trend(series(), "tea.aera", "en")
+        charts.trend(series(), "tea.aera", lang="en")
 
 
 def test_trend_renders_vietnamese_without_missing_glyphs(tmp_path, recwarn):
-    fig = charts.trend(series(), "tea.area", "vi")
+    fig = charts.trend(series(), "tea.area", lang="vi")
     fig.savefig(tmp_path / "t.png")
     assert not [w for w in recwarn if "missing from font" in str(w.message).lower() or "Glyph" in str(w.message)]
 
@@ -62,7 +62,7 @@ def test_a_chart_is_not_registered_with_pyplot():
     import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
-    charts.trend(series(), "tea.area", "vi")
+    charts.trend(series(), "tea.area", lang="vi")
     assert plt.get_fignums() == before
 
 

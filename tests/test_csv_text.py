@@ -117,7 +117,7 @@ def test_a_fault_on_one_file_names_it_and_keeps_the_other_problems(prepared, mon
     code, out, err = run_ingest(prepared)
     assert (code, out) == (70, "")
     lines = err.splitlines()
-    assert lines[0] == "kpi ingest: error: data/raw: 2 problem(s)"
+    assert lines[0] == f"kpi ingest: error: {prepared / 'raw'}: 2 problem(s)"
     assert lines[1].startswith(f"  - {ANNEX}: not an Excel or OpenDocument workbook: it is a PDF document")
     assert lines[2].startswith("  - faulty.csv: unexpected error while reading it: Error: new-line character seen")
 
@@ -136,3 +136,39 @@ def test_check_reports_a_fault_against_its_file_and_checks_the_others(tmp_path, 
     assert out[2] == "good.csv (layout records_csv): OK, 3 values can be ingested"
     _lines, code = check_files([tmp_path / "good.csv"])
     assert code == 0
+
+
+def test_a_title_row_above_the_header_is_named_with_the_header_line(tmp_path, prepared):
+    """``Bảng số liệu …,,,`` typed above the table: one line saying where the header is, in check and ingest."""
+    body = records("\n", above="Bảng số liệu phổ biến,,,,,,,\n\n").replace(b",74,03,", b',"74,03",')
+    path = tmp_path / "title.csv"
+    path.write_bytes(body)
+    report = check_file(path)
+    assert report.layout == "records_csv"
+    assert len(report.problems) == 1
+    for named in ("line 1", "line 3", "header"):
+        assert named in report.problems[0], report.problems
+    put_raw(prepared, "title.csv", body, "records_csv", "title")
+    code, _, err = run_ingest(prepared)
+    assert code == 2 and "title.csv: line 1: the table header is on line 3" in err
+
+
+def test_check_goes_on_past_a_missing_file_and_a_folder(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_bytes(records("\n").replace(b",74,03,", b',"74,03",'))
+    lines, code = check_files([tmp_path / "nonexist.xlsx", tmp_path, good])
+    assert code == 1
+    assert lines[0].startswith("nonexist.xlsx") and "no such file" in lines[1]
+    assert "is a folder" in lines[3]
+    assert lines[4].startswith("good.csv (layout records_csv): OK, 3 values")
+
+
+def test_a_list_counts_its_rows():
+    from kpi import config
+
+    report = check_file(config.DATA_DIR / "raw" / "bc24_varieties.csv")
+    assert (
+        report.ok
+        and report.list_rows > 0
+        and report.lines()[0].endswith(f"OK, {report.list_rows} list rows can be ingested")
+    )

@@ -82,6 +82,11 @@ def test_the_api_is_visible_to_tab_completion_and_help(run_cells):
         pytest.param('kpi.trend(obs, "tea.no_such")', ["tea.no_such", "tea.area"], id="indicator"),
         pytest.param('kpi.trend(obs, "tea.area")', ["106", "03424", "area="], id="several-areas"),
         pytest.param("kpi.by_commune(obs, 'fish.tanks', 2030)", ["2030", "2022"], id="by-commune-year"),
+        pytest.param('kpi.select(obs, "tea.area", area="03413")', ["03413", "tea.area", "106"], id="area-without-it"),
+        pytest.param('kpi.trend(best, "tea.output_fresh", area="03413")', ["03413", "106"], id="trend-area-without"),
+        pytest.param('kpi.select(best, "tea.area", years="22")', ["'22'", "2022"], id="year-text"),
+        pytest.param('kpi.select(best, "tea.area", years=[2013])', ["2013", "2018, 2019, 2021, 2022"], id="year-list"),
+        pytest.param('kpi.compare(best, 2012, 2022, area="03413+03427")', ["03413+03427", "2018"], id="group-years"),
     ],
 )
 def test_an_impossible_question_is_one_error_naming_what_exists(run_cells, call, named):
@@ -233,3 +238,38 @@ def test_the_readme_snippet_runs_as_printed(run_cells):
     for line, out in zip(lines, outputs):
         assert not [o for o in out if o["output_type"] == "error"], (line, out)
     assert any("image/png" in o.get("data", {}) for o in outputs[-1])
+
+
+def test_years_and_modules_as_an_analyst_types_them(run_cells):
+    outputs = run_cells(
+        "import kpi\nobs = kpi.load_observations()\nbest = kpi.pick(obs)",
+        "print(len(kpi.compare(best, '2012', '2022', area=106)),"
+        " len(kpi.select(best, 'tea.area', area=106, years=2022.0)))",
+        "print(kpi.charts.__name__, kpi.reorg.series_in_new_units.__name__, kpi.labels.__name__)",
+        "fig = kpi.trend(obs, 'tea.area', area=106); fig.show()",
+        "print(list(kpi.labelled(kpi.conflicts(obs), 'en').columns))",
+    )
+    assert outputs[1][0]["text"].split() == ["60", "1"]
+    assert outputs[2][0]["text"].split() == ["kpi.charts", "series_in_new_units", "kpi.labels"]
+    assert [o["output_type"] for o in outputs[3]] == ["display_data"]  # fig.show() in Jupyter: the chart, once
+    shown = outputs[4][0]["text"]
+    for kept in ("chosen_value", "other_value", "message"):  # a conflict keeps its substance when labelled
+        assert f"'{kept}'" in shown, shown
+
+
+def test_a_reused_code_is_never_one_series(run_cells):
+    """03390 was Thị trấn Tam Đường up to 2024 and Xã Bình Lư from 2025: rows of both are refused as one."""
+    outputs = run_cells(
+        "import kpi, pandas as pd\nobs = kpi.load_observations()\n"
+        "row = obs[obs.area_code == '03390'].iloc[[0]]\n"
+        "new = row.assign(year=2026, area_name='Xã Bình Lư', value=row.value * 2)\n"
+        "both = pd.concat([row, new])",
+        "kpi.trend(both, row.indicator.iloc[0], area='03390')",
+        "kpi.select(both, area='03390')",
+        "print(len(kpi.select(both, area='03390', years=[2026])))",
+    )
+    for cell in outputs[1:3]:
+        message = error_of(cell)
+        for value in ("03390", "Thị trấn Tam Đường", "Xã Bình Lư", "series_in_new_units"):
+            assert value in message, (value, message)
+    assert outputs[3][0]["text"].strip() == "1"

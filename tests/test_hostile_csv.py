@@ -134,7 +134,7 @@ def test_unreadable_csv_stops_ingest_and_keeps_previous_outputs(prepared, build,
     before = snapshot(prepared / "processed")
     put_raw(prepared, "bad.csv", build(), "records_csv", "bad")
     code, out, err = run_ingest(prepared)
-    assert (code, out, err) == (2, "", file_error(message))
+    assert (code, out, err) == (2, "", file_error(prepared / "raw", message))
     assert snapshot(prepared / "processed") == before
 
 

@@ -208,7 +208,7 @@ def test_bad_workbook_stops_ingest_and_keeps_previous_outputs(prepared, build, m
     before = snapshot(prepared / "processed")
     replace_annex(prepared, build())
     code, out, err = run_ingest(prepared)
-    assert (code, out, err) == (2, "", file_error(message))
+    assert (code, out, err) == (2, "", file_error(prepared / "raw", message))
     assert snapshot(prepared / "processed") == before
     assert not list(prepared.glob(".processed.staging-*"))
 
@@ -311,7 +311,7 @@ def test_layout_drift_stops_ingest_with_one_line_per_problem(prepared, edit, mes
     before = snapshot(prepared / "processed")
     replace_annex(prepared, edited_annex(edit))
     code, out, err = run_ingest(prepared)
-    assert (code, out, err) == (2, "", file_error(*messages))
+    assert (code, out, err) == (2, "", file_error(prepared / "raw", *messages))
     assert snapshot(prepared / "processed") == before
 
 
@@ -346,7 +346,7 @@ def test_changed_file_names_both_the_checksum_and_the_damage(prepared):
     code, _, err = run_ingest(prepared)
     assert code == 2
     lines = err.splitlines()
-    assert lines[0] == "kpi ingest: error: data/raw: 2 problem(s)"
+    assert lines[0] == f"kpi ingest: error: {prepared / 'raw'}: 2 problem(s)"
     assert lines[1].startswith(f"  - {ANNEX}: sha256 is ") and "a raw file changed" in lines[1]
     assert (
         lines[2] == f"  - {ANNEX}: damaged or truncated: its zip directory is missing or broken (was a copy or "
@@ -359,7 +359,7 @@ def test_problems_of_several_files_are_reported_together(prepared):
     put_raw(prepared, "extra.xlsx", compound_file({"Workbook": b"\x09\x08" + b"\0" * 64}), "bc24_annex", "extra")
     code, _, err = run_ingest(prepared)
     assert code == 2
-    assert err.splitlines()[0] == "kpi ingest: error: data/raw: 2 problem(s)"
+    assert err.splitlines()[0] == f"kpi ingest: error: {prepared / 'raw'}: 2 problem(s)"
     assert [line.split(":")[0] for line in err.splitlines()[1:]] == [f"  - {ANNEX}", "  - extra.xlsx"]
 
 
@@ -384,7 +384,7 @@ def test_unreadable_file_is_one_clear_line(prepared, monkeypatch):
 
     monkeypatch.setattr(Path, "open", denied)
     code, out, err = run_ingest(prepared)
-    assert (code, out, err) == (2, "", file_error(PERMISSION))
+    assert (code, out, err) == (2, "", file_error(prepared / "raw", PERMISSION))
     assert snapshot(prepared / "processed") == before
 
 
@@ -406,7 +406,7 @@ def test_unreadable_file_by_its_mode(prepared):
         code, _, err = run_ingest(prepared)
     finally:
         path.chmod(0o644)
-    assert (code, err) == (2, file_error(PERMISSION))
+    assert (code, err) == (2, file_error(prepared / "raw", PERMISSION))
 
 
 # --- links out of the data folder ----------------------------------------------------------

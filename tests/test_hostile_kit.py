@@ -222,10 +222,10 @@ def run_ingest_subprocess(data: Path) -> subprocess.CompletedProcess:
     )
 
 
-def file_error(*problems: str) -> str:
-    """The stderr of ``kpi ingest`` stopped by file-level problems."""
+def file_error(raw: Path, *problems: str) -> str:
+    """The stderr of ``kpi ingest`` stopped by file-level problems of the raw folder ``raw``."""
     lines = "".join(f"  - {p}\n" for p in problems)
-    return f"kpi ingest: error: data/raw: {len(problems)} problem(s)\n{lines}"
+    return f"kpi ingest: error: {raw}: {len(problems)} problem(s)\n{lines}"
 
 
 def rejects_of(data: Path) -> pd.DataFrame:

@@ -74,3 +74,16 @@ def test_post_2025_workbook_continues_the_series(cycle):
         assert "Thị trấn Tam Đường" not in report.split('<div class="kpi-apparatus">')[0].split("</h1>")[0]
     index = (root / "reports" / "index.html").read_text(encoding="utf-8")
     assert "<h2>Xã Bình Lư (03390)</h2>" in index
+    # kpi export compares the same area as the reports: Xã Bình Lư 2026 with its units of 2022 re-aggregated
+    from openpyxl import load_workbook
+
+    from kpi import cli
+
+    out = root / "binh_lu_2022_2026.xlsx"
+    code = cli.main(
+        ["export", "--data-dir", str(root / "data"), "--area", "03390", "--baseline", "2022", "--target", "2026"]
+        + ["--out", str(out)]
+    )
+    assert code == 0
+    cells = [str(c) for ws in load_workbook(out).worksheets for row in ws.iter_rows(values_only=True) for c in row]
+    assert any("Xã Bình Lư" in c for c in cells) and not any("Thị trấn Tam Đường" in c for c in cells)

@@ -37,16 +37,22 @@ _API = {
 __all__ = ["__version__", *_API]  # noqa: PLE0604 -- the names of _API, listed once
 
 
-def __getattr__(name: str):
-    if name in _API:
-        import importlib
+_MODULES = ("api", "changes", "charts", "config", "labels", "reference", "reorg", "report", "sources", "views")
+# the modules an analyst reaches for by name (``kpi.charts``, ``kpi.reorg.series_in_new_units``)
 
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _API:
         value = getattr(importlib.import_module(_API[name]), name)
         globals()[name] = value  # looked up once
         return value
+    if name in _MODULES:
+        return importlib.import_module(f"kpi.{name}")  # the import binds it as an attribute of kpi
     raise AttributeError(f"module 'kpi' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    """What tab completion offers: the API (loaded on first use) and the package's own names."""
-    return sorted(set(globals()) | set(_API) | {"charts", "report", "config"})
+    """What tab completion offers: the API and the modules (loaded on first use) and the package's own names."""
+    return sorted(set(globals()) | set(_API) | set(_MODULES))

@@ -154,10 +154,41 @@ def _known_indicator(indicator: str, present: list[str]) -> None:
         raise KpiError(f"indicator {indicator!r}: no such indicator in the data; closest: {', '.join(close)}")
 
 
-def check_years(obs: pd.DataFrame, *years: int) -> None:
+def year_of(value: object) -> int:
+    """A year as asked for: ``2022``, ``"2022"`` or ``2022.0`` (papermill and spreadsheets give these).
+
+    >>> year_of("2022"), year_of(2022.0)
+    (2022, 2022)
+    >>> year_of("22 ")
+    Traceback (most recent call last):
+    ...
+    kpi.errors.KpiError: year '22 ': expected a year such as 2022
+    """
+    if isinstance(value, bool):
+        raise KpiError(f"year {value!r}: expected a year such as 2022")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 4:
+        value = int(value.strip())
+    if not isinstance(value, int) or not config.MIN_YEAR <= value <= config.MAX_YEAR:
+        raise KpiError(f"year {value!r}: expected a year such as 2022")
+    return value
+
+
+def years_of(years: object) -> list[int]:
+    """One year or several (a list, a range) as a list of years, each checked by ``year_of``."""
+    if isinstance(years, (str, int, float)):
+        return [year_of(years)]
+    try:
+        return [year_of(y) for y in years]
+    except TypeError:
+        raise KpiError(f"years {years!r}: expected a year such as 2022 or a list of years") from None
+
+
+def check_years(obs: pd.DataFrame, *years: object) -> None:
     """Every year asked for has data in ``obs``; else one error naming the years present."""
     present = sorted(set(obs["year"].astype(int)))
-    missing = [y for y in years if int(y) not in present]
+    missing = [y for y in map(year_of, years) if y not in present]
     if missing:
         raise KpiError(
             f"year {', '.join(map(str, missing))}: no observation in the data given "
@@ -176,6 +207,7 @@ def select(
     Same columns as ``load_observations``.  ``area`` may be a number (``106``, ``3413``).
     """
     rows = obs
+    wanted = None
     if indicator is not None:
         wanted = [indicator] if isinstance(indicator, str) else list(indicator)
         for ind in wanted:
@@ -183,17 +215,48 @@ def select(
         rows = rows[rows["indicator"].isin(wanted)]
     if area is not None:
         code = area_code(area)
+        name = reference.gazetteer().name(code)
         if code not in set(obs["area_code"]):
+            raise KpiError(f"area {area!r} ({name}): no observation for it in the data given")
+        if code not in set(rows["area_code"]):
+            held = sorted(set(rows["area_code"]))
             raise KpiError(
-                f"area {area!r} ({reference.gazetteer().name(code)}): no observation for it in the data given"
+                f"area {area!r} ({name}): no value of {', '.join(wanted or [])} for it in the data given; "
+                f"areas with a value: {_area_list(held)}"
             )
         rows = rows[rows["area_code"] == code]
     if years is not None:  # a year or a list must have data; a range is a span, filtered
-        wanted_years = [years] if isinstance(years, int) else list(years)
+        wanted_years = years_of(years)
         if not isinstance(years, range):
             check_years(rows, *wanted_years)
         rows = rows[rows["year"].isin(wanted_years)]
+    if area is not None:
+        refuse_two_areas(rows, code)
     return rows.reset_index(drop=True)
+
+
+def _area_list(codes: list[str], first: int = 6) -> str:
+    gaz = reference.gazetteer()
+    shown = ", ".join(f"{c} ({gaz.name(c)})" for c in codes[:first])
+    return shown + (f", … ({len(codes)} in all)" if len(codes) > first else "") if codes else "none"
+
+
+def refuse_two_areas(rows: pd.DataFrame, code: str) -> None:
+    """Rows of one code that name two areas (03390 was Thị trấn Tam Đường, then Xã Bình Lư): never one series.
+
+    Rows re-aggregated to the 2025 units (``kpi.reorg.series_in_new_units``) carry the new
+    unit's name, so a series in the new units passes.
+    """
+    if "area_name" not in rows:  # a frame made by hand, without names: nothing to tell apart
+        return
+    names = rows.loc[rows["area_code"] == code].drop_duplicates("area_name").sort_values("year")
+    if len(names) > 1:
+        eras = ", ".join(f"{r.area_name} in {r.year}" for r in names.itertuples())
+        raise KpiError(
+            f"area {code} names two areas in the rows asked for ({eras}): the code was reused on 1 July 2025; "
+            "choose years of one era (years=), or use the series re-aggregated to the 2025 units: "
+            "kpi.reorg.series_in_new_units(obs)"
+        )
 
 
 def labelled(frame: pd.DataFrame, lang: str = config.DEFAULT_LANG) -> pd.DataFrame:
@@ -235,6 +298,29 @@ def labelled(frame: pd.DataFrame, lang: str = config.DEFAULT_LANG) -> pd.DataFra
     for key, name in (("source_id", "source"), ("source_ref", "place")):
         if key in frame:
             out[col(name)] = frame[key]
+    done = {
+        "indicator",
+        "area_code",
+        "area_name",
+        "year",
+        "value",
+        "unit",
+        "status",
+        "baseline_status",
+        "target_status",
+        "source_id",
+        "source_ref",
+        "change_abs",
+        "change_pct",
+        "cagr_pct",
+        "baseline_value",
+        "target_value",
+        "baseline_year",
+        "target_year",
+    }
+    for key in frame.columns:  # the rest (a conflict's values and message, a note) as they are
+        if key not in done and key not in out:
+            out[key] = frame[key]
     return out.assign(
         **{"indicator_id": frame["indicator"]} if "indicator" in frame else {},
         **{"area_code": frame["area_code"]} if "area_code" in frame else {},

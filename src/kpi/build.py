@@ -61,6 +61,7 @@ def check_run(
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ParameterError(f"timeout={timeout!r}: expected seconds per cell, more than 0")
     if not re.fullmatch(r"[0-9A-Za-z+_-]+", area):
+        params.check_area(area, checked.baseline_year, checked.target_year)  # a name typed for a code: which one
         raise ParameterError(f"area_code={area!r}: only letters, digits, '+', '_' and '-' can name a report folder")
     return Run(
         checked.baseline_year,

@@ -95,9 +95,10 @@ def compare(
     complete (both years known), baseline_note, target_note.  A missing end is NaN with
     status ``missing``; it is never filled from another year.
     """
-    from kpi.api import area_code, check_years
+    from kpi.api import area_code, check_years, year_of
     from kpi.sources import pick
 
+    baseline, target = year_of(baseline), year_of(target)
     if baseline >= target:
         raise KpiError(f"baseline {baseline} must come before target {target}")
     check_years(obs, baseline, target)
@@ -107,6 +108,12 @@ def compare(
         if code not in set(obs["area_code"]):
             raise KpiError(f"area {area!r}: no observation for it in the data given")
         table = table[table["area_code"] == code]
+        if table.empty:
+            held = sorted(set(obs.loc[obs["area_code"] == code, "year"].astype(int)))
+            raise KpiError(
+                f"area {area!r}: no observation for it in {baseline} or {target} "
+                f"(its years: {', '.join(map(str, held))})"
+            )
     if table.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     _refuse_two_areas_under_one_code(table, baseline, target)

@@ -85,7 +85,21 @@ def _styled(function):
 
 
 class KpiFigure(Figure):
-    """A figure that shows itself in Jupyter (as the value of a cell), whatever backend the kernel has."""
+    """A figure that shows itself in Jupyter (as the value of a cell), whatever backend the kernel has.
+
+    It is not in pyplot's list of figures (so a cell shows it once): ``plt.show()`` does not
+    show it; ``fig.show()`` and ``display(fig)`` do, and ``fig.savefig("chart.svg")`` saves it.
+    """
+
+    def show(self, warn: bool = True) -> None:
+        """Show the chart in Jupyter; outside Jupyter there is no screen to show it on: save it instead."""
+        from IPython import get_ipython
+
+        if get_ipython() is None:
+            raise KpiError("fig.show() shows a chart in Jupyter; in a script, save it: fig.savefig('chart.svg')")
+        from IPython.display import display
+
+        display(self)
 
     def _repr_png_(self) -> bytes:
         import io
@@ -123,6 +137,9 @@ def _rows_of(obs: pd.DataFrame, indicator: str) -> pd.DataFrame:
             f"{indicator}: the rows are of {len(areas)} areas ({names}{', …' if len(areas) > 6 else ''}); "
             "a trend is one area's series: give area=, e.g. trend(obs, indicator, area='106')"
         )
+    from kpi.api import refuse_two_areas
+
+    refuse_two_areas(rows, areas[0])
     return rows
 
 
@@ -223,8 +240,9 @@ def _segments(years: list[int]) -> list[list[int]]:
 def trend(
     obs: pd.DataFrame,
     indicator: str,
-    lang: str = config.DEFAULT_LANG,
     area: object = None,
+    *,
+    lang: str | None = None,
     label_points: bool = True,
     colours: dict[str, str] | None = None,
     series: str = "source_id",
@@ -233,10 +251,12 @@ def trend(
     """Every value of one indicator of one area over the years: a colour per ``series``, a marker per status.
 
     ``area`` picks the area from ``obs`` (``106``, ``"03413"``); ``series`` is the column naming
-    each line (the source by default; reports use the numbered citation).  Raises KpiError
-    when the indicator has no row, or the rows are of several areas and no ``area`` is given
-    (one line never runs through different areas).
+    each line (the source by default; reports use the numbered citation); ``lang`` defaults to
+    the package's language (``kpi.config.DEFAULT_LANG``).  Raises KpiError when the indicator
+    has no row, or the rows are of several areas and no ``area`` is given, or one code names
+    two areas (a code reused in 2025): one line never runs through different areas.
     """
+    lang = lang or config.DEFAULT_LANG
     labels.check_lang(lang)
     if area is not None:
         from kpi.api import select
@@ -278,10 +298,9 @@ def trend(
         taken = [t.get_window_extent(renderer) for t in _drawn_texts(fig) if t.get_visible() and t.get_text()]
         taken += [line.get_window_extent(renderer) for line in ax.get_lines() if len(line.get_xdata()) == 1]
         for r in rows.itertuples():
-            decimals = 2 if abs(r.value) < 100 else 0
             _place(
                 ax,
-                labels.fmt_number(r.value, lang, decimals),
+                labels.fmt_number(r.value, lang, labels.decimals_for(r.value, unit)),
                 (r.year, r.value),
                 renderer,
                 taken,
@@ -378,12 +397,25 @@ def bars(
 
 
 def by_commune(
-    obs: pd.DataFrame, indicator: str, year: int, area: object = config.DEFAULT_AREA, lang: str = config.DEFAULT_LANG
+    obs: pd.DataFrame,
+    indicator: str,
+    year: int | None = None,
+    area: object = config.DEFAULT_AREA,
+    *,
+    lang: str | None = None,
 ) -> Figure:
-    """Bars of one indicator for each unit inside ``area`` in ``year`` (one value each, by source priority)."""
+    """Bars of one indicator for each unit inside ``area`` in ``year`` (one value each, by source priority).
+
+    Without ``year``: the latest year in which a unit inside ``area`` has a value.
+    """
     from kpi import api, sources
 
+    lang = lang or config.DEFAULT_LANG
+    labels.check_lang(lang)
     rows = api.select(obs, indicator=indicator)
+    if year is None:
+        year = _latest_inside(rows, indicator, area)
+    year = api.year_of(year)
     api.check_years(rows, year)
     code = api.area_code(area, year)
     units = api.areas(year)
@@ -396,6 +428,19 @@ def by_commune(
     rows = rows.assign(area=rows["area_code"].map(lambda c: labels.area_name(c, year, lang))).sort_values("area")
     title = labels.text("text", "by_commune_title", lang, name=labels.indicator_name(indicator, lang), year=year)
     return bars(rows, "area", [indicator], lang, title)
+
+
+def _latest_inside(rows: pd.DataFrame, indicator: str, area: object) -> int:
+    """The latest year with a value of ``indicator`` for a unit inside ``area`` (in that year's units)."""
+    from kpi import api
+
+    for year in sorted(set(rows["year"].astype(int)), reverse=True):
+        code = api.area_code(area, None)
+        units = api.areas(year)
+        inside = set(units.loc[units["parent"] == code, "code"])
+        if rows.loc[rows["year"] == year, "area_code"].isin(inside).any():
+            return year
+    raise KpiError(f"{indicator}: no value for the units inside {area} in any year of the data given")
 
 
 def _bar_labels(

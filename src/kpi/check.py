@@ -22,13 +22,13 @@ import yaml
 from kpi import config, derive, reference
 from kpi.book import open_workbook, reader_failure
 from kpi.cells import REJECT_COLUMNS, cells_frame, listed
-from kpi.clean import clean_cells
-from kpi.csvread import TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
+from kpi.clean import clean_cells, clean_list
+from kpi.csvread import MAX_HEADER_SHIFT, TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
 from kpi.derive import plain_number
 from kpi.errors import UNEXPECTED_EXIT, KpiError, SourceError, debugging, unexpected_problem
 from kpi.extract import READERS
 from kpi.reference import SourceRecord
-from kpi.text import fold
+from kpi.text import fold, nfc
 
 CSV_SUFFIXES = (".csv", ".txt") + TAB_SUFFIXES
 CONSOLE_LINES = 20  # problem lines shown per file; `kpi check --all` shows every one
@@ -42,6 +42,7 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     values: int = 0
+    list_rows: int = 0  # rows of a list (OCOP products, varieties): things, not figures
     unexpected: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -62,7 +63,10 @@ class CheckReport:
             else []
         )
         if self.ok:
-            return [head + f"OK, {self.values} values can be ingested{warned}"] + shown + more
+            what = f"{self.values} values" + (f" and {self.list_rows} list rows" if self.list_rows else "")
+            if self.list_rows and not self.values:
+                what = f"{self.list_rows} list rows"
+            return [head + f"OK, {what} can be ingested{warned}"] + shown + more
         return [head + f"{len(self.problems) + len(self.rejects)} problem(s){warned}"] + shown + more
 
 
@@ -108,13 +112,18 @@ def _required_columns(spec: dict) -> list[str]:
 def _guess_csv(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
     """The CSV layout with the largest share of its required columns in the header line."""
     text = read_csv_text(path)  # the same decoding as ingest: BOM, UTF-16, Windows-1258, any line end
-    line, header, _ = header_of(numbered_rows(text, delimiter_of(path, text))[0])
-    columns = set(header)
+    numbered = numbered_rows(text, delimiter_of(path, text))[0]
+    line, header, below = header_of(numbered)
     specs = layouts_of_kind(("records", "list"), ref_dir)
+    for row in [header] + [[nfc(v) for v in r] for _, r in below[:MAX_HEADER_SHIFT]]:  # a title row above it
+        columns = set(row)
+        share = lambda s, c=columns: len(c & set(_required_columns(s))) / max(len(_required_columns(s)), 1)
+        best = max(specs, key=share)
+        if share(best) >= MIN_SHARE_OF_COLUMNS:
+            return best["id"], ""  # the reader then says where the header is
+    columns = set(header)
     share = lambda s: len(columns & set(_required_columns(s))) / max(len(_required_columns(s)), 1)
     best = max(specs, key=share)
-    if share(best) >= MIN_SHARE_OF_COLUMNS:
-        return best["id"], ""
     have = [c for c in _required_columns(best) if c in columns]
     lacks = [c for c in _required_columns(best) if c not in columns]
     return None, (
@@ -182,7 +191,12 @@ def _read(report: CheckReport, path: Path, layout_id: str | None, ref_dir: Path 
         return
     report.problems = list(out.problems)
     cleaned = clean_cells(cells_frame([out]), ref_dir)
-    report.rejects = pd.concat([pd.DataFrame(out.rejects, columns=REJECT_COLUMNS), cleaned.rejects], ignore_index=True)
+    rejects = [pd.DataFrame(out.rejects, columns=REJECT_COLUMNS), cleaned.rejects]
+    for rows in out.lists.values():  # a list is cleaned as ingest cleans it: areas, numbers, years, repeats
+        table, list_rejects = clean_list(rows, spec, ref_dir)
+        rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
+        report.list_rows += len(table)
+    report.rejects = pd.concat(rejects, ignore_index=True)
     report.values = len(cleaned.observations)
     report.warnings = total_warnings(cleaned.observations, out.total_rows, ref_dir)
 
@@ -234,9 +248,10 @@ def check_file(path: str | Path, layout_id: str | None = None, ref_dir: Path | N
 
     An unexpected error (a fault of kpi) is reported against the file, not raised."""
     path = Path(path)
-    if not path.is_file():
-        raise KpiError(f"{path}: no such file")
     report = CheckReport(path, layout_id or "none")
+    if not path.is_file():  # said against this path; the other files are still checked
+        report.problems = ["is a folder, not a file" if path.is_dir() else f"no such file ({path})"]
+        return report
     try:
         _read(report, path, layout_id, ref_dir)
     except SourceError as exc:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from kpi import reference
 from kpi.cells import REJECT_COLUMNS, raw_text
+from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.errors import UnitMismatch
 from kpi.text import ParsedNumber, fold, format_number, nfc, parse_number
 
@@ -41,7 +42,6 @@ OBS_COLUMNS = [
     "note",
 ]
 KEY = ["indicator", "area_code", "year", "source_id"]
-MIN_YEAR, MAX_YEAR = 1900, 2100  # plausible reference years
 MAX_MAGNITUDE = 1e12  # above any district or national figure in these units
 RANGE_SUFFIXES = ("_min", "_max")  # a printed range "160-320" feeds <id>_min and <id>_max
 SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?\s*[eE]\s*[+-]?\d+\s*$")  # 1e20, 1,5E+3

@@ -71,10 +71,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from kpi import api, changes, export, params
+    from kpi import api, changes, export, params, reorg
 
     p = params.check(args.baseline, args.target, args.area, "vi", args.data_dir)
-    obs = api.load_observations(p.data_dir)
+    obs = reorg.in_units_of_year(api.load_observations(p.data_dir), p.target_year)  # as the reports compare
     table = changes.compare(
         obs,
         p.baseline_year,
@@ -112,7 +112,7 @@ def _add_executor(p: argparse.ArgumentParser, what: str) -> None:
         "--executor",
         choices=("local", "dask"),
         default="local",
-        help=f"where {what} run: here (default) or on a Dask cluster (needs --scheduler)",
+        help=f"where {what}: here (default) or on a Dask cluster (needs --scheduler)",
     )
     p.add_argument(
         "--scheduler",
@@ -175,7 +175,7 @@ def parser() -> argparse.ArgumentParser:
         help="build only these notebooks (stems, comma-separated); names one that is not a report "
         "by default, e.g. --only 00_explore",
     )
-    _add_executor(bld, "the raw files are read and the notebooks run")
+    _add_executor(bld, "the raw files are read and the notebooks are run")
     bld.set_defaults(func=_build)
     tpl = sub.add_parser("template", help="write the bilingual data-collection form for a year")
     tpl.add_argument("--year", type=int, required=True, help="the year the figures will refer to")

@@ -15,6 +15,8 @@ DEFAULT_TARGET_YEAR = 2022  # the report's year ("đến nay", April 2022)
 DEFAULT_AREA = "106"  # Tam Đường district
 LANGS = ("vi", "en")  # report languages, Vietnamese first
 DEFAULT_LANG = LANGS[0]  # the package speaks Vietnamese unless asked otherwise
+MIN_YEAR, MAX_YEAR = 1900, 2100  # plausible years a figure refers to; anything else is a typing error
+FIRST_EDITION_YEAR = 2000  # reports and forms: the package's series start in the 2000s
 
 PROJ_ROOT = Path(os.environ.get("KPI_ROOT", Path(__file__).resolve().parents[2]))
 

@@ -35,6 +35,8 @@ VIETNAMESE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b")
 TEXT_SIGNS = frozenset("–—‘’“”…•°·×±²³§©®€№\u00a0")  # typographic signs in Office's Vietnamese text
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
+MAX_HEADER_SHIFT = 10  # lines a header may sit below the first and still be found, to say so
+
 
 def plausible_vietnamese(text: str) -> bool:
     """True when every non-ASCII character is a Vietnamese letter or a common typographic sign:
@@ -173,6 +175,19 @@ def header_of(numbered: list[tuple[int, list[str]]]) -> tuple[int, list[str], li
     return 0, [], []
 
 
+def later_header(numbered: list[tuple[int, list[str]]], wanted: set[str]) -> int | None:
+    """The line of a header lower down that holds every ``wanted`` column (a title row or a note
+    typed above the table), looking at the first ``MAX_HEADER_SHIFT`` lines; None if there is none.
+
+    >>> later_header([(1, ["Bảng số liệu", ""]), (2, ["", ""]), (3, ["nam", "gia_tri"])], {"nam", "gia_tri"})
+    3
+    """
+    for line_no, row in numbered[1 : MAX_HEADER_SHIFT + 1]:
+        if wanted and wanted <= {nfc(v) for v in row}:
+            return line_no
+    return None
+
+
 def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[str], list[tuple[int, dict]]]:
     text = read_csv_text(record.path)
     delimiter = delimiter_of(record.path, text)
@@ -186,6 +201,15 @@ def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[st
         return [], []
     mapping = spec["columns"]
     optional = set(spec.get("optional", []))
+    required = {column for role, column in mapping.items() if role not in optional}
+    if not required <= set(header):
+        moved = later_header(numbered, required)
+        if moved is not None:
+            out.problems.append(
+                f"line {line}: the table header is on line {moved}, not on line {line} (a title or a note above "
+                f"the table?); delete the lines above the header and save the file again"
+            )
+            return [], []
     for role, column in mapping.items():
         if column not in header and role not in optional:
             out.problems.append(f"line {line}: column {column!r} ({role}) not found{closest(column, header)}")

@@ -31,6 +31,7 @@ from pathlib import Path
 from kpi import safety
 from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_rows, year_problems
 from kpi.cells import Extracted, cell_text, closest, listed
+from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
 from kpi.marks import SheetMarks, range_ref
@@ -138,7 +139,7 @@ def _year_cell(rows: list[list], ref: str, sheet: str, problems: list[str]) -> i
         value = int(value)
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or not 1900 <= value <= 2100:
+    if not isinstance(value, int) or isinstance(value, bool) or not MIN_YEAR <= value <= MAX_YEAR:
         problems.append(f"sheet {sheet!r}: cell {ref} should hold the year of the figures (got {value!r})")
         return None
     return value

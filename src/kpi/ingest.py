@@ -148,7 +148,7 @@ def read_all(
         else:
             parts.append(outcome)
     if problems:
-        raise SourceError("data/raw", problems, unexpected)
+        raise SourceError(str(records[0].path.parent) if records else "raw", problems, unexpected)
     return parts
 
 
@@ -252,8 +252,8 @@ def run(
         except SourceError as exc:  # a changed file is read all the same: what is wrong with it helps
             problems += [p for p in exc.problems if p not in problems]
             unexpected = exc.unexpected
-        if problems:
-            raise SourceError("data/raw", problems, unexpected)
+        if problems:  # named as the user gave the folder: data/raw, d3/raw, /srv/kpi/data/raw
+            raise SourceError(str(paths.raw), problems, unexpected)
         # Process data.
         tables = process(records, parts, ref_dir)
         # Save outputs.

@@ -133,7 +133,8 @@ def month_name(month: int, lang: str) -> str:
     return text("months", str(int(month)), lang)
 
 
-def _decimals(value: float, unit: str) -> int | None:
+def decimals_for(value: float, unit: str) -> int | None:
+    """Decimals a value of ``unit`` is shown with (None: as many as it has, up to two)."""
     if unit in ("%",):
         return 1
     if unit in ("t/ha", "kg/m3"):
@@ -151,7 +152,7 @@ def fmt_value(value: float | None, unit: str, lang: str, status: str | None = No
     """A value with its unit as a reader sees it; bounds and estimates get their word."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    number = fmt_number(value, lang, _decimals(value, unit))
+    number = fmt_number(value, lang, decimals_for(value, unit))
     prefix = text("value_prefix", status, lang) if status and has_text("value_prefix", status) else ""
     return f"{prefix}{number}\u00a0{unit_label(unit, lang, value)}"
 
@@ -161,7 +162,7 @@ def fmt_change(value: float | None, lang: str, unit: str = "", decimals: int | N
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     sign = "+" if value > 0 else ""
-    number = fmt_number(value, lang, decimals if decimals is not None else _decimals(value, unit))
+    number = fmt_number(value, lang, decimals if decimals is not None else decimals_for(value, unit))
     return f"{sign}{number}" + (f"\u00a0{unit_label(unit, lang, abs(value))}" if unit else "")
 
 

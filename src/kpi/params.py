@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kpi import config
 from kpi.config import LANGS, DataPaths
 from kpi.errors import ParameterError
 
 if TYPE_CHECKING:  # pandas and the gazetteer load only where an area is checked, not on a no-op build's path
     import pandas as pd
 
-MIN_YEAR, MAX_YEAR = 2000, 2100  # the package's series start in the 2000s; later years are future editions
+MIN_YEAR, MAX_YEAR = config.FIRST_EDITION_YEAR, config.MAX_YEAR  # later years are future editions
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,15 @@ def _area_text(area_code: object) -> str:
     )
 
 
+def _name_hint(gaz: object, text: str, year: int) -> str:
+    """``; did you mean '03413' (Xã Sơn Bình)?`` when a name was typed where its code belongs."""
+    try:
+        match = gaz.match(text, year)
+    except KeyError:
+        return ""
+    return f"; did you mean {match.code!r} ({match.name})? (an area is given by its code)"
+
+
 def check_area(area_code: str, baseline: int, target: int) -> None:
     """An area code is read in the era of the target year (codes were reused on 1 July 2025).
 
@@ -79,7 +89,7 @@ def check_area(area_code: str, baseline: int, target: int) -> None:
         hint = (
             f"; did you mean {padded!r} ({gaz.name(padded, target)})?"
             if area_code.isdigit() and gaz.known_code(padded, target)
-            else ""
+            else _name_hint(gaz, area_code, target)
         )
         raise ParameterError(f"area_code={area_code!r}: not a known area code{hint} (see data/reference/areas.csv)")
     if reference.era_of_year(target) == "pre2025":

@@ -97,3 +97,12 @@ def series_in_new_units(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.Da
     """Observations of the new units: native rows from 2025 on plus old years re-aggregated."""
     new = obs[obs["year"] >= reference.ERA_BOUNDARY_YEAR]
     return pd.concat([to_new_units(obs, ref_dir=ref_dir), new], ignore_index=True)
+
+
+def in_units_of_year(obs: pd.DataFrame, year: int, ref_dir: Path | None = None) -> pd.DataFrame:
+    """Observations in the units in force in ``year``: from 2025, old years re-aggregated to the new
+    communes (03390 is Thị trấn Tam Đường up to 2024 and Xã Bình Lư from 2025), so a comparison
+    across 1 July 2025 compares one area with itself.  Reports and ``kpi export`` read this."""
+    if reference.era_of_year(year) == "pre2025":
+        return obs
+    return series_in_new_units(obs, ref_dir)

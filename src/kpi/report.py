@@ -228,7 +228,9 @@ class Context:
             return
         rows = rows.assign(series=self._series(rows))
         rows = rows.sort_values(["series", "year"])
-        fig = charts.trend(rows, indicator, self.lang, colours=self._colours(list(rows["series"])), series="series")
+        fig = charts.trend(
+            rows, indicator, lang=self.lang, colours=self._colours(list(rows["series"])), series="series"
+        )
         name = labels.indicator_name(indicator, self.lang)
         years = sorted(rows["year"].astype(int))
         alt = self.t(
@@ -371,17 +373,6 @@ class Context:
         )
 
 
-def _in_era_of_target(p: params.Parameters, obs: pd.DataFrame) -> pd.DataFrame:
-    """Observations in the units of the target year: from 2025, old years re-aggregated to the new communes.
-
-    ``params.check`` has made sure the area exists in the target year's era (03390 is Thị
-    trấn Tam Đường up to 2024 and Xã Bình Lư from 2025).
-    """
-    if reference.era_of_year(p.target_year) == "pre2025":
-        return obs
-    return reorg.series_in_new_units(obs)
-
-
 def start(
     baseline_year: object, target_year: object, area_code: object, lang: object, data_dir: object = None
 ) -> Context:
@@ -390,7 +381,7 @@ def start(
     obs = api.load_observations(p.data_dir)
     p = params.check(baseline_year, target_year, area_code, lang, data_dir, observations=obs)
     version = data_version(obs)
-    obs = _in_era_of_target(p, obs)
+    obs = reorg.in_units_of_year(obs, p.target_year)
     if "note" not in obs:
         obs = obs.assign(note="")
     obs = obs.assign(note=obs["note"].fillna(""))

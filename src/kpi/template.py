@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from kpi import labels, reference
+from kpi import config, labels, reference
 from kpi.errors import ParameterError
 from kpi.write import atomic_write
 
@@ -152,8 +152,9 @@ def _validations(ws, sheet: dict, spec: dict, last: int, cat) -> None:
 
 def build_workbook(year: int, synthetic_note: str | None = None) -> Workbook:
     """The form for ``year``; ``synthetic_note`` labels test data on every sheet."""
-    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise ParameterError(f"--year {year!r}: expected a year between 2000 and 2100")
+    first, last = config.FIRST_EDITION_YEAR, config.MAX_YEAR
+    if isinstance(year, bool) or not isinstance(year, int) or not first <= year <= last:
+        raise ParameterError(f"--year {year!r}: expected a year between {first} and {last}")
     spec = reference.layout(LAYOUT_ID)
     wb = Workbook()
     _instructions(wb.active, year, spec, synthetic_note)

@@ -173,6 +173,8 @@ def parse_number(raw: object) -> ParsedNumber:
 
     >>> parse_number("-").missing, parse_number("09 cơ sở").value, parse_number("ước 85").status
     (True, 9.0, 'estimate')
+    >>> parse_number("220 (sơ bộ)").status, parse_number("220 (sơ bộ)").unit_text
+    ('preliminary', '')
     """
     if raw is None:
         return ParsedNumber()
@@ -214,6 +216,10 @@ def parse_number(raw: object) -> ParsedNumber:
         ambiguous = ambiguous or ambiguous_high
         if high < value:
             return ParsedNumber(error=f"range {raw!r} runs downwards")
+    if status is None and rest.startswith("(") and rest.endswith(")"):  # "220 (sơ bộ)": a qualifier after it
+        inner = fold(rest[1:-1].strip())
+        status = next((s for w, s in _QUALIFIER_LIST if inner == w), None)
+        rest = "" if status else rest
     return ParsedNumber(value=value, high=high, status=status, unit_text=rest, ambiguous=ambiguous)
 
 

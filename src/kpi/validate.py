@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from kpi import reference
+from kpi import config, reference
 from kpi.derive import FINDING_COLUMNS, plain_number
 from kpi.errors import KpiError
 
@@ -30,7 +30,7 @@ def observations_schema(ref_dir: Path | None = None) -> pa.DataFrameSchema:
             "indicator": pa.Column(str, pa.Check.isin(list(cat.index))),
             "area_code": pa.Column(str, pa.Check.isin(sorted(areas))),
             "area_name": pa.Column(str, pa.Check.str_length(min_value=1)),
-            "year": pa.Column("int64", pa.Check.in_range(1900, 2100)),
+            "year": pa.Column("int64", pa.Check.in_range(config.MIN_YEAR, config.MAX_YEAR)),
             "value": pa.Column(float, [pa.Check(lambda s: s.abs() < 1e12, error="finite, plausible magnitude")]),
             "unit": pa.Column(str, pa.Check.isin(sorted(units))),
             "status": pa.Column(str, pa.Check.isin(list(reference.STATUSES))),
