@@ -113,3 +113,15 @@ def test_stacked_segments_too_narrow_for_their_number_are_left_unlabelled():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "400" in texts and "1" not in texts  # the 1-farm sliver has no room for its label
     assert charts.overlaps(fig) == []
+
+
+def test_the_longest_bar_keeps_its_value_beside_it_however_long_the_names():
+    """320 initiatives, the longest bar under long field names: the value axis makes room for its label."""
+    names = ["Giáo dục và đào tạo: số sáng kiến cao nhất trong một năm", "Y tế: số sáng kiến cao nhất trong một năm"]
+    table = pd.DataFrame(
+        {"label": names, "indicator": "value", "value": [320.0, 10.0], "unit": "initiative", "status": "reported"}
+    )
+    fig = charts.bars(table, "label", ["value"], "en", "Initiatives recognised in one year, by field")
+    texts = [t.get_text().replace("\u00a0", " ") for t in fig.axes[0].texts]
+    assert "320 initiatives" in texts and "10 initiatives" in texts
+    assert charts.overlaps(fig) == []

@@ -81,7 +81,7 @@ def test_overview_tells_the_story_per_theme(sets):
 
 def test_indicators_of_one_year_are_a_table_with_values(sets):
     page = sets["vi"]["overview"]
-    block = page.split("Các chỉ tiêu chỉ có số liệu một năm</h3>")[1].split("</table>")[0]
+    block = page.split("Các chỉ tiêu chỉ có số liệu một năm</h2>")[1].split("</table>")[0]
     assert len(re.findall("<tr>", block)) > 30
     assert "1.543" in block and "Số sáng kiến kinh nghiệm" in block and "(+46)" not in page
 
@@ -414,3 +414,40 @@ def test_a_report_prints_to_a4_and_shows_on_a_phone(chromium_path, sets, tmp_pat
 
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[1] == 420 and pixels[..., :3].std() > 0.05
+
+
+def test_on_a_420_px_phone_nothing_is_wider_than_the_screen(chromium_path, sets):
+    """Every report of both editions, at 420 px: the page does not scroll sideways, nor does any chart."""
+    from playwright.sync_api import sync_playwright
+
+    wide = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 420, "height": 900})
+        for name in ("vi", "en"):
+            for theme, path in sets[name]["_paths"].items():
+                page.goto(path.as_uri())
+                width = page.evaluate("document.documentElement.scrollWidth")
+                charts = page.evaluate("[...document.images].map(i => i.getBoundingClientRect().right)")
+                if width > 420 or any(right > 420 for right in charts):
+                    wide[(name, theme)] = (width, max(charts, default=0))
+        browser.close()
+    assert wide == {}
+
+
+def test_the_readers_trial_findings_stay_fixed(sets):
+    """What a reader's trial found, each stated by what the page shows."""
+    en, vi = sets["en"], sets["vi"]
+    assert "by commune and scale by commune" not in en["livestock"]  # a title that said "by commune" twice
+    assert "theo xã và quy mô theo xã" not in vi["livestock"]
+    assert "the lowest and the highest" in en["initiatives"]  # a range's two ends are not a year's count
+    assert "(increase)" not in vi["tea"] and "(mức tăng)" in vi["tea"]  # a source's place in the edition's words
+    assert all("(trồng trọt)" not in page for page in en.values() if isinstance(page, str))
+    assert "(crop farming)" in en["overview"]
+    for name in ("vi", "en"):  # web pages are cited by title and date, not by the site's name alone
+        refs = sets[name]["fish"].split('class="kpi-references"')[1].split("</ol>")[0]
+        assert "Tận dụng địa thế để nuôi cá nước lạnh ở Lai Châu" in refs or "Using the terrain" in refs
+    for name, heading, note in (("vi", "Các nguồn khác nhau", "không ghi ngày"), ("en", "Source conflicts", "ndated")):
+        table = sets[name]["overview"].split(f">{heading}</")[-1].split("</section>")[0]
+        assert "P22" in table and 'class="kpi-mark"' in table and note in table, name  # the caveat beside it
+        assert '<th scope="col">' + ("Địa bàn" if name == "vi" else "Area") + "</th>" not in table  # one area

@@ -17,7 +17,6 @@ import functools
 import itertools
 import textwrap
 
-import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -62,9 +61,11 @@ STYLE = {
     "savefig.dpi": 150,
     "figure.figsize": (WIDTH_IN, 4.0),
     "legend.frameon": False,
-    "svg.fonttype": "none",  # text stays text in SVG: small files, selectable, read by screen readers
+    "svg.fonttype": "path",  # glyphs as shapes: the chart looks the same on a computer without DejaVu Sans
 }
 LABEL_SIZE = 8
+EDGE_PAD_IN = 0.14  # inches of margin kept free around a chart (10 pt)
+EDGE_MARGIN_PX = 5  # what ``overlaps`` demands: no text closer than this to the figure's edge
 TITLE_CHARS = 62  # a longer title wraps: at 12 pt bold, about what fits the figure's width
 
 
@@ -112,6 +113,9 @@ class KpiFigure(Figure):
 def _new_figure(height: float) -> tuple[Figure, plt.Axes]:
     """A figure outside pyplot's list: Jupyter shows it once, as the cell's value, never again by itself."""
     fig = KpiFigure(figsize=(WIDTH_IN, height), layout="constrained")
+    # room at the edges: text is measured at one resolution and drawn at others (SVG, print, a screen), where
+    # its width differs by a few per cent; without it, a long category name touching the edge is cut
+    fig.get_layout_engine().set(w_pad=EDGE_PAD_IN, h_pad=EDGE_PAD_IN / 2)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
@@ -448,6 +452,16 @@ def _bar_labels(
 ) -> None:
     """Numbers inside stacked segments where they fit, totals (or values) after each bar."""
     renderer = _freeze(fig)
+    if stacked:
+        ends = [(totals[cat], labels.fmt_value(totals[cat], unit, lang)) for cat in cats if totals[cat]]
+    else:
+        ends = [
+            (v, labels.fmt_value(v, unit, lang, s if isinstance(s, str) else None))
+            for _bar, values, statuses, _left in drawn
+            for v, s in zip(values, statuses)
+            if v
+        ]
+    _make_room(ax, renderer, ends)
     taken = [t.get_window_extent(renderer) for t in _drawn_texts(fig) if t.get_visible() and t.get_text()]
     for bar, values, statuses, _left in drawn:
         for patch, value, status in zip(bar, values, statuses):
@@ -476,7 +490,7 @@ def _bar_labels(
                     (value, y),
                     renderer,
                     taken,
-                    [(3, 0, "left", "center")],
+                    [(END_LABEL_GAP_PT, 0, "left", "center")],
                 )
     if stacked:
         for i, cat in enumerate(cats):
@@ -487,8 +501,27 @@ def _bar_labels(
                     (totals[cat], i),
                     renderer,
                     taken,
-                    [(3, 0, "left", "center")],
+                    [(END_LABEL_GAP_PT, 0, "left", "center")],
                 )
+
+
+END_LABEL_GAP_PT = 3  # between a bar's end and its value
+
+
+def _make_room(ax: plt.Axes, renderer, ends: list[tuple[float, str]]) -> None:
+    """Widen the value axis until the label after every bar fits inside the axes (the longest bar's too)."""
+    width_px = ax.get_window_extent(renderer).width
+    gap_px = renderer.points_to_pixels(END_LABEL_GAP_PT + 2)
+    needed = ax.get_xlim()[1]
+    for value, text in ends:
+        probe = ax.text(0, 0, text, fontsize=LABEL_SIZE)
+        label_px = probe.get_window_extent(renderer).width * 1.05
+        probe.remove()
+        room = width_px - gap_px - label_px
+        if room > 0:
+            needed = max(needed, value * width_px / room)
+    ax.set_xlim(0, needed)
+    ax.figure.draw_without_rendering()  # the ticks of the new range; the layout stays frozen
 
 
 def _drawn_texts(fig: Figure) -> list[Text]:
@@ -508,7 +541,9 @@ def overlaps(fig: Figure) -> list[tuple[str, str]]:
     """Pairs of visible texts of a drawn figure whose boxes intersect (labels, ticks, titles, legend).
 
     Measured from matplotlib's own text extents, so a test can fail on a collision the eye
-    might miss.  Texts wholly outside the figure count as a collision with the edge.
+    might miss.  A text that comes closer to the figure's edge than ``EDGE_MARGIN_PX`` counts as
+    a collision with the edge: drawn at another resolution (print, SVG in a browser) its width
+    differs by a few per cent, and a text touching the edge is then cut.
     """
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -524,9 +559,9 @@ def overlaps(fig: Figure) -> list[tuple[str, str]]:
     found += [
         (a, "<figure edge>")
         for a, box in boxes
-        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1
+        if box.x0 < EDGE_MARGIN_PX
+        or box.y0 < EDGE_MARGIN_PX
+        or box.x1 > width - EDGE_MARGIN_PX
+        or box.y1 > height - EDGE_MARGIN_PX
     ]
     return found
-
-
-matplotlib.rcParams.update({"svg.hashsalt": "kpi"})  # stable SVG ids: the same chart gives the same bytes

@@ -155,10 +155,18 @@ class Document:
 
 
 def _format_date(iso: str, lang: str) -> str:
+    """``2022-04-15`` → ``15/4/2022`` / ``15 April 2022``; ``2021-07`` (a month) → ``tháng 7/2021`` / ``July 2021``.
+
+    >>> _format_date("2021-07", "vi"), _format_date("2021-07", "en"), _format_date("2022-04-15", "vi")
+    ('tháng 7/2021', 'July 2021', '15/4/2022')
+    """
     parts = iso.split("-")
     if len(parts) == 3:
         y, m, d = (int(p) for p in parts)
         return f"{d}/{m}/{y}" if lang == "vi" else f"{d} {labels.month_name(m, lang)} {y}"
+    if len(parts) == 2:
+        y, m = (int(p) for p in parts)
+        return f"tháng {m}/{y}" if lang == "vi" else f"{labels.month_name(m, lang)} {y}"
     return iso
 
 
@@ -201,13 +209,17 @@ class References:
         return self._from_record(source_id, url)
 
     def _known(self, row: pd.Series, url: str) -> Document:
+        """``Issuer. Title (kind), date.``: who, what, what kind of document and when."""
         lang = self.lang
-        title = row[f"title_{lang}"]
-        parts = [row[f"issuer_{lang}"] + ("." if title else ""), title]
-        date = labels.text("cite", "dated", lang, date=_format_date(row["date"], lang)) if row["date"] else ""
-        kind = row[f"kind_{lang}"]
-        text = " ".join(p for p in parts if p)
-        text += "".join(f", {p}" for p in (kind if not title else "", date) if p)
+        title, kind = row[f"title_{lang}"], row[f"kind_{lang}"]
+        key = "dated" if row["date"].count("-") == 2 else "dated_month"
+        date = labels.text("cite", key, lang, date=_format_date(row["date"], lang)) if row["date"] else ""
+        text = row[f"issuer_{lang}"]
+        if title:
+            text += f". {title}" + (f" ({kind})" if kind else "")
+        elif kind:
+            text += f", {kind}"
+        text += f", {date}" if date else ""
         return Document(row["document"], text + ".", row["url"] or url, row[f"short_{lang}"])
 
     def _from_record(self, source_id: str, url: str) -> Document:
@@ -234,7 +246,7 @@ class References:
 
     def label(self, source_id: str, source_ref: str, note: object = "") -> str:
         """``[1] 02_Che!D7``: the reference number, then the place inside the document."""
-        where = place(source_ref)
+        where = labels.place_words(place(source_ref), self.lang)
         return f"[{self.number(source_id, source_ref, note)}] {where}".strip()
 
     def legend(self, source_id: str, ref: str = "", note: object = "") -> str:

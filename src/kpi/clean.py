@@ -291,7 +291,7 @@ def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -
     base = parse_year(base_year) if base_year not in (None, "") else None
     note = cell["note"] or ""
     for target, unit, factor, printed in zip(ctx.targets, ctx.units, ctx.factors, values):
-        value = printed * factor
+        value = printed if factor == 1 else float(f"{printed * factor:.12g}")  # 51,4 tạ/ha is 5.14 t/ha, no float noise
         if abs(value) > MAX_MAGNITUDE:
             return [], f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value"
         if value < 0 and not target.endswith(".increase"):

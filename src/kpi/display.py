@@ -39,9 +39,11 @@ def _cell(text: object) -> str:
     return re.sub(r"(</a>) ([^<|]+)", r'\1 <span class="kpi-place">\2</span>', linked)
 
 
-def table_html(table: Table, extra: str = "") -> str:
-    """A table with its title, caption, notes and the line on rows left out; ``extra`` goes under it."""
-    title = f'<h3 class="kpi-table-title">{esc(table.title)}</h3>' if table.title else ""
+def table_html(table: Table, extra: str = "", show_title: bool = True) -> str:
+    """A table with its title, caption, notes and the line on rows left out; ``extra`` goes under it.
+
+    ``show_title`` False leaves the title out (the section heading right above says the same)."""
+    title = f'<h3 class="kpi-table-title">{esc(table.title)}</h3>' if table.title and show_title else ""
     if table.is_empty:
         return f'<section class="kpi-block">{title}<p class="kpi-empty">{esc(table.empty)}</p></section>'
     columns = list(table.shown.columns)
@@ -146,12 +148,17 @@ def method_html(scope: Scope) -> str:
     return section_html(scope.t("sections", "method")) + f'<ul class="kpi-method">{items}</ul>'
 
 
-def symbols_html(scope: Scope) -> str:
+def symbol_rows(scope: Scope) -> list[tuple[str, str]]:
+    """(symbol, meaning) of every sign a report uses: the page's table and the workbook's notes."""
     lang = scope.lang
     rows = [("–", scope.t("symbols", "dash"))]
     for status in ("estimate", "lower_bound", "upper_bound", "preliminary"):
         rows.append((labels.text("value_prefix", status, lang).strip() + " …", scope.t("symbols", status)))
-    rows += [("a, b", scope.t("symbols", "note")), ("[1] 02_Che!D7", scope.t("symbols", "reference"))]
+    return rows + [("a, b", scope.t("symbols", "note")), ("[1] 02_Che!D7", scope.t("symbols", "reference"))]
+
+
+def symbols_html(scope: Scope) -> str:
+    rows = symbol_rows(scope)
     body = "".join(f"<tr><td><code>{esc(s)}</code></td><td>{esc(m)}</td></tr>" for s, m in rows)
     head = f"<tr><th scope=col>{esc(scope.col('marker'))}</th><th scope=col>{esc(scope.col('meaning'))}</th></tr>"
     return (
@@ -162,5 +169,14 @@ def symbols_html(scope: Scope) -> str:
 
 
 def about_html(scope: Scope, data_version: str) -> str:
-    lines = [scope.t("about", "issuer"), scope.t("about", "edition", version=data_version), scope.t("about", "reuse")]
+    """Series, issuer (``data/reference/publication.csv``: an office puts its own name there) and edition."""
+    from kpi import __version__
+
+    pub = labels.publication(scope.lang)
+    lines = [
+        scope.t("about", "series", series=pub["series"]),
+        scope.t("about", "issuer", publisher=pub["publisher"]),
+        scope.t("about", "edition", version=data_version, kpi=__version__),
+        scope.t("about", "reuse"),
+    ]
     return section_html(scope.t("sections", "about")) + "".join(f'<p class="kpi-intro">{esc(x)}</p>' for x in lines)

@@ -29,15 +29,18 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_NAME_CHARS = 31  # Excel's limit
 
 
-def plain(value: float) -> str:
-    """A number as programs read it: ``.`` decimal mark, no grouping, no trailing ``.0``, every digit kept.
+SIGNIFICANT = 12  # digits: beyond any printed figure, short of float noise (51,4 tạ/ha × 0.1 = 5.140000000000001)
 
-    >>> plain(1947.0), plain(74.03), plain(11.03606645954343), plain(1e16)
-    ('1947', '74.03', '11.03606645954343', '10000000000000000')
+
+def plain(value: float) -> str:
+    """A number as programs read it: ``.`` decimal mark, no grouping, no trailing ``.0``, no float noise.
+
+    >>> plain(1947.0), plain(74.03), plain(11.03606645954343), plain(5.140000000000001), plain(1e16)
+    ('1947', '74.03', '11.0360664595', '5.14', '10000000000000000')
     """
-    text = repr(float(value))  # the shortest text that reads back as the same float
+    text = f"{float(value):.{SIGNIFICANT}g}"
     if "e" in text:
-        text = f"{value:.15f}".rstrip("0").rstrip(".")
+        text = f"{float(value):.{SIGNIFICANT}f}".rstrip("0").rstrip(".")
     return text[:-2] if text.endswith(".0") else text
 
 
@@ -74,11 +77,25 @@ def slug_of(name: str) -> str:
     return slug(name)
 
 
+def _sheet_title(title: str) -> str:
+    """A title as a sheet name: Excel's forbidden ``[]:*?/\\`` replaced, cut at a word to 31 characters with ``…``.
+
+    >>> _sheet_title("Cold-water fish output: the sources side by side")
+    'Cold-water fish output – the…'
+    """
+    text = " ".join(re.sub(r"\s*:\s*", " – ", re.sub(r"[\[\]*?/\\]", " ", title)).split())
+    if len(text) <= SHEET_NAME_CHARS:
+        return text
+    cut = text[: SHEET_NAME_CHARS - 1]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return cut.rstrip(" –,") + "…"
+
+
 def sheet_names(items: list[Table | Chart]) -> list[str]:
-    """One sheet per table or chart: its title, cut to Excel's 31 characters, unique, without ``[]:*?/\\``."""
+    """One sheet per table or chart: its title as a sheet name (``_sheet_title``), unique."""
     names: list[str] = []
     for item in items:
-        base = re.sub(r"[\[\]:*?/\\]", " ", item.title or item.name).strip()[:SHEET_NAME_CHARS].strip() or "data"
+        base = _sheet_title(item.title or item.name) or "data"
         name, n = base, 2
         while name.casefold() in (x.casefold() for x in names) or name.casefold() in RESERVED:
             suffix = f" ({n})"
@@ -94,7 +111,11 @@ def report_workbook(items: list[Table | Chart], scope: Scope, sources: list[tupl
     """Every table and chart of a report as a sheet, then the sources and the notes."""
     wb = Workbook()
     wb.remove(wb.active)
-    for item, name in zip(items, sheet_names(items)):
+    kept: list[Table | Chart] = []
+    for item in items:  # a chart drawn from a table's rows is in that table's sheet already
+        if not any(item.data.equals(k.data) for k in kept):
+            kept.append(item)
+    for item, name in zip(kept, sheet_names(kept)):
         ws = wb.create_sheet(name)
         ws.append([item.title])
         ws.append(list(item.data.columns))

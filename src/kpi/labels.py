@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,7 @@ def _labels(ref_dir: Path | None = None) -> dict:
         return yaml.safe_load(fh)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=32)  # read once per process: labels are looked up for every cell of a report
 def _table(name: str, index: str | tuple[str, ...], ref_dir: Path | None = None) -> pd.DataFrame:
     return pd.read_csv((ref_dir or config.REFERENCE_DIR) / name, dtype=str, keep_default_na=False).set_index(
         list(index) if isinstance(index, tuple) else index
@@ -85,13 +86,16 @@ def quantity_label(unit: str, lang: str) -> str:
 
     >>> quantity_label("ha", "vi"), quantity_label("facility", "vi"), quantity_label("facility", "en")
     ('Diện tích (ha)', 'Số cơ sở', 'Farms')
+    >>> quantity_label("t", "en")  # the unit's word, not a letter inside another word
+    'Weight (t)'
     """
     table = _table("unit_labels.csv", "unit")
     quantity = table.loc[unit, f"quantity_{check_lang(lang)}"] if unit in table.index else ""
     shown = unit_label(unit, lang)
     if not quantity:
         return shown
-    return quantity if shown.casefold() in quantity.casefold() else f"{quantity} ({shown})"
+    named = re.search(rf"(?<!\w){re.escape(shown.casefold())}(?!\w)", quantity.casefold())
+    return quantity if named else f"{quantity} ({shown})"
 
 
 def indicator_name(indicator: str, lang: str) -> str:
@@ -127,6 +131,30 @@ def value_label(column: str, value: object, lang: str) -> object:
     table = _table("value_labels.csv", ("column", "vi"))
     key = (column, value)
     return table.loc[key, "en"] if key in table.index else value
+
+
+def publication(lang: str) -> dict[str, str]:
+    """Who issues the reports and the series they belong to, in ``lang`` (``publication.csv``)."""
+    return _table("publication.csv", "key")[check_lang(lang)].to_dict()
+
+
+PLACE_WORD = re.compile(r"\(([^()]+)\)")
+
+
+def place_words(place: str, lang: str) -> str:
+    """A place in a source with its bracketed words in the edition's language (``place_labels.csv``).
+
+    >>> place_words("P13 (increase)", "vi"), place_words("§B.I.2.3 (trồng trọt)", "en")
+    ('P13 (mức tăng)', '§B.I.2.3 (crop farming)')
+    """
+    table = _table("place_labels.csv", "term")
+    column = check_lang(lang)
+
+    def word(match: re.Match) -> str:
+        term = match.group(1)
+        return f"({table.loc[term, column]})" if term in table.index else match.group(0)
+
+    return PLACE_WORD.sub(word, place) if isinstance(place, str) else place
 
 
 def month_name(month: int, lang: str) -> str:

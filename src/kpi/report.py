@@ -48,6 +48,8 @@ class Context:
     indicators_shown: list[str] = field(default_factory=list, init=False)
     note_of: dict = field(init=False)  # (source, place) → note: finds the web page a value came from
     theme: str = field(default="", init=False)  # set by ``heading``: names the downloads
+    section_title: str = field(default="", init=False)  # the heading tables stand under (not repeated over them)
+    said_empty: str = field(default="", init=False)  # the "no data" line just shown: not shown twice in a row
 
     def __post_init__(self) -> None:
         self.scope = Scope(self.p.baseline_year, self.p.target_year, self.p.area_code, self.p.lang)
@@ -75,7 +77,14 @@ class Context:
         """A heading and one paragraph saying what the section shows (both from the labels)."""
         intro = f"{key}_intro"
         text = self.t("sections", intro, **self.scope.years) if labels.has_text("sections", intro) else ""
-        display.show(display.section_html(self.t("sections", key), text))
+        self.section_title, self.said_empty = self.t("sections", key), ""
+        display.show(display.section_html(self.section_title, text))
+
+    def _empty(self, text: str) -> None:
+        """Say that a block has no data, unless the block just above said the same."""
+        if text != self.said_empty:
+            display.show(f'<p class="kpi-empty">{display.esc(text)}</p>')
+        self.said_empty = text
 
     def _stem(self) -> str:
         return downloads.file_stem(self.theme, self.scope)
@@ -91,14 +100,20 @@ class Context:
     def _show_table(self, table: Table, indicators: list[str] = ()) -> None:
         """A table with, under it, its rows as a CSV download (kept for the report's workbook)."""
         self._note_indicators(indicators)
+        titled = bool(table.title) and table.title != self.section_title  # the heading above already says it
+        table.title = table.title or self.section_title  # the workbook's sheet is named by it
         if table.is_empty:
-            display.show(display.table_html(table))
+            if table.empty != self.said_empty:
+                display.show(display.table_html(table, show_title=titled))
+            self.said_empty = table.empty
             return
+        self.said_empty = ""
         self.shown.append(self._unique(table))
-        display.show(display.table_html(table, downloads.csv_link(table, self._stem(), self.scope)))
+        display.show(display.table_html(table, downloads.csv_link(table, self._stem(), self.scope), show_title=titled))
 
     def _show_chart(self, chart: Chart, indicators: list[str] = ()) -> None:
         self._note_indicators(indicators)
+        self.said_empty = ""
         self.shown.append(self._unique(chart))
         display.show(display.chart_html(chart, downloads.csv_link(chart, self._stem(), self.scope)))
 
@@ -159,7 +174,8 @@ class Context:
         rows = self.period if all_sources else self.best
         rows = views.of_area(rows[rows["indicator"].isin(indicators)], self.scope, children)
         empty = views.empty_text(self.obs, indicators, self.scope, children)
-        self._show_table(views.value_table(rows, self.scope, self.refs, name, title, empty), indicators)
+        shown = list(dict.fromkeys(rows["indicator"]))  # the definitions list what the report shows, nothing else
+        self._show_table(views.value_table(rows, self.scope, self.refs, name, title, empty), shown)
 
     def list_table(
         self, name: str, columns: dict[str, str], where: dict[str, str] | None = None, title: str = ""
@@ -172,7 +188,8 @@ class Context:
             table = views.in_period(table, self.scope)
         if self.scope.area not in self._top_areas() and "area_codes" in table:
             table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: self.scope.area in c)]
-        name = "-".join([name, *(slug(w) for w in (where or {}).values())])  # the same list, filtered twice
+        words = [slug(labels.value_label(role, w, self.lang)) for role, w in (where or {}).items()]
+        name = "-".join([name, *words])  # the same list filtered twice: names in the edition's language
         self._show_table(views.list_table(table, columns, self.scope, self.refs, name, title))
 
     def _top_areas(self) -> set[str]:
@@ -224,7 +241,7 @@ class Context:
         """Every value of one indicator for the area in the period, one colour per cited document."""
         rows = views.of_area(self.period[self.period["indicator"] == indicator], self.scope)
         if rows.empty:
-            display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, [indicator], self.scope))}</p>')
+            self._empty(views.empty_text(self.obs, [indicator], self.scope))
             return
         rows = rows.assign(series=self._series(rows))
         rows = rows.sort_values(["series", "year"])
@@ -233,9 +250,10 @@ class Context:
         )
         name = labels.indicator_name(indicator, self.lang)
         years = sorted(rows["year"].astype(int))
+        joined = any(b - a == 1 for a, b in zip(sorted(set(years)), sorted(set(years))[1:]))
         alt = self.t(
             "text",
-            "alt_trend",
+            "alt_trend" if joined else "alt_points",
             name=name,
             unit=labels.unit_label(rows["unit"].iloc[0], self.lang),
             first=years[0],
@@ -257,8 +275,12 @@ class Context:
         stacked: bool = False,
         drawn: pd.DataFrame | None = None,
     ) -> None:
-        """A bar chart of ``rows`` (observations); ``drawn`` is what the bars are drawn from, if relabelled."""
+        """A bar chart of ``rows`` (observations); ``drawn`` is what the bars are drawn from, if relabelled.
+
+        One bar compares nothing (a commune's own row under "by commune"): its table says it all."""
         drawn = rows if drawn is None else drawn
+        if drawn[category].nunique() < 2:
+            return
         fig = charts.bars(
             drawn, category, indicators if drawn is rows else ["value"], self.lang, title, stacked=stacked
         )
@@ -283,17 +305,13 @@ class Context:
         rows = self.best[self.best["indicator"].isin(indicators) & (self.best["year"] == s.target)]
         rows = rows[rows["area_code"].isin(s.children() or [s.area])]
         if rows.empty:
-            display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, indicators, s, True))}</p>')
+            self._empty(views.empty_text(self.obs, indicators, s, True))
             return
         present = [i for i in indicators if i in set(rows["indicator"])]
-        what = (
-            labels.indicator_name(present[0], self.lang)
-            if len(present) == 1
-            else self.t("sections", title_key)
-            if title_key
-            else ""
-        )
-        title = self.t("text", "by_commune_title", name=what, year=s.target)
+        if len(present) == 1 or not title_key:  # "… theo xã, năm 2022"
+            title = self.t("text", "by_commune_title", name=labels.indicator_name(present[0], self.lang), year=s.target)
+        else:  # the section names the whole chart ("Cơ sở chăn nuôi theo xã và quy mô")
+            title = self.t("text", "title_year", name=self.t("sections", title_key), year=s.target)
         table = views.commune_table(rows, indicators, s, self.refs, f"by-commune-{present[0]}", title)
         self._show_table(table, present)
         rows = rows.assign(area=rows["area_code"].map(s.area_name)).sort_values("area")
@@ -307,10 +325,15 @@ class Context:
             self.best["indicator"].isin(indicators) & (self.best["year"] == year) & (self.best["area_code"] == s.area)
         ]
         if rows.empty:
-            display.show(f'<p class="kpi-empty">{display.esc(views.empty_text(self.obs, indicators, s))}</p>')
+            self._empty(views.empty_text(self.obs, indicators, s))
             return
         rows = rows.assign(label=rows["indicator"].map(lambda i: labels.indicator_name(i, self.lang)))
-        title = self.t("text", "bars_title", name=self.t("sections", title_key), year=year)
+        own = f"{title_key}_chart"  # a chart whose bars need saying what they are (ranges, not counts of a year)
+        title = (
+            self.t("sections", own, year=year)
+            if labels.has_text("sections", own)
+            else self.t("text", "bars_title", name=self.t("sections", title_key), year=year)
+        )
         self._bars(rows, "label", indicators, title, f"chart-{title_key}", drawn=rows.assign(indicator="value"))
 
     def sources_side_by_side(self, indicator: str, year: int | None = None) -> None:
@@ -323,7 +346,7 @@ class Context:
         title = self.t("text", "sources_side_by_side", name=name)
         empty = views.empty_text(self.obs, [indicator], s)
         self._show_table(views.value_table(rows, s, self.refs, f"sources-{indicator}", title, empty), [indicator])
-        if rows.empty:
+        if rows["source_id"].nunique() < 2:  # one source has nothing to be set beside: its table says it all
             return
         rows = rows.assign(label=self._series(rows) + " · " + rows["year"].astype(str))
         self._bars(
@@ -365,12 +388,13 @@ class Context:
             (kinds["method"], "", s.t("method", k, baseline=s.baseline, target=s.target))
             for k in ("period", "baseline", "ratios", "priority", "statuses")
         ]
-        notes += [(kinds["symbols"], "", s.t("symbols", k)) for k in ("markers",)]
+        notes += [(kinds["symbols"], symbol, meaning) for symbol, meaning in display.symbol_rows(s)]
+        notes += [(kinds["symbols"], "", s.t("symbols", "markers"))]
         data = downloads.report_workbook(self.shown, s, sources, notes)
         href = downloads.data_uri(data, downloads.XLSX_MIME)
-        return display.section_html(s.t("download", "xlsx"), s.t("download", "xlsx_intro")) + downloads.link(
-            href, f"{self._stem()}.xlsx", s.t("download", "xlsx")
-        )
+        section = display.section_html(s.t("download", "xlsx"), s.t("download", "xlsx_intro"))
+        button = downloads.link(href, f"{self._stem()}.xlsx", s.t("download", "xlsx"))
+        return f'<div class="kpi-download-all">{section}{button}</div>'
 
 
 def start(

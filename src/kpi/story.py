@@ -98,8 +98,9 @@ def theme_story(best: pd.DataFrame, changes: pd.DataFrame, scope: Scope, theme: 
                     else ""
                 ),
             )
-        else:
-            change = scope.t("text", "key_no_change", year=scope.baseline)
+        else:  # what is missing: the target year's figure (the card shows an earlier one), or the baseline's
+            missing = scope.target if int(latest["year"]) != scope.target else scope.baseline
+            change = scope.t("text", "key_no_change", year=missing)
         figures.append(
             KeyFigure(
                 ind,

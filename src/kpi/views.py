@@ -116,7 +116,7 @@ def empty_text(obs_all: pd.DataFrame, indicators: list[str], scope: Scope, child
     outside = sorted(set(rows["year"].astype(int)) - set(range(scope.baseline, scope.target + 1)))
     values = {"area": scope.area_name(), "baseline": scope.baseline, "target": scope.target}
     if outside:
-        return scope.t("text", "no_data_elsewhere", years=", ".join(map(str, outside)), **values)
+        return scope.t("text", "no_data_elsewhere", n=len(outside), years=", ".join(map(str, outside)), **values)
     return scope.t("text", "no_data_period", **values)
 
 
@@ -287,6 +287,14 @@ def notes_by_ref(obs: pd.DataFrame) -> NoteOf:
     return dict(zip(zip(obs["source_id"], obs["source_ref"]), obs["note"].fillna("")))
 
 
+def _one_area(shown: pd.DataFrame, scope: Scope) -> tuple[pd.DataFrame, str]:
+    """Drop an area column that names one area on every row; the caption names it once instead."""
+    column = scope.col("area")
+    if column in shown and len(shown) and shown[column].nunique() == 1:
+        return shown.drop(columns=column), scope.t("text", "area_of_table", area=shown[column].iloc[0])
+    return shown, ""
+
+
 def findings_table(findings: pd.DataFrame, scope: Scope, refs: References, note_of: NoteOf) -> Table:
     """Validation findings of the period and area, each stated in the reader's language."""
     rows, more = _shorten(in_period(findings, scope).reset_index(drop=True), scope)
@@ -310,6 +318,7 @@ def findings_table(findings: pd.DataFrame, scope: Scope, refs: References, note_
             ],
         }
     )
+    shown, caption = _one_area(shown, scope)
     return Table(
         "findings",
         scope.t("sections", "findings"),
@@ -318,6 +327,7 @@ def findings_table(findings: pd.DataFrame, scope: Scope, refs: References, note_
         numeric=(c("year"),),
         empty=scope.t("text", "no_findings"),
         more=more,
+        caption=caption,
     )
 
 
@@ -356,6 +366,9 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
     """Values of other sources that disagree with the chosen one, in the period and area."""
     rows, more = _shorten(in_period(conflicts, scope).reset_index(drop=True), scope)
     c, lang = scope.col, scope.lang
+    notes = Notes(lang)
+    other_notes = [note_of.get((s, r)) for s, r in zip(rows["other_source"], rows["other_ref"])]
+    chosen_notes = [None] * len(rows)  # conflicts.csv names the chosen value's source, not its place
     chosen = [
         labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["chosen_value"], rows["unit"], rows["chosen_status"])
     ]
@@ -375,6 +388,8 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
             ],
         }
     )
+    marks = {(i, c("other_value")): m for i, m in enumerate(map(notes.mark, other_notes)) if m}
+    marks.update({(i, c("chosen")): m for i, m in enumerate(map(notes.mark, chosen_notes)) if m})
     data = pd.DataFrame(
         {
             c("indicator"): shown[c("indicator")],
@@ -382,23 +397,31 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
             c("year"): rows["year"].astype(int),
             c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
             c("chosen"): rows["chosen_value"].astype(float),
+            c("chosen_status"): rows["chosen_status"].map(lambda s: _status(s, scope)),
             c("chosen_source"): [refs.citation(s) for s in rows["chosen_source"]],
             c("other_value"): rows["other_value"].astype(float),
-            c("status"): rows["other_status"].map(lambda s: _status(s, scope)),
+            c("other_status"): rows["other_status"].map(lambda s: _status(s, scope)),
             c("other"): [
-                refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["other_source"], rows["other_ref"])
+                refs.citation(s, r, n) for s, r, n in zip(rows["other_source"], rows["other_ref"], other_notes)
             ],
             c("place"): rows["other_ref"],
+            c("note"): [
+                " ".join(x for x in (notes.texts(a), notes.texts(b)) if x) for a, b in zip(chosen_notes, other_notes)
+            ],
         }
     )
+    shown, caption = _one_area(shown, scope)
     return Table(
         "conflicts",
         scope.t("sections", "conflicts"),
         shown,
         data,
         numeric=(c("year"), c("chosen"), c("other_value")),
+        marks=marks,
+        notes=notes.listed(),
         empty=scope.t("text", "no_conflicts"),
         more=more,
+        caption=caption,
     )
 
 
@@ -438,6 +461,7 @@ def edition_table(changes: pd.DataFrame, scope: Scope, refs: References, note_of
             c("place"): rows["source_ref"],
         }
     )
+    shown, caption = _one_area(shown, scope)
     return Table(
         "edition-changes",
         scope.t("sections", "since_last_edition"),
@@ -445,6 +469,7 @@ def edition_table(changes: pd.DataFrame, scope: Scope, refs: References, note_of
         data,
         numeric=(c("year"), c("old_value"), c("new_value")),
         more=more,
+        caption=caption,
     )
 
 
@@ -467,6 +492,13 @@ def list_table(
             data[c(key)] = values.astype(float)
             if unit is not None:
                 data[c("unit")] = unit.map(lambda u: labels.unit_label(u, lang) if isinstance(u, str) else "")
+        elif role == "area" and "area_codes" in table:  # places by their codes: official names, in the edition's era
+            shown[c(key)] = data[c(key)] = [
+                "; ".join(scope.area_name(code) for code in str(codes).split(";") if code)
+                if isinstance(codes, str)
+                else ""
+                for codes in table["area_codes"]
+            ]
         else:
             shown[c(key)] = data[c(key)] = values.map(lambda v, r=role: labels.value_label(r, v, lang)).fillna("")
     shown[c("source")] = [refs.label(s, r) for s, r in zip(table["source_id"], table["source_ref"])]
@@ -491,13 +523,18 @@ def commune_table(
     order = list(dict.fromkeys(rows["area"]))
     shown, data = pd.DataFrame({c("area"): order}), pd.DataFrame({c("area"): order})
     numeric = []
-    for ind in [i for i in indicators if i in set(rows["indicator"])]:
+    present = [i for i in indicators if i in set(rows["indicator"])]
+    one_unit = rows.loc[rows["indicator"].isin(present), "unit"].nunique() == 1
+    for ind in present:
         part = rows[rows["indicator"] == ind].set_index("area").reindex(order)
         name_ = labels.indicator_name(ind, lang)
         numeric.append(name_)
         shown[name_] = [labels.fmt_value(v, u, lang, s) for v, u, s in zip(part["value"], part["unit"], part["status"])]
         unit = labels.unit_label(rows.loc[rows["indicator"] == ind, "unit"].iloc[0], lang)
-        data[f"{name_} ({unit})"] = part["value"].astype(float).values
+        data[name_ if one_unit else f"{name_} ({unit})"] = part["value"].astype(float).values
+        data[f"{c('status')}: {name_}"] = [_status(x, scope) for x in part["status"]]
+    if one_unit and present:  # the unit in its own column, once (a chart's bars share one unit)
+        data[c("unit")] = labels.unit_label(rows["unit"].iloc[0], lang)
     refs_by_area = rows.groupby("area", sort=False).apply(
         lambda g: refs.label(g["source_id"].iloc[0], " + ".join(g["source_ref"])), include_groups=False
     )
