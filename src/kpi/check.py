@@ -98,9 +98,9 @@ def grouped(rejects: pd.DataFrame) -> list[str]:
     return lines
 
 
-def layouts_of_kind(kinds: tuple[str, ...], ref_dir: Path | None = None) -> list[dict]:
-    folder = (ref_dir or config.REFERENCE_DIR) / "layouts"
-    specs = (reference.layout(path.stem, ref_dir) for path in sorted(folder.glob("*.yml")))
+def layouts_of_kind(kinds: tuple[str, ...]) -> list[dict]:
+    folder = config.reference_dir() / "layouts"
+    specs = (reference.layout(path.stem) for path in sorted(folder.glob("*.yml")))
     return [spec for spec in specs if spec.get("kind") in kinds]
 
 
@@ -109,12 +109,12 @@ def _required_columns(spec: dict) -> list[str]:
     return [column for role, column in spec["columns"].items() if role not in optional]
 
 
-def _guess_csv(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
+def _guess_csv(path: Path) -> tuple[str | None, str]:
     """The CSV layout with the largest share of its required columns in the header line."""
     text = read_csv_text(path)  # the same decoding as ingest: BOM, UTF-16, Windows-1258, any line end
     numbered = numbered_rows(text, delimiter_of(path, text))[0]
     line, header, below = header_of(numbered)
-    specs = layouts_of_kind(("records", "list"), ref_dir)
+    specs = layouts_of_kind(("records", "list"))
     for row in [header] + [[nfc(v) for v in r] for _, r in below[:MAX_HEADER_SHIFT]]:  # a title row above it
         columns = set(row)
         share = lambda s, c=columns: len(c & set(_required_columns(s))) / max(len(_required_columns(s)), 1)
@@ -133,11 +133,11 @@ def _guess_csv(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
     )
 
 
-def _guess_workbook(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
+def _guess_workbook(path: Path) -> tuple[str | None, str]:
     """The workbook layout whose sheet names the file shares most (names compared like headers)."""
     names = open_workbook(path).sheet_names
     folded = {fold(n) for n in names}
-    specs = layouts_of_kind(("workbook",), ref_dir)
+    specs = layouts_of_kind(("workbook",))
     shared = lambda s: len(folded & {fold(sh["sheet"]) for sh in s["sheets"]})
     best = max(specs, key=shared)
     if shared(best) > 0:
@@ -154,11 +154,11 @@ def _guess_workbook(path: Path, ref_dir: Path | None) -> tuple[str | None, str]:
     )
 
 
-def guess_layout(path: Path, ref_dir: Path | None = None) -> tuple[str | None, str]:
+def guess_layout(path: Path) -> tuple[str | None, str]:
     """(layout id, '') for the layout the file fits, or (None, one line saying why none fits)."""
     if path.suffix.lower() in CSV_SUFFIXES:
-        return _guess_csv(path, ref_dir)
-    return _guess_workbook(path, ref_dir)
+        return _guess_csv(path)
+    return _guess_workbook(path)
 
 
 def _record_of(path: Path, layout_id: str) -> SourceRecord:
@@ -176,35 +176,35 @@ def _record_of(path: Path, layout_id: str) -> SourceRecord:
     return SourceRecord(path, meta)
 
 
-def _read(report: CheckReport, path: Path, layout_id: str | None, ref_dir: Path | None) -> None:
+def _read(report: CheckReport, path: Path, layout_id: str | None) -> None:
     if layout_id is None:
-        layout_id, why = guess_layout(path, ref_dir)
+        layout_id, why = guess_layout(path)
         if layout_id is None:
             report.problems = [why]
             return
     report.layout = layout_id
-    spec = reference.layout(layout_id, ref_dir)
+    spec = reference.layout(layout_id)
     try:
         out = READERS[spec["kind"]](_record_of(path, layout_id), spec)
     except SourceError as exc:
         report.problems = exc.problems
         return
     report.problems = list(out.problems)
-    cleaned = clean_cells(cells_frame([out]), ref_dir)
+    cleaned = clean_cells(cells_frame([out]))
     rejects = [pd.DataFrame(out.rejects, columns=REJECT_COLUMNS), cleaned.rejects]
     for rows in out.lists.values():  # a list is cleaned as ingest cleans it: areas, numbers, years, repeats
-        table, list_rejects = clean_list(rows, spec, ref_dir)
+        table, list_rejects = clean_list(rows, spec)
         rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
         report.list_rows += len(table)
     report.rejects = pd.concat(rejects, ignore_index=True)
     report.values = len(cleaned.observations)
-    report.warnings = total_warnings(cleaned.observations, out.total_rows, ref_dir)
+    report.warnings = total_warnings(cleaned.observations, out.total_rows)
 
 
-def total_warnings(obs: pd.DataFrame, total_rows: dict[str, int], ref_dir: Path | None = None) -> list[str]:
+def total_warnings(obs: pd.DataFrame, total_rows: dict[str, int]) -> list[str]:
     """A district TOTAL row left empty (ingest derives it when every unit has a figure) or differing
     from the sum of its units: a warning naming the cell, the printed total and the sum."""
-    sums = derive.unit_sums(obs, ref_dir)
+    sums = derive.unit_sums(obs)
     printed = obs.rename(columns={"area_code": "district", "value": "printed", "source_ref": "printed_ref"})
     merged = sums.merge(
         printed[["indicator", "year", "source_id", "district", "printed", "printed_ref"]],
@@ -243,7 +243,7 @@ def _total_cell(span: str, total_rows: dict[str, int]) -> str:
     return f"{place}!{column.group(0)}{total_rows[sheet] + 1}"
 
 
-def check_file(path: str | Path, layout_id: str | None = None, ref_dir: Path | None = None) -> CheckReport:
+def check_file(path: str | Path, layout_id: str | None = None) -> CheckReport:
     """Check one file against its layout (guessed when not given); nothing is written.
 
     An unexpected error (a fault of kpi) is reported against the file, not raised."""
@@ -253,7 +253,7 @@ def check_file(path: str | Path, layout_id: str | None = None, ref_dir: Path | N
         report.problems = ["is a folder, not a file" if path.is_dir() else f"no such file ({path})"]
         return report
     try:
-        _read(report, path, layout_id, ref_dir)
+        _read(report, path, layout_id)
     except SourceError as exc:
         report.problems = exc.problems
     except KpiError:
@@ -283,13 +283,12 @@ def same_files(paths: list[Path]) -> list[str]:
 def check_files(
     paths: list[str | Path],
     layout_id: str | None = None,
-    ref_dir: Path | None = None,
     limit: int | None = CONSOLE_LINES,
 ) -> tuple[list[str], int]:
     """(lines to print, exit code) for ``kpi check``: 0 when every file can be ingested, 1 when one
     cannot, 70 when kpi itself failed on one (the others are still checked)."""
     paths = [Path(p) for p in paths]
-    reports = [check_file(p, layout_id, ref_dir) for p in paths]
+    reports = [check_file(p, layout_id) for p in paths]
     copies = same_files([p for p in paths if p.is_file()])
     lines = [line for r in reports for line in r.lines(limit)] + copies
     if any(r.unexpected for r in reports):

@@ -13,14 +13,12 @@ its provenance record.  The cell address or report section is the secondary deta
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from kpi import config, labels
+from kpi import config, labels, reference
 from kpi.text import fold
 
 URL = re.compile(r"https?://[^\s;,\"'<>]+")
@@ -82,14 +80,14 @@ def place(source_ref: str) -> str:
     return out
 
 
-@functools.lru_cache(maxsize=2)
-def _documents(ref_dir: Path | None = None) -> pd.DataFrame:
-    return pd.read_csv((ref_dir or config.REFERENCE_DIR) / "documents.csv", dtype=str, keep_default_na=False)
+@reference.per_folder(2)
+def _documents() -> pd.DataFrame:
+    return pd.read_csv(config.reference_dir() / "documents.csv", dtype=str, keep_default_na=False)
 
 
-@functools.lru_cache(maxsize=2)
-def _caveats(ref_dir: Path | None = None) -> list[tuple[str, str, str]]:
-    table = pd.read_csv((ref_dir or config.REFERENCE_DIR) / "caveats.csv", dtype=str, keep_default_na=False)
+@reference.per_folder(2)
+def _caveats() -> list[tuple[str, str, str]]:
+    table = pd.read_csv(config.reference_dir() / "caveats.csv", dtype=str, keep_default_na=False)
     return [(fold(r.pattern), r.vi, r.en) for r in table.itertuples()]
 
 

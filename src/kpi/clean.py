@@ -19,7 +19,6 @@ import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pandas as pd
 
@@ -124,17 +123,17 @@ def ambiguous_reason(raw: str) -> str:
     )
 
 
-def same_unit(cell_unit: str, column_unit: str, ref_dir: Path | None = None) -> bool:
+def same_unit(cell_unit: str, column_unit: str) -> bool:
     """True when two units as written are one unit (``tấn`` and ``t``), not merely convertible (``tạ``).
 
     >>> same_unit("tấn", "t"), same_unit("tạ", "tấn"), same_unit("ha", "bể")
     (True, False, False)
     """
-    code = reference.unit_of(column_unit, ref_dir)
-    if code is None or reference.unit_of(cell_unit, ref_dir) != code:
+    code = reference.unit_of(column_unit)
+    if code is None or reference.unit_of(cell_unit) != code:
         return False
     factor = reference.conversion_factor
-    return factor(cell_unit, code, ref_dir) == factor(column_unit, code, ref_dir)
+    return factor(cell_unit, code) == factor(column_unit, code)
 
 
 def _unknown_indicator(indicator: str, cat: pd.DataFrame) -> str:
@@ -186,13 +185,13 @@ class _Context:
     field: str = ""
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@reference.per_folder(1 << 12)
 def _column_context(
-    indicator: str, unit_raw: str, cell_unit: str, is_range: bool, raw_for_message: str, ref_dir: Path | None
+    indicator: str, unit_raw: str, cell_unit: str, is_range: bool, raw_for_message: str
 ) -> tuple[_Context, _Context | None]:
     """What depends on the indicator and units only: (targets and factors, or the reason), and
     separately a unit problem (reported after an area problem, in the order of the checks)."""
-    cat = reference.catalogue(ref_dir)
+    cat = reference.catalogue()
     targets = (indicator,)
     if is_range:
         targets = tuple(indicator + s for s in RANGE_SUFFIXES)
@@ -206,27 +205,27 @@ def _column_context(
     unit_text = column_unit or cell_unit
     if not unit_text:
         return _Context(targets), _Context(reason=f"no unit: expected {cat.loc[targets[0], 'unit']}", field="unit")
-    if reference.unit_of(unit_text, ref_dir) is None:
+    if reference.unit_of(unit_text) is None:
         return _Context(targets), _Context(
             reason=f"unit {unit_text!r} is not in the unit table (units.csv)", field="unit"
         )
-    if column_unit and cell_unit and not same_unit(cell_unit, column_unit, ref_dir):
+    if column_unit and cell_unit and not same_unit(cell_unit, column_unit):
         return _Context(targets), _Context(
             reason=f"the cell says {cell_unit!r} but the column's unit is {column_unit!r}", field="unit"
         )
     units = tuple(cat.loc[t, "unit"] for t in targets)
     try:
-        factors = tuple(reference.conversion_factor(unit_text, u, ref_dir) for u in units)
+        factors = tuple(reference.conversion_factor(unit_text, u) for u in units)
     except UnitMismatch as exc:
         return _Context(targets), _Context(reason=str(exc), field="unit")
     return _Context(targets, units, factors), None
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _area(area_raw: str, year: int, ref_dir: Path | None) -> tuple[str, str, str | None]:
+@reference.per_folder(1 << 16)
+def _area(area_raw: str, year: int) -> tuple[str, str, str | None]:
     """(code, official name, reason) of an area as written, for the year's units."""
     try:
-        match = reference.gazetteer(ref_dir).match(area_raw, year)
+        match = reference.gazetteer().match(area_raw, year)
     except KeyError as exc:
         return "", "", exc.args[0]
     return match.code, match.name, None
@@ -240,13 +239,12 @@ def _context(
     cell_unit: str,
     is_range: bool,
     raw_for_message: str,
-    ref_dir: Path | None,
 ) -> _Context:
     """Where a value goes; the checks in order: indicator (and range), area, unit."""
-    column, unit_problem = _column_context(indicator, unit_raw, cell_unit, is_range, raw_for_message, ref_dir)
+    column, unit_problem = _column_context(indicator, unit_raw, cell_unit, is_range, raw_for_message)
     if column.reason:
         return column
-    code, name, reason = _area(area_raw, year, ref_dir)
+    code, name, reason = _area(area_raw, year)
     if reason:
         return _Context(reason=reason, field="area")
     if unit_problem:
@@ -254,7 +252,7 @@ def _context(
     return _Context(column.targets, column.units, column.factors, code, name)
 
 
-def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -> tuple[list[dict], str | None, str]:
+def clean_cell(cell: dict, units: dict[str, str]) -> tuple[list[dict], str | None, str]:
     """Clean one extracted cell; returns (observations, reason it was rejected, field).
 
     The checks run in a fixed order (year, value, indicator, area, unit, range of the value) so
@@ -281,7 +279,6 @@ def clean_cell(cell: dict, units: dict[str, str], ref_dir: Path | None = None) -
         read.unit_text,
         read.high is not None,
         str(raw) if read.high is not None else "",
-        ref_dir,
     )
     if ctx.reason:
         return [], ctx.reason, ctx.field
@@ -359,12 +356,12 @@ def split_duplicates(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return kept, rejects
 
 
-def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
+def clean_cells(cells: pd.DataFrame) -> Cleaned:
     """Clean every extracted cell; rejects keep the place, the raw value and the reason."""
-    units = reference.catalogue(ref_dir)["unit"].to_dict()
+    units = reference.catalogue()["unit"].to_dict()
     rows, rejects, missing = [], [], 0
     for cell in cells.to_dict("records"):
-        out, reason, field_ = clean_cell(cell, units, ref_dir)
+        out, reason, field_ = clean_cell(cell, units)
         if field_ == "missing":
             missing += 1
         elif reason:
@@ -387,10 +384,10 @@ def clean_cells(cells: pd.DataFrame, ref_dir: Path | None = None) -> Cleaned:
     return Cleaned(frame[OBS_COLUMNS], pd.DataFrame(rejects, columns=REJECT_COLUMNS), missing, frame["base_year"])
 
 
-def clean_list(table: list[dict], spec: dict, ref_dir: Path | None = None) -> tuple[pd.DataFrame, list[dict]]:
+def clean_list(table: list[dict], spec: dict) -> tuple[pd.DataFrame, list[dict]]:
     """Clean one list table: areas to codes (``;`` separates several), numbers parsed, years checked;
     a line repeating an earlier one exactly is rejected (it would be counted twice)."""
-    gaz = reference.gazetteer(ref_dir)
+    gaz = reference.gazetteer()
     numbers = spec.get("numbers", {})
     rows, rejects, seen = [], [], {}
     for row in table:
@@ -426,7 +423,7 @@ def clean_list(table: list[dict], spec: dict, ref_dir: Path | None = None) -> tu
                 bad.append((role, row.get(role, ""), parsed.error or f"{row.get(role)!r} is ambiguous"))
             out[role] = parsed.value
             unit_text = row.get(unit_role, "") if unit_role in row else unit_role
-            if parsed.value is not None and unit_role is not None and reference.unit_of(unit_text, ref_dir) is None:
+            if parsed.value is not None and unit_role is not None and reference.unit_of(unit_text) is None:
                 bad.append((role, unit_text, f"unit {unit_text!r} is not in the unit table (units.csv)"))
         if bad:
             rejects.extend(

@@ -26,10 +26,37 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value) if value else default
 
 
-DATA_DIR = _env_path("KPI_DATA_DIR", PROJ_ROOT / "data")
-REFERENCE_DIR = _env_path("KPI_REFERENCE_DIR", PROJ_ROOT / "data" / "reference")
-NOTEBOOKS_DIR = _env_path("KPI_NOTEBOOKS_DIR", PROJ_ROOT / "notebooks")
-REPORTS_DIR = _env_path("KPI_REPORTS_DIR", PROJ_ROOT / "reports")
+def data_dir() -> Path:
+    """The data folder (raw/, processed/), as ``KPI_DATA_DIR`` says now."""
+    return _env_path("KPI_DATA_DIR", PROJ_ROOT / "data")
+
+
+def reference_dir() -> Path:
+    """The reference tables, as ``KPI_REFERENCE_DIR`` says now (read at each call, not once at import)."""
+    return _env_path("KPI_REFERENCE_DIR", PROJ_ROOT / "data" / "reference")
+
+
+def notebooks_dir() -> Path:
+    return _env_path("KPI_NOTEBOOKS_DIR", PROJ_ROOT / "notebooks")
+
+
+def reports_dir() -> Path:
+    return _env_path("KPI_REPORTS_DIR", PROJ_ROOT / "reports")
+
+
+_FOLDERS = {
+    "DATA_DIR": data_dir,
+    "REFERENCE_DIR": reference_dir,
+    "NOTEBOOKS_DIR": notebooks_dir,
+    "REPORTS_DIR": reports_dir,
+}
+
+
+def __getattr__(name: str) -> Path:
+    """``config.DATA_DIR`` and the other folders, read from the environment when asked for."""
+    if name in _FOLDERS:
+        return _FOLDERS[name]()
+    raise AttributeError(f"module 'kpi.config' has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -47,5 +74,5 @@ class DataPaths:
         return self.root / "processed"
 
     @classmethod
-    def of(cls, data_dir: str | Path | None = None) -> DataPaths:
-        return cls(Path(data_dir) if data_dir is not None else DATA_DIR)
+    def of(cls, folder: str | Path | None = None) -> DataPaths:
+        return cls(Path(folder) if folder is not None else data_dir())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pandas as pd
 
@@ -70,7 +69,7 @@ def plain_number(value: float) -> str:
     return format_number(value, "en", None if abs(value) >= 1 else 4)
 
 
-def baselines(obs: pd.DataFrame, base_years: pd.Series, ref_dir: Path | None = None) -> pd.DataFrame:
+def baselines(obs: pd.DataFrame, base_years: pd.Series) -> pd.DataFrame:
     """Base-year values from a level and its printed increase (same source, area and year).
 
     >>> obs = pd.DataFrame({"indicator": ["crops.food_grain_output", "crops.food_grain_output.increase"],
@@ -79,7 +78,7 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series, ref_dir: Path | None = N
     >>> baselines(obs, pd.Series([None, 2012]))[["indicator", "year", "value", "status"]].to_dict("records")
     [{'indicator': 'crops.food_grain_output', 'year': 2012, 'value': 37015.0, 'status': 'derived'}]
     """
-    cat = reference.catalogue(ref_dir)
+    cat = reference.catalogue()
     increases = obs.assign(base_year=base_years.values)
     increases = increases[increases["indicator"].map(cat["increase_of"]).fillna("") != ""]
     rows = []
@@ -115,12 +114,12 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series, ref_dir: Path | None = N
     return pd.DataFrame(rows, columns=OBS_COLUMNS)
 
 
-def ratios(obs: pd.DataFrame, ref_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ratios from their parts; where the ratio is printed too, a check instead of a new row.
 
     Returns (derived rows, findings where a printed ratio disagrees with its parts).
     """
-    cat = reference.catalogue(ref_dir)
+    cat = reference.catalogue()
     rules = cat[(cat["numerator"] != "") & (cat["denominator"] != "")]
     printed_of = {row.printed_of: row.id for row in cat.itertuples() if row.printed_of}
     cell = ["area_code", "year", "source_id"]
@@ -205,12 +204,10 @@ def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str
     }
 
 
-def list_aggregates(
-    lists: dict[str, pd.DataFrame], specs: dict[str, dict], ref_dir: Path | None = None
-) -> pd.DataFrame:
+def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict]) -> pd.DataFrame:
     """Counts and sums over list tables, one derived row per aggregate and year."""
-    cat = reference.catalogue(ref_dir)
-    gaz = reference.gazetteer(ref_dir)
+    cat = reference.catalogue()
+    gaz = reference.gazetteer()
     rows = []
     for table_name, table in lists.items():
         spec = specs[table_name]
@@ -272,14 +269,14 @@ def span_ref(refs: list[str]) -> str:
     return " + ".join(sorted(refs))
 
 
-def unit_sums(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
     """For each additive indicator, year, source and district: the sum of the district's units,
     how many of its units in force that year have a value, and where they are.
 
     Columns: indicator, year, source_id, district, unit, value, units, expected, status, ref.
     """
-    cat = reference.catalogue(ref_dir)
-    gaz = reference.gazetteer(ref_dir)
+    cat = reference.catalogue()
+    gaz = reference.gazetteer()
     additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     links = []
@@ -304,16 +301,16 @@ def unit_sums(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
     return sums[columns]
 
 
-def district_totals(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     """District totals a source leaves empty (a form's TOTAL row), as the sum of the district's
     units -- only for additive indicators and only when every unit in force that year has a
     value in that source; marked ``derived`` (or as weak as the weakest part)."""
-    sums = unit_sums(obs, ref_dir)
+    sums = unit_sums(obs)
     sums = sums[sums["units"] == sums["expected"]]
     given = obs[["indicator", "area_code", "year", "source_id"]].rename(columns={"area_code": "district"})
     missing = sums.merge(given, how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
-    gaz = reference.gazetteer(ref_dir)
+    gaz = reference.gazetteer()
     return pd.DataFrame(
         {
             "indicator": missing["indicator"],

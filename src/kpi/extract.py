@@ -26,7 +26,6 @@ list rows, rows it could not place (rejects) and structural problems (which stop
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from kpi import safety
 from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_rows, year_problems
@@ -463,9 +462,9 @@ def _unusable(sheet: _Sheet, r0: int, c0: int, raw: object, flagged: dict) -> tu
 READERS = {"workbook": read_workbook, "records": read_records, "list": read_list}
 
 
-def extract(record: SourceRecord, ref_dir: Path | None = None) -> Extracted:
+def extract(record: SourceRecord) -> Extracted:
     """Read one raw file with the layout its provenance record names."""
-    spec = load_layout(record.meta["layout"], ref_dir)
+    spec = load_layout(record.meta["layout"])
     reader = READERS.get(spec.get("kind"))
     if reader is None:
         raise SourceError(record.path.name, [f"layout {record.meta['layout']!r} has unknown kind {spec.get('kind')!r}"])

@@ -107,17 +107,16 @@ def same_files(records: list[reference.SourceRecord]) -> list[str]:
     return problems
 
 
-def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> tuple[Extracted, Cleaned] | FileProblems:
+def extract_one(record: reference.SourceRecord) -> tuple[Extracted, Cleaned] | FileProblems:
     """One file read and its cells cleaned, or its problems (returned, not raised, so a worker can
     send them back).  Cleaning file by file keeps one file's raw cells in memory at a time.
 
     An unexpected error (a fault of kpi met on this file) is that file's problem: the other
     files are still read and their problems listed with it.
     """
-    record, ref_dir = job
     try:
-        part = extract(record, ref_dir)
-        cleaned = clean_cells(cells_frame([part]), ref_dir)
+        part = extract(record)
+        cleaned = clean_cells(cells_frame([part]))
     except SourceError as exc:
         return FileProblems([f"{exc.path}: {p}" for p in exc.problems], exc.unexpected)
     except KpiError:
@@ -132,7 +131,6 @@ def extract_one(job: tuple[reference.SourceRecord, Path | None]) -> tuple[Extrac
 
 def read_all(
     records: list[reference.SourceRecord],
-    ref_dir: Path | None = None,
     mapper: Callable = lambda fn, items: [fn(i) for i in items],
 ) -> list[tuple[Extracted, Cleaned]]:
     """Extract and clean every file; the problems of all files are raised together.
@@ -141,7 +139,7 @@ def read_all(
     here by default, or on the workers of an executor (``kpi.executors``).
     """
     parts, problems, unexpected = [], [], False
-    for outcome in mapper(extract_one, [(record, ref_dir) for record in records]):
+    for outcome in mapper(extract_one, records):
         if isinstance(outcome, FileProblems):
             problems.extend(outcome.problems)
             unexpected |= outcome.unexpected
@@ -162,15 +160,13 @@ def data_version(obs: pd.DataFrame) -> str:
     return hashlib.sha256(rows.tobytes()).hexdigest()[:12]
 
 
-def process(
-    records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]], ref_dir: Path | None = None
-) -> dict:
+def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]]) -> dict:
     """Derive, validate and compare sources over the cleaned files: the tables ingest writes.
 
     ``files`` is consumed (emptied) once its tables are joined, so a nation-sized ingest does
     not hold every file's table twice.
     """
-    layouts = {r.source_id: reference.layout(r.meta["layout"], ref_dir) for r in records}
+    layouts = {r.source_id: reference.layout(r.meta["layout"]) for r in records}
     priority = {r.source_id: r.priority for r in records}
     parts = [part for part, _ in files]
     cleaned = [c for _, c in files]
@@ -179,7 +175,7 @@ def process(
     for part in parts:
         spec = layouts[part.source_id]
         for name, rows in part.lists.items():
-            table, list_rejects = clean_list(rows, spec, ref_dir)
+            table, list_rejects = clean_list(rows, spec)
             lists[name], specs[name] = table, spec
             rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
     obs = pd.concat([c.observations for c in cleaned], ignore_index=True)
@@ -187,19 +183,19 @@ def process(
     missing = sum(c.missing for c in cleaned)
     del parts, cleaned
     files.clear()
-    base = derive.baselines(obs, base_years, ref_dir)
-    listed = derive.list_aggregates(lists, specs, ref_dir)
+    base = derive.baselines(obs, base_years)
+    listed = derive.list_aggregates(lists, specs)
     obs = pd.concat([obs, base, listed], ignore_index=True)
-    obs = pd.concat([obs, derive.district_totals(obs, ref_dir)], ignore_index=True)  # before ratios: yields use them
-    ratios, ratio_findings = derive.ratios(obs, ref_dir)
+    obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
+    ratios, ratio_findings = derive.ratios(obs)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(KEY, ignore_index=True)
-    obs = validate.validate_observations(obs[OBS_COLUMNS], ref_dir)
+    obs = validate.validate_observations(obs[OBS_COLUMNS])
     complete = {sid: bool(spec.get("complete_breakdown", False)) for sid, spec in layouts.items()}
     findings = pd.concat(
         [
             ratio_findings,
-            validate.breakdown_sums(obs, complete, ref_dir),
-            validate.identities(obs, ref_dir),
+            validate.breakdown_sums(obs, complete),
+            validate.identities(obs),
             sources.echoes(obs),
         ],
         ignore_index=True,
@@ -233,9 +229,7 @@ def process(
     }
 
 
-def run(
-    data_dir: str | Path | None = None, ref_dir: Path | None = None, mapper: Callable | None = None
-) -> IngestResult:
+def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> IngestResult:
     """Ingest ``<data_dir>/raw`` into ``<data_dir>/processed``; raises KpiError on file-level errors.
 
     ``mapper`` spreads the reading of the files (e.g. ``kpi.executors.executor("dask", address).map``).
@@ -248,14 +242,14 @@ def run(
         problems = check_checksums(records) + same_files(records)
         unexpected = False
         try:
-            parts = read_all(records, ref_dir, mapper) if mapper else read_all(records, ref_dir)
+            parts = read_all(records, mapper) if mapper else read_all(records)
         except SourceError as exc:  # a changed file is read all the same: what is wrong with it helps
             problems += [p for p in exc.problems if p not in problems]
             unexpected = exc.unexpected
         if problems:  # named as the user gave the folder: data/raw, d3/raw, /srv/kpi/data/raw
             raise SourceError(str(paths.raw), problems, unexpected)
         # Process data.
-        tables = process(records, parts, ref_dir)
+        tables = process(records, parts)
         # Save outputs.
         result = IngestResult(
             observations=tables["observations"],
@@ -270,13 +264,13 @@ def run(
             out_dir=paths.processed,
         )
         with staged_folder(paths.processed) as out:
-            write_outputs(result, out, ref_dir)
+            write_outputs(result, out)
         result.seconds = time.perf_counter() - started
         result.summary_lines = summary(result)
         return result
 
 
-def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) -> None:
+def write_outputs(result: IngestResult, out: Path) -> None:
     obs = result.observations
     write_table(obs, out / "observations.csv")
     obs.to_parquet(out / "observations.parquet", index=False)
@@ -297,15 +291,15 @@ def write_outputs(result: IngestResult, out: Path, ref_dir: Path | None = None) 
     report = validation_report(result)
     write_json(report, out / "validation.json")
     (out / "validation.md").write_text(validation_markdown(report), encoding="utf-8")
-    write_json(datapackage(result, ref_dir), out / "datapackage.json")
+    write_json(datapackage(result), out / "datapackage.json")
     write_json(
         reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources),
         out / reads.FINGERPRINTS,
     )  # what each report reads: only reports whose inputs changed are rebuilt
 
 
-def counts(obs: pd.DataFrame, ref_dir: Path | None = None) -> dict:
-    theme = obs["indicator"].map(reference.catalogue(ref_dir)["theme"])
+def counts(obs: pd.DataFrame) -> dict:
+    theme = obs["indicator"].map(reference.catalogue()["theme"])
     return {
         "by_theme": theme.value_counts().sort_index().to_dict(),
         "by_source": obs["source_id"].value_counts().sort_index().to_dict(),
@@ -353,7 +347,7 @@ def validation_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def datapackage(result: IngestResult, ref_dir: Path | None = None) -> dict:
+def datapackage(result: IngestResult) -> dict:
     """A Frictionless data package descriptor of the processed tables."""
 
     def schema(frame: pd.DataFrame, descriptions: dict[str, str]) -> dict:
@@ -365,7 +359,7 @@ def datapackage(result: IngestResult, ref_dir: Path | None = None) -> dict:
             ]
         }
 
-    cat = reference.catalogue(ref_dir)
+    cat = reference.catalogue()
     used = cat.loc[sorted(set(result.observations["indicator"]))]
     resources = [
         {

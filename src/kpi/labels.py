@@ -12,10 +12,8 @@ no-break space, so a unit never wraps away from its number; English units agree 
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -27,15 +25,15 @@ from kpi.text import format_number
 LANGS = config.LANGS
 
 
-@functools.lru_cache(maxsize=2)
-def _labels(ref_dir: Path | None = None) -> dict:
-    with ((ref_dir or config.REFERENCE_DIR) / "labels.yml").open(encoding="utf-8") as fh:
+@reference.per_folder(2)
+def _labels() -> dict:
+    with (config.reference_dir() / "labels.yml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
-@functools.lru_cache(maxsize=32)  # read once per process: labels are looked up for every cell of a report
-def _table(name: str, index: str | tuple[str, ...], ref_dir: Path | None = None) -> pd.DataFrame:
-    return pd.read_csv((ref_dir or config.REFERENCE_DIR) / name, dtype=str, keep_default_na=False).set_index(
+@reference.per_folder(32)  # read once per process: labels are looked up for every cell of a report
+def _table(name: str, index: str | tuple[str, ...]) -> pd.DataFrame:
+    return pd.read_csv(config.reference_dir() / name, dtype=str, keep_default_na=False).set_index(
         list(index) if isinstance(index, tuple) else index
     )
 

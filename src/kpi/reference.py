@@ -27,17 +27,34 @@ ERA_BOUNDARY_YEAR = (
 META_FIELDS = ("source_id", "title", "layout", "priority", "source", "accessed", "transcription", "sha256")
 
 
-def _read_csv(name: str, ref_dir: Path | None = None) -> pd.DataFrame:
-    path = (ref_dir or config.REFERENCE_DIR) / name
+def per_folder(maxsize: int = 64):
+    """``functools.lru_cache`` keyed by the reference folder too: a table read once per folder, and
+    read again when ``KPI_REFERENCE_DIR`` names another one."""
+
+    def wrap(fn):
+        cached = functools.lru_cache(maxsize)(lambda folder, *args: fn(*args))
+
+        @functools.wraps(fn)
+        def call(*args):
+            return cached(config.reference_dir(), *args)
+
+        call.cache_clear = cached.cache_clear
+        return call
+
+    return wrap
+
+
+def _read_csv(name: str) -> pd.DataFrame:
+    path = config.reference_dir() / name
     if not path.exists():
         raise ReferenceError_(f"reference table {path.name} is missing from {path.parent}")
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
-@functools.lru_cache(maxsize=4)
-def catalogue(ref_dir: Path | None = None) -> pd.DataFrame:
+@per_folder(4)
+def catalogue() -> pd.DataFrame:
     """The indicator catalogue, indexed by indicator id."""
-    table = _read_csv("indicators.csv", ref_dir)
+    table = _read_csv("indicators.csv")
     assert table["id"].is_unique, "indicator ids in indicators.csv must be unique"
     table["factor"] = pd.to_numeric(table["factor"].replace("", None))
     return table.set_index("id", drop=False)
@@ -117,42 +134,42 @@ class Gazetteer:
         return table
 
 
-def reused_codes(ref_dir: Path | None = None) -> set[str]:
+def reused_codes() -> set[str]:
     """Codes that name one area before 1 July 2025 and another after (03390: the township, then Xã Bình Lư)."""
-    areas = gazetteer(ref_dir).areas
+    areas = gazetteer().areas
     before = dict(zip(areas.loc[areas["era"] == "pre2025", "code"], areas.loc[areas["era"] == "pre2025", "name_vi"]))
     after = areas[areas["era"] == "post2025"]
     return {c for c, n in zip(after["code"], after["name_vi"]) if c in before and before[c] != n}
 
 
-@functools.lru_cache(maxsize=4)
-def gazetteer(ref_dir: Path | None = None) -> Gazetteer:
-    return Gazetteer(_read_csv("areas.csv", ref_dir), _read_csv("area_aliases.csv", ref_dir))
+@per_folder(4)
+def gazetteer() -> Gazetteer:
+    return Gazetteer(_read_csv("areas.csv"), _read_csv("area_aliases.csv"))
 
 
-@functools.lru_cache(maxsize=4)
-def units(ref_dir: Path | None = None) -> pd.DataFrame:
+@per_folder(4)
+def units() -> pd.DataFrame:
     """Unit aliases → canonical unit code, dimension and factor to the dimension's base."""
-    table = _read_csv("units.csv", ref_dir)
+    table = _read_csv("units.csv")
     table["to_base"] = table["to_base"].astype(float)
     table["key"] = table["alias"].map(fold)
     return table.drop_duplicates("key").set_index("key")
 
 
-@functools.lru_cache(maxsize=1024)
-def unit_of(text: str, ref_dir: Path | None = None) -> str | None:
+@per_folder(1024)
+def unit_of(text: str) -> str | None:
     """Canonical unit code of a unit as written, or None when unknown.
 
     >>> unit_of("tấn"), unit_of("tạ/ha"), unit_of("m³"), unit_of("sào")
     ('t', 't/ha', 'm3', None)
     """
     key = fold(text)
-    table = units(ref_dir)
+    table = units()
     return table.loc[key, "unit"] if key in table.index else None
 
 
-@functools.lru_cache(maxsize=1024)
-def conversion_factor(from_text: str, to_unit: str, ref_dir: Path | None = None) -> float:
+@per_folder(1024)
+def conversion_factor(from_text: str, to_unit: str) -> float:
     """Factor turning a value in unit ``from_text`` (as written) into ``to_unit`` (canonical).
 
     >>> conversion_factor("tạ/ha", "t/ha"), conversion_factor("kg", "t"), conversion_factor("tấn", "t")
@@ -162,7 +179,7 @@ def conversion_factor(from_text: str, to_unit: str, ref_dir: Path | None = None)
     ...
     kpi.errors.UnitMismatch: unit 'm²' (m2, area) cannot be converted to m3 (volume)
     """
-    table = units(ref_dir)
+    table = units()
     key, to_key = fold(from_text), fold(to_unit)
     if key not in table.index:
         raise UnitMismatch(f"unit {from_text!r} is not in the unit table")
@@ -177,17 +194,17 @@ def conversion_factor(from_text: str, to_unit: str, ref_dir: Path | None = None)
     return float(src["to_base"]) / float(dst["to_base"])
 
 
-def layout(layout_id: str, ref_dir: Path | None = None) -> dict:
+def layout(layout_id: str) -> dict:
     """A source layout (sheet, header rows, column map) from ``layouts/<id>.yml`` (a fresh copy)."""
-    path = (ref_dir or config.REFERENCE_DIR) / "layouts" / f"{layout_id}.yml"
+    path = config.reference_dir() / "layouts" / f"{layout_id}.yml"
     if not path.exists():
         raise ReferenceError_(f"layout {layout_id!r} not found: expected {path.name} in the layouts folder")
-    return copy.deepcopy(_expanded_layout(path, path.stat().st_mtime_ns, ref_dir))
+    return copy.deepcopy(_expanded_layout(path, path.stat().st_mtime_ns))
 
 
 @functools.lru_cache(maxsize=64)
-def _expanded_layout(path: Path, mtime_ns: int, ref_dir: Path | None) -> dict:
-    return expand_layout(copy.deepcopy(_layout_file(path, mtime_ns)), ref_dir)
+def _expanded_layout(path: Path, mtime_ns: int) -> dict:
+    return expand_layout(copy.deepcopy(_layout_file(path, mtime_ns)))
 
 
 def collectable(cat: pd.DataFrame) -> pd.DataFrame:
@@ -200,10 +217,10 @@ def column_header(row: pd.Series) -> str:
     return f"{row['name_vi']} - {row['name_en']}"
 
 
-def expand_layout(spec: dict, ref_dir: Path | None = None) -> dict:
+def expand_layout(spec: dict) -> dict:
     """Fill sheet defaults and, for forms, the indicator columns from the catalogue."""
     defaults = spec.get("sheet_defaults", {})
-    cat = catalogue(ref_dir)
+    cat = catalogue()
     for sheet in spec.get("sheets", []):
         for key, value in defaults.items():
             sheet.setdefault(key, copy.deepcopy(value))

@@ -12,9 +12,6 @@ rows are returned as their own table, never mixed into ``observations.csv``.
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import pandas as pd
 
 from kpi import config, reference
@@ -25,13 +22,13 @@ from kpi.errors import KpiError
 STATUS_OF_SUM = ["lower_bound", "upper_bound", "estimate", "preliminary"]  # a sum is as weak as its weakest part
 
 
-@functools.lru_cache(maxsize=2)
-def mapping(ref_dir: Path | None = None) -> pd.DataFrame:
-    return pd.read_csv((ref_dir or config.REFERENCE_DIR) / "reorganisation_2025.csv", dtype=str, keep_default_na=False)
+@reference.per_folder(2)
+def mapping() -> pd.DataFrame:
+    return pd.read_csv(config.reference_dir() / "reorganisation_2025.csv", dtype=str, keep_default_na=False)
 
 
-def refuse_non_additive(indicators: list[str], ref_dir: Path | None = None) -> None:
-    cat = reference.catalogue(ref_dir)
+def refuse_non_additive(indicators: list[str]) -> None:
+    cat = reference.catalogue()
     bad = [i for i in indicators if i in cat.index and cat.loc[i, "aggregation"] != "sum"]
     if bad:
         parts = {i: [p for p in (cat.loc[i, "numerator"], cat.loc[i, "denominator"]) if p] for i in bad}
@@ -42,18 +39,18 @@ def refuse_non_additive(indicators: list[str], ref_dir: Path | None = None) -> N
         )
 
 
-def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None, ref_dir: Path | None = None) -> pd.DataFrame:
+def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None) -> pd.DataFrame:
     """Sum the values of pre-2025 units into the new units they became part of.
 
     ``indicators`` None takes every additive indicator present; naming a non-additive one is
     refused.  Each row says which old units it sums and whether the new unit also took in
     units of other districts (then the sum covers the Tam Đường part only).
     """
-    cat = reference.catalogue(ref_dir)
+    cat = reference.catalogue()
     if indicators is None:
         indicators = sorted(i for i in set(obs["indicator"]) if cat.loc[i, "aggregation"] == "sum")
-    refuse_non_additive(indicators, ref_dir)
-    table = mapping(ref_dir)
+    refuse_non_additive(indicators)
+    table = mapping()
     old = obs[
         obs["indicator"].isin(indicators)
         & (obs["year"] < reference.ERA_BOUNDARY_YEAR)
@@ -86,23 +83,23 @@ def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None, ref_dir
     return pd.DataFrame(rows, columns=OBS_COLUMNS)
 
 
-def new_unit_of(old_code: str, ref_dir: Path | None = None) -> tuple[str, str] | None:
+def new_unit_of(old_code: str) -> tuple[str, str] | None:
     """(code, name) of the 2025 unit an old unit became part of, or None."""
-    table = mapping(ref_dir)
+    table = mapping()
     row = table[table["old_code"] == old_code]
     return (row["new_code"].iloc[0], row["new_name"].iloc[0]) if len(row) else None
 
 
-def series_in_new_units(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+def series_in_new_units(obs: pd.DataFrame) -> pd.DataFrame:
     """Observations of the new units: native rows from 2025 on plus old years re-aggregated."""
     new = obs[obs["year"] >= reference.ERA_BOUNDARY_YEAR]
-    return pd.concat([to_new_units(obs, ref_dir=ref_dir), new], ignore_index=True)
+    return pd.concat([to_new_units(obs), new], ignore_index=True)
 
 
-def in_units_of_year(obs: pd.DataFrame, year: int, ref_dir: Path | None = None) -> pd.DataFrame:
+def in_units_of_year(obs: pd.DataFrame, year: int) -> pd.DataFrame:
     """Observations in the units in force in ``year``: from 2025, old years re-aggregated to the new
     communes (03390 is Thị trấn Tam Đường up to 2024 and Xã Bình Lư from 2025), so a comparison
     across 1 July 2025 compares one area with itself.  Reports and ``kpi export`` read this."""
     if reference.era_of_year(year) == "pre2025":
         return obs
-    return series_in_new_units(obs, ref_dir)
+    return series_in_new_units(obs)

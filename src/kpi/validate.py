@@ -8,8 +8,6 @@ printed report can disagree with itself and the package must show it, not hide i
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pandera.pandas as pa
 
@@ -20,11 +18,11 @@ from kpi.errors import KpiError
 TOLERANCE = 1e-6  # sums of printed integers must match exactly, up to float noise
 
 
-def observations_schema(ref_dir: Path | None = None) -> pa.DataFrameSchema:
+def observations_schema() -> pa.DataFrameSchema:
     """Schema of ``observations.csv``: types, closed vocabularies and the unique key."""
-    cat = reference.catalogue(ref_dir)
-    areas = set(reference.gazetteer(ref_dir).areas["code"])
-    units = set(reference.units(ref_dir)["unit"])
+    cat = reference.catalogue()
+    areas = set(reference.gazetteer().areas["code"])
+    units = set(reference.units()["unit"])
     return pa.DataFrameSchema(
         {
             "indicator": pa.Column(str, pa.Check.isin(list(cat.index))),
@@ -51,24 +49,24 @@ def observations_schema(ref_dir: Path | None = None) -> pa.DataFrameSchema:
     )
 
 
-def validate_observations(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+def validate_observations(obs: pd.DataFrame) -> pd.DataFrame:
     """Check the observations table against its schema, every failure at once."""
     try:
-        return observations_schema(ref_dir).validate(obs, lazy=True)
+        return observations_schema().validate(obs, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases.head(20)
         lines = [f"{r.column}: {r.check} failed for {r.failure_case!r}" for r in cases.itertuples()]
         raise KpiError("observations do not match their schema:\n  " + "\n  ".join(lines)) from None
 
 
-def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool], ref_dir: Path | None = None) -> pd.DataFrame:
+def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame:
     """Commune parts against the district total of the same source, indicator and year.
 
     Only additive indicators are checked.  Where a source lists every commune that has any
     (``complete_breakdown``), parts must add up to the total; elsewhere they must not exceed it.
     """
-    cat = reference.catalogue(ref_dir)
-    areas = reference.gazetteer(ref_dir).areas
+    cat = reference.catalogue()
+    areas = reference.gazetteer().areas
     additive = obs[
         (obs["indicator"].map(cat["aggregation"]) == "sum") & ~obs["area_code"].str.contains("+", regex=False)
     ]
@@ -128,9 +126,9 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool], ref_dir: Path |
     )
 
 
-def identities(obs: pd.DataFrame, ref_dir: Path | None = None) -> pd.DataFrame:
+def identities(obs: pd.DataFrame) -> pd.DataFrame:
     """Declared identities between indicators (``identities.csv``: total = sum of parts)."""
-    path = (ref_dir or reference.config.REFERENCE_DIR) / "identities.csv"
+    path = reference.config.reference_dir() / "identities.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     findings = []
     cell = ["area_code", "year", "source_id"]
