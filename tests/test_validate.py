@@ -69,3 +69,44 @@ def test_schema_refuses_duplicate_keys_and_wrong_units():
     with pytest.raises(KpiError) as err:
         validate_observations(table)
     assert "unit" in str(err.value) and "observations do not match their schema" in str(err.value)
+
+
+ROW = {
+    "indicator": "fish.tanks",
+    "area_code": "106",
+    "area_name": "Huyện Tam Đường",
+    "year": 2022,
+    "value": 388.0,
+    "unit": "tank",
+    "status": "reported",
+    "source_id": "s",
+    "source_ref": "r",
+    "note": "",
+}
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        pytest.param({"year": 1800}, ["year", "1800", "1900"], id="year-range"),
+        pytest.param({"year": "twenty"}, ["year", "'twenty'", "number"], id="year-text"),
+        pytest.param({"value": 1e13}, ["value", "1e+12"], id="magnitude"),
+        pytest.param({"status": "guess"}, ["status", "'guess'", "statuses"], id="status"),
+        pytest.param({"area_code": "999"}, ["area_code", "'999'"], id="area"),
+        pytest.param({"indicator": "x.y"}, ["indicator", "'x.y'"], id="indicator"),
+        pytest.param({"source_ref": ""}, ["source_ref", "empty"], id="empty-place"),
+    ],
+)
+def test_the_schema_names_the_column_and_the_value(change, named):
+    """Each rule of kpi.schema.OBSERVATIONS refuses what breaks it, naming the column and the value."""
+    with pytest.raises(KpiError) as err:
+        validate_observations(pd.DataFrame([ROW, {**ROW, **change, "source_id": "t"}]))
+    message = str(err.value)
+    assert message.startswith("observations do not match their schema")
+    for value in named:
+        assert value in message, (value, message)
+
+
+def test_a_table_of_the_schema_passes_with_its_types():
+    checked = validate_observations(pd.DataFrame([ROW, {**ROW, "year": "2021"}]))
+    assert checked["year"].tolist() == [2022, 2021] and checked["year"].dtype == "int64"

@@ -234,10 +234,10 @@ def all_areas(data_dir: Path, target: int) -> list[str]:
 
 
 def build(
-    baseline: int = 2012,
-    target: int = 2022,
-    area: str = "106",
-    lang: str = "vi",
+    baseline: int = config.DEFAULT_BASELINE_YEAR,
+    target: int = config.DEFAULT_TARGET_YEAR,
+    area: str = config.DEFAULT_AREA,
+    lang: str = config.DEFAULT_LANG,
     jobs: int = 1,
     force: bool = False,
     data_dir: str | Path | None = None,

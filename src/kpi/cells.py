@@ -11,21 +11,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from kpi.schema import CELLS
 from kpi.text import fold, nfc
 
-CELL_COLUMNS = [
-    "source_id",
-    "source_ref",
-    "indicator",
-    "area_raw",
-    "year_raw",
-    "raw_value",
-    "unit_raw",
-    "base_year",
-    "note",
-    "status",
-]
-REJECT_COLUMNS = ["source_id", "source_ref", "field", "raw_value", "reason"]
 LISTED = 8  # names a one-line problem lists before it says how many there are in all
 
 
@@ -94,4 +82,4 @@ def listed(names: list[str], first: int = LISTED) -> str:
 
 def cells_frame(parts: list[Extracted]) -> pd.DataFrame:
     rows = [cell for part in parts for cell in part.cells]
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+    return pd.DataFrame(rows, columns=CELLS.columns)

@@ -20,29 +20,8 @@ import math
 import pandas as pd
 
 from kpi.errors import KpiError, UnitMismatch
+from kpi.schema import CHANGES
 
-CHANGE_COLUMNS = [
-    "indicator",
-    "area_code",
-    "area_name",
-    "unit",
-    "baseline_year",
-    "baseline_value",
-    "baseline_status",
-    "baseline_source",
-    "baseline_ref",
-    "target_year",
-    "target_value",
-    "target_status",
-    "target_source",
-    "target_ref",
-    "change_abs",
-    "change_pct",
-    "cagr_pct",
-    "complete",
-    "baseline_note",
-    "target_note",
-]
 SKIP_SUFFIXES = (".increase", ".printed")  # printed increases and printed shares are inputs, not series
 
 
@@ -115,7 +94,7 @@ def compare(
                 f"(its years: {', '.join(map(str, held))})"
             )
     if table.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
+        return pd.DataFrame(columns=CHANGES.columns)
     _refuse_two_areas_under_one_code(table, baseline, target)
     if priority is None and table.duplicated(["indicator", "area_code", "year"]).any():
         from kpi.api import load_priorities
@@ -159,5 +138,5 @@ def compare(
             "baseline_note": both["note_b"].fillna(""),
             "target_note": both["note_t"].fillna(""),
         },
-        columns=CHANGE_COLUMNS,
+        columns=CHANGES.columns,
     )

@@ -21,13 +21,14 @@ import yaml
 
 from kpi import config, derive, reference
 from kpi.book import open_workbook, reader_failure
-from kpi.cells import REJECT_COLUMNS, cells_frame, listed
+from kpi.cells import cells_frame, listed
 from kpi.clean import clean_cells, clean_list
 from kpi.csvread import MAX_HEADER_SHIFT, TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
 from kpi.derive import plain_number
 from kpi.errors import UNEXPECTED_EXIT, KpiError, SourceError, debugging, unexpected_problem
 from kpi.extract import READERS
 from kpi.reference import SourceRecord
+from kpi.schema import REJECTS
 from kpi.text import fold, nfc
 
 CSV_SUFFIXES = (".csv", ".txt") + TAB_SUFFIXES
@@ -40,7 +41,7 @@ class CheckReport:
     path: Path
     layout: str
     problems: list[str] = field(default_factory=list)
-    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTS.columns))
     values: int = 0
     list_rows: int = 0  # rows of a list (OCOP products, varieties): things, not figures
     unexpected: bool = False
@@ -191,10 +192,10 @@ def _read(report: CheckReport, path: Path, layout_id: str | None) -> None:
         return
     report.problems = list(out.problems)
     cleaned = clean_cells(cells_frame([out]))
-    rejects = [pd.DataFrame(out.rejects, columns=REJECT_COLUMNS), cleaned.rejects]
+    rejects = [pd.DataFrame(out.rejects, columns=REJECTS.columns), cleaned.rejects]
     for rows in out.lists.values():  # a list is cleaned as ingest cleans it: areas, numbers, years, repeats
         table, list_rejects = clean_list(rows, spec)
-        rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
+        rejects.append(pd.DataFrame(list_rejects, columns=REJECTS.columns))
         report.list_rows += len(table)
     report.rejects = pd.concat(rejects, ignore_index=True)
     report.values = len(cleaned.observations)

@@ -23,25 +23,12 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from kpi import reference
-from kpi.cells import REJECT_COLUMNS, raw_text
+from kpi.cells import raw_text
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.errors import UnitMismatch
+from kpi.schema import MAX_MAGNITUDE, OBSERVATIONS, REJECTS
 from kpi.text import ParsedNumber, fold, format_number, nfc, parse_number
 
-OBS_COLUMNS = [
-    "indicator",
-    "area_code",
-    "area_name",
-    "year",
-    "value",
-    "unit",
-    "status",
-    "source_id",
-    "source_ref",
-    "note",
-]
-KEY = ["indicator", "area_code", "year", "source_id"]
-MAX_MAGNITUDE = 1e12  # above any district or national figure in these units
 RANGE_SUFFIXES = ("_min", "_max")  # a printed range "160-320" feeds <id>_min and <id>_max
 SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?\s*[eE]\s*[+-]?\d+\s*$")  # 1e20, 1,5E+3
 NOT_AVAILABLE = frozenset({"n/a", "na", "n.a.", "#n/a", "nan", "null", "none"})  # folded words for "no figure"
@@ -335,7 +322,7 @@ def split_duplicates(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """Rows sharing a key (indicator, area, year, source) are all rejected, each naming the others:
     which of two typed values is right cannot be known, so neither is kept silently."""
     groups = defaultdict(list)
-    keys = [(row["indicator"], row["area_code"], row["year"], row["source_id"]) for row in rows]  # KEY
+    keys = [tuple(row[k] for k in OBSERVATIONS.key) for row in rows]
     for key, row in zip(keys, rows):
         groups[key].append(row)
     kept, rejects = [], []
@@ -379,9 +366,11 @@ def clean_cells(cells: pd.DataFrame) -> Cleaned:
         rows.extend(out)
     rows, duplicates = split_duplicates(rows)
     rejects.extend(duplicates)
-    frame = pd.DataFrame(rows, columns=OBS_COLUMNS + ["base_year"])
+    frame = pd.DataFrame(rows, columns=OBSERVATIONS.columns + ["base_year"])
     frame = frame.astype({"year": "int64", "value": "float64"})
-    return Cleaned(frame[OBS_COLUMNS], pd.DataFrame(rejects, columns=REJECT_COLUMNS), missing, frame["base_year"])
+    return Cleaned(
+        frame[OBSERVATIONS.columns], pd.DataFrame(rejects, columns=REJECTS.columns), missing, frame["base_year"]
+    )
 
 
 def clean_list(table: list[dict], spec: dict) -> tuple[pd.DataFrame, list[dict]]:

@@ -18,25 +18,11 @@ import re
 import pandas as pd
 
 from kpi import reference
-from kpi.clean import OBS_COLUMNS
+from kpi.schema import FINDINGS, OBSERVATIONS
 from kpi.text import format_number
 
 # A sum is as weak as its weakest part: a bound or an estimate among the parts makes the sum one too.
 WEAKEST_FIRST = ("lower_bound", "upper_bound", "estimate", "preliminary")
-# value: the figure as printed; expected: what its parts give; other: the other side of an echo
-FINDING_COLUMNS = [
-    "check",
-    "indicator",
-    "area_code",
-    "year",
-    "source_id",
-    "source_ref",
-    "unit",
-    "value",
-    "expected",
-    "other",
-    "message",
-]
 
 
 def decimals_of(value: float, max_decimals: int = 6) -> int:
@@ -111,7 +97,7 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series) -> pd.DataFrame:
                 ),
             }
         )
-    return pd.DataFrame(rows, columns=OBS_COLUMNS)
+    return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
 
 
 def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -176,11 +162,11 @@ def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                         for a, b in zip(new["value"], new["value_d"])
                     ],
                 },
-                columns=OBS_COLUMNS,
+                columns=OBSERVATIONS.columns,
             )
         )
-    derived = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBS_COLUMNS)
-    return derived, pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    derived = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBSERVATIONS.columns)
+    return derived, pd.DataFrame(findings, columns=FINDINGS.columns)
 
 
 def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str) -> dict:
@@ -247,7 +233,7 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict]) -> p
                         "note": how + (f" where {where}" if where else ""),
                     }
                 )
-    return pd.DataFrame(rows, columns=OBS_COLUMNS)
+    return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
 
 
 def span_ref(refs: list[str]) -> str:
@@ -327,5 +313,5 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
                 for v, u, n in zip(missing["value"], missing["unit"], missing["units"])
             ],
         },
-        columns=OBS_COLUMNS,
+        columns=OBSERVATIONS.columns,
     )

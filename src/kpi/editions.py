@@ -16,12 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from kpi.config import DataPaths
+from kpi.schema import EDITION_CHANGES, EDITION_INDEX, OBSERVATIONS
 from kpi.write import atomic_write
-
-KEY = ["indicator", "area_code", "year", "source_id"]
-INDEX_COLUMNS = ["data_version", "built_at"]
-# revision: "preliminary_confirmed" or "preliminary_replaced" when an official figure replaced a preliminary one
-DIFF_COLUMNS = KEY + ["unit", "change", "old_value", "new_value", "old_status", "new_status", "source_ref", "revision"]
 
 
 def folder(data_dir: str | Path | None = None) -> Path:
@@ -31,7 +27,7 @@ def folder(data_dir: str | Path | None = None) -> Path:
 def history(data_dir: str | Path | None = None) -> pd.DataFrame:
     path = folder(data_dir) / "index.csv"
     if not path.exists():
-        return pd.DataFrame(columns=INDEX_COLUMNS)
+        return pd.DataFrame(columns=EDITION_INDEX.columns)
     return pd.read_csv(path, dtype=str)
 
 
@@ -71,9 +67,9 @@ def diff(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 1e-9) -> pd.Da
     >>> diff(old, new)[["indicator", "change", "revision"]].values.tolist()
     [['a', 'revised', 'preliminary_confirmed'], ['b', 'revised', 'preliminary_replaced']]
     """
-    merged = old[KEY + ["value", "status", "unit", "source_ref"]].merge(
-        new[KEY + ["value", "status", "unit", "source_ref"]],
-        on=KEY,
+    merged = old[list(OBSERVATIONS.key) + ["value", "status", "unit", "source_ref"]].merge(
+        new[list(OBSERVATIONS.key) + ["value", "status", "unit", "source_ref"]],
+        on=list(OBSERVATIONS.key),
         how="outer",
         suffixes=("_old", "_new"),
         indicator=True,
@@ -88,7 +84,7 @@ def diff(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 1e-9) -> pd.Da
     merged = merged.assign(change=change, revision=revision)[lambda d: d["change"] != "same"]
     return pd.DataFrame(
         {
-            **{k: merged[k] for k in KEY},
+            **{k: merged[k] for k in list(OBSERVATIONS.key)},
             "unit": merged["unit_new"].fillna(merged["unit_old"]),
             "change": merged["change"],
             "old_value": merged["value_old"],
@@ -98,8 +94,8 @@ def diff(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 1e-9) -> pd.Da
             "source_ref": merged["source_ref_new"].fillna(merged["source_ref_old"]),
             "revision": merged["revision"],
         },
-        columns=DIFF_COLUMNS,
-    ).sort_values(["change"] + KEY, ignore_index=True)
+        columns=EDITION_CHANGES.columns,
+    ).sort_values(["change"] + list(OBSERVATIONS.key), ignore_index=True)
 
 
 def changes_since_previous(
@@ -108,6 +104,6 @@ def changes_since_previous(
     """(previous version, differences) for the current observations; (None, empty) on a first edition."""
     prev = previous_version(data_version, data_dir)
     if prev is None:
-        return None, pd.DataFrame(columns=DIFF_COLUMNS)
+        return None, pd.DataFrame(columns=EDITION_CHANGES.columns)
     old = pd.read_parquet(folder(data_dir) / f"{prev}.parquet")
     return prev, diff(old, current)

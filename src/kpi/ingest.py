@@ -16,30 +16,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi import __version__, config, derive, reads, reference, safety, sources, validate
+from kpi import __version__, config, derive, labels, reads, reference, safety, schema, sources, validate
 from kpi.book import reader_failure
-from kpi.cells import REJECT_COLUMNS, Extracted, cells_frame
-from kpi.changes import CHANGE_COLUMNS, compare
-from kpi.clean import KEY, OBS_COLUMNS, Cleaned, clean_cells, clean_list
+from kpi.cells import Extracted, cells_frame
+from kpi.changes import compare
+from kpi.clean import Cleaned, clean_cells, clean_list
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.extract import extract
+from kpi.schema import CHANGES, OBSERVATIONS, REJECTS
 from kpi.write import run_lock, staged_folder, write_json, write_table
 
 CONSOLE_ROWS = 20  # rejects, findings and conflicts the summary prints; every one is in its CSV
-OBS_DESCRIPTIONS = {
-    "indicator": "Indicator id from the catalogue (data/reference/indicators.csv)",
-    "area_code": "Statistical code of the area: 106 Tam Đường district, five digits for a commune",
-    "area_name": "Official Vietnamese name of the area (NFC)",
-    "year": "Year the value refers to",
-    "value": "Value in the catalogue unit",
-    "unit": "Canonical unit code (t, ha, t/ha, m3, facility, ...)",
-    "status": "reported, preliminary (printed as sơ bộ, to be replaced by the official figure), derived (computed "
-    "from printed figures), estimate, lower_bound or upper_bound",
-    "source_id": "Raw source (one provenance record each)",
-    "source_ref": "Exact place: file.xlsx!Sheet!C7, file.csv:12 with the report passage, or the inputs of a derivation",
-    "note": "Free text: quotes, base years, how a value was derived",
-}
 
 
 @dataclass
@@ -156,7 +144,7 @@ def data_version(obs: pd.DataFrame) -> str:
     Rows are hashed one by one (pandas' stable row hash) and the sorted row hashes are digested,
     so a nation-sized table is never turned into one big string.
     """
-    rows = pd.util.hash_pandas_object(obs[OBS_COLUMNS], index=False).sort_values().to_numpy()
+    rows = pd.util.hash_pandas_object(obs[OBSERVATIONS.columns], index=False).sort_values().to_numpy()
     return hashlib.sha256(rows.tobytes()).hexdigest()[:12]
 
 
@@ -170,14 +158,14 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     priority = {r.source_id: r.priority for r in records}
     parts = [part for part, _ in files]
     cleaned = [c for _, c in files]
-    rejects = [pd.DataFrame(p.rejects, columns=REJECT_COLUMNS) for p in parts] + [c.rejects for c in cleaned]
+    rejects = [pd.DataFrame(p.rejects, columns=REJECTS.columns) for p in parts] + [c.rejects for c in cleaned]
     lists, specs = {}, {}
     for part in parts:
         spec = layouts[part.source_id]
         for name, rows in part.lists.items():
             table, list_rejects = clean_list(rows, spec)
             lists[name], specs[name] = table, spec
-            rejects.append(pd.DataFrame(list_rejects, columns=REJECT_COLUMNS))
+            rejects.append(pd.DataFrame(list_rejects, columns=REJECTS.columns))
     obs = pd.concat([c.observations for c in cleaned], ignore_index=True)
     base_years = pd.concat([c.base_years for c in cleaned], ignore_index=True)
     missing = sum(c.missing for c in cleaned)
@@ -188,8 +176,8 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     obs = pd.concat([obs, base, listed], ignore_index=True)
     obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
-    obs = pd.concat([obs, ratios], ignore_index=True).sort_values(KEY, ignore_index=True)
-    obs = validate.validate_observations(obs[OBS_COLUMNS])
+    obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
+    obs = validate.validate_observations(obs[OBSERVATIONS.columns])
     complete = {sid: bool(spec.get("complete_breakdown", False)) for sid, spec in layouts.items()}
     findings = pd.concat(
         [
@@ -279,7 +267,7 @@ def write_outputs(result: IngestResult, out: Path) -> None:
     changes = (
         compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
         if ends <= set(obs["year"])
-        else pd.DataFrame(columns=CHANGE_COLUMNS)
+        else pd.DataFrame(columns=CHANGES.columns)
     )
     write_table(changes, out / "changes.csv")
     write_table(result.rejects, out / "rejects.csv")
@@ -348,67 +336,44 @@ def validation_markdown(report: dict) -> str:
 
 
 def datapackage(result: IngestResult) -> dict:
-    """A Frictionless data package descriptor of the processed tables."""
+    """A Frictionless data package descriptor of the processed tables, from their schemas (``kpi.schema``).
 
-    def schema(frame: pd.DataFrame, descriptions: dict[str, str]) -> dict:
-        types = {"int64": "integer", "float64": "number"}
-        return {
-            "fields": [
-                {"name": c, "type": types.get(str(frame[c].dtype), "string"), "description": descriptions.get(c, "")}
-                for c in frame.columns
-            ]
-        }
-
+    Lists (OCOP products, partner projects, varieties) have the columns of their layouts; their
+    fields are described by type only.
+    """
     cat = reference.catalogue()
     used = cat.loc[sorted(set(result.observations["indicator"]))]
-    resources = [
+    indicators = [
         {
-            "name": "observations",
-            "path": "observations.csv",
+            "id": r.id,
+            "name_vi": r.name_vi,
+            "name_en": r.name_en,
+            "unit": r.unit,
+            "aggregation": r.aggregation,
+            "nature": r.nature,
+            "definition": r.definition,
+        }
+        for r in used.itertuples()
+    ]
+    resources = [
+        {**table.descriptor(), **({"indicators": indicators} if table is schema.OBSERVATIONS else {})}
+        for table in schema.WRITTEN
+    ]
+    types = {"int64": "integer", "float64": "number"}
+    resources += [
+        {
+            "name": name,
+            "path": f"lists/{name}.csv",
             "format": "csv",
             "encoding": "utf-8",
-            "schema": {
-                **schema(result.observations, OBS_DESCRIPTIONS),
-                "primaryKey": ["indicator", "area_code", "year", "source_id"],
-            },
-            "indicators": [
-                {
-                    "id": r.id,
-                    "name_vi": r.name_vi,
-                    "name_en": r.name_en,
-                    "unit": r.unit,
-                    "aggregation": r.aggregation,
-                    "nature": r.nature,
-                    "definition": r.definition,
-                }
-                for r in used.itertuples()
-            ],
-        },
-        {
-            "name": "changes",
-            "path": "changes.csv",
-            "format": "csv",
-            "description": f"Two-period comparison {config.DEFAULT_BASELINE_YEAR} → {config.DEFAULT_TARGET_YEAR} "
-            "(kpi build and kpi.compare take other years)",
-        },
-        {
-            "name": "rejects",
-            "path": "rejects.csv",
-            "format": "csv",
-            "schema": schema(
-                result.rejects, {"source_ref": "Place of the rejected value", "reason": "Why it was rejected"}
-            ),
-        },
-        {"name": "findings", "path": "findings.csv", "format": "csv", "schema": schema(result.findings, {})},
-        {"name": "conflicts", "path": "conflicts.csv", "format": "csv", "schema": schema(result.conflicts, {})},
-        {"name": "sources", "path": "sources.csv", "format": "csv", "schema": schema(result.sources, {})},
-    ] + [
-        {"name": name, "path": f"lists/{name}.csv", "format": "csv", "schema": schema(t, {})}
+            "schema": {"fields": [{"name": c, "type": types.get(str(t[c].dtype), "string")} for c in t.columns]},
+        }
         for name, t in result.lists.items()
     ]
+    years = result.observations["year"]
     return {
         "name": "tam-duong-kpi",
-        "title": "Tam Đường district indicators, 2012-2022",
+        "title": f"{labels.publication('en')['series']}, {years.min()}-{years.max()}",
         "version": result.data_version,
         "licenses": [{"name": "CC-BY-4.0"}],
         "sources": [{"title": r.title, "path": f"raw/{r.file}"} for r in result.sources.itertuples()],

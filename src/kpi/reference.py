@@ -20,7 +20,6 @@ from kpi import config
 from kpi.errors import ReferenceError_, UnitMismatch
 from kpi.text import fold, nfc
 
-STATUSES = ("reported", "preliminary", "derived", "estimate", "lower_bound", "upper_bound")
 ERA_BOUNDARY_YEAR = (
     2025  # Res. 1670/NQ-UBTVQH15: new commune units from 1 July 2025; yearly figures from 2025 on use them
 )

@@ -15,9 +15,9 @@ from __future__ import annotations
 import pandas as pd
 
 from kpi import config, reference
-from kpi.clean import OBS_COLUMNS
 from kpi.derive import plain_number
 from kpi.errors import KpiError
+from kpi.schema import OBSERVATIONS
 
 STATUS_OF_SUM = ["lower_bound", "upper_bound", "estimate", "preliminary"]  # a sum is as weak as its weakest part
 
@@ -80,7 +80,7 @@ def to_new_units(obs: pd.DataFrame, indicators: list[str] | None = None) -> pd.D
                 ),
             }
         )
-    return pd.DataFrame(rows, columns=OBS_COLUMNS)
+    return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
 
 
 def new_unit_of(old_code: str) -> tuple[str, str] | None:

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kpi import api, charts, display, downloads, editions, labels, params, reference, reorg, story, views
-from kpi.changes import CHANGE_COLUMNS, compare
+from kpi.changes import compare
 from kpi.cite import References
 from kpi.ingest import data_version
 from kpi.render import slug
+from kpi.schema import CHANGES
 from kpi.sources import pick
 from kpi.views import Chart, Scope, Table
 
@@ -124,7 +125,7 @@ class Context:
     def _changes(self) -> pd.DataFrame:
         """The area's two-period changes (none when the area has no figure at all)."""
         if views.of_area(self.obs, self.scope).empty:
-            return pd.DataFrame(columns=CHANGE_COLUMNS)
+            return pd.DataFrame(columns=CHANGES.columns)
         return compare(self.obs, self.scope.baseline, self.scope.target, area=self.scope.area, priority=self.priority)
 
     def story(self, theme: str | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kpi.derive import plain_number
+from kpi.schema import CONFLICTS, FINDINGS
 
 TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: beyond rounding)
 # Between values of equal source priority.  A preliminary figure (sơ bộ) ranks after the official
@@ -19,21 +20,6 @@ TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: b
 # be preliminary) -- so a yearbook's preliminary figure is preferred to the sum we work out.
 STATUS_RANK = {"reported": 0, "preliminary": 1, "derived": 2, "estimate": 3, "lower_bound": 4, "upper_bound": 4}
 CELL = ["indicator", "area_code", "year"]
-CONFLICT_COLUMNS = [
-    "indicator",
-    "area_code",
-    "year",
-    "unit",
-    "chosen_source",
-    "chosen_value",
-    "chosen_status",
-    "other_source",
-    "other_value",
-    "other_status",
-    "other_ref",
-    "relative_difference",
-    "message",
-]
 
 
 def _ranked(obs: pd.DataFrame, priority: dict[str, int]) -> pd.DataFrame:
@@ -125,7 +111,7 @@ def conflicts(obs: pd.DataFrame, priority: dict[str, int] | None = None, toleran
                     "message": _describe(chosen, other),
                 }
             )
-    return pd.DataFrame(rows, columns=CONFLICT_COLUMNS)
+    return pd.DataFrame(rows, columns=CONFLICTS.columns)
 
 
 def _describe(chosen: pd.Series, other: pd.Series) -> str:
@@ -146,7 +132,6 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     2021 estimate of a news article) shows up here.
     """
     from kpi import reference
-    from kpi.derive import FINDING_COLUMNS
 
     printed = obs[obs["status"] != "derived"]
     pairs = printed.merge(printed, on=["indicator", "area_code", "value"], suffixes=("", "_b"))
@@ -186,5 +171,5 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
                 )
             ],
         },
-        columns=FINDING_COLUMNS,
+        columns=FINDINGS.columns,
     )

@@ -1,4 +1,4 @@
-"""Schemas of the processed tables (pandera) and consistency checks that give findings.
+"""Tables checked against their schemas (``kpi.schema``) and consistency checks that give findings.
 
 Schema failures are errors: the run stops and nothing is written.  Consistency checks
 (commune parts against district totals, declared identities such as 3 + 211 = 214
@@ -9,54 +9,106 @@ printed report can disagree with itself and the package must show it, not hide i
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 
-from kpi import config, reference
-from kpi.derive import FINDING_COLUMNS, plain_number
+from kpi import reference, schema
+from kpi.derive import plain_number
 from kpi.errors import KpiError
+from kpi.schema import FINDINGS
 
 TOLERANCE = 1e-6  # sums of printed integers must match exactly, up to float noise
 
 
-def observations_schema() -> pa.DataFrameSchema:
-    """Schema of ``observations.csv``: types, closed vocabularies and the unique key."""
-    cat = reference.catalogue()
-    areas = set(reference.gazetteer().areas["code"])
-    units = set(reference.units()["unit"])
-    return pa.DataFrameSchema(
-        {
-            "indicator": pa.Column(str, pa.Check.isin(list(cat.index))),
-            "area_code": pa.Column(str, pa.Check.isin(sorted(areas))),
-            "area_name": pa.Column(str, pa.Check.str_length(min_value=1)),
-            "year": pa.Column("int64", pa.Check.in_range(config.MIN_YEAR, config.MAX_YEAR)),
-            "value": pa.Column(float, [pa.Check(lambda s: s.abs() < 1e12, error="finite, plausible magnitude")]),
-            "unit": pa.Column(str, pa.Check.isin(sorted(units))),
-            "status": pa.Column(str, pa.Check.isin(list(reference.STATUSES))),
-            "source_id": pa.Column(str, pa.Check.str_length(min_value=1)),
-            "source_ref": pa.Column(str, pa.Check.str_length(min_value=1)),
-            "note": pa.Column(str, nullable=True),
-        },
-        checks=[
-            pa.Check(
-                lambda df: df["unit"] == df["indicator"].map(cat["unit"]),
-                error="unit must be the catalogue unit of the indicator",
-            )
-        ],
-        unique=["indicator", "area_code", "year", "source_id"],
-        strict=True,
-        coerce=True,
-        name="observations",
-    )
+MAX_LISTED = 20  # failures a schema error lists; the count says how many there are
+
+
+def vocabularies() -> dict[str, set[str]]:
+    """The closed sets a schema's fields name (``kpi.schema.Field.vocabulary``)."""
+    return {
+        "indicators": set(reference.catalogue().index),
+        "areas": set(reference.gazetteer().areas["code"]),
+        "units": set(reference.units()["unit"]),
+        "statuses": set(schema.STATUSES),
+    }
+
+
+def _field_failures(field: schema.Field, column: pd.Series, sets: dict[str, set[str]]) -> list[tuple[str, object]]:
+    """(check, value) of every value of one column that breaks its field's rule."""
+    failures: list[tuple[str, object]] = []
+    empty = column.isna() | (column.astype(str).str.len() == 0) if field.dtype == "string" else column.isna()
+    if field.required:
+        failures += [("not empty", v) for v in column[empty].head(MAX_LISTED)]
+    present = column[~empty]
+    if field.vocabulary:
+        known = sets[field.vocabulary]
+        failures += [(f"in {field.vocabulary}", v) for v in present[~present.isin(known)].unique()[:MAX_LISTED]]
+    if not pd.api.types.is_numeric_dtype(present):  # not numbers at all: said once by _coerced
+        return failures
+    if field.low is not None:
+        outside = present[(present < field.low) | (present > field.high)]
+        failures += [(f"in range {field.low:g}–{field.high:g}", v) for v in outside.head(MAX_LISTED)]
+    if field.below_magnitude is not None:
+        large = present[~(present.abs() < field.below_magnitude)]
+        failures += [(f"finite, below {field.below_magnitude:g}", v) for v in large.head(MAX_LISTED)]
+    return failures
+
+
+def _coerced(table: schema.Table, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The frame with its number columns of the schema's types; a value that is not one is a failure."""
+    problems, columns = [], {}
+    for field in table.fields:
+        column = frame[field.name]
+        if field.dtype not in ("int64", "float64"):
+            columns[field.name] = column
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = column[numbers.isna() & column.notna()]
+        problems += [f"{field.name}: a number failed for {v!r}" for v in bad.head(MAX_LISTED)]
+        whole = field.dtype == "float64" or not (numbers.isna().any() or (numbers % 1 != 0).any())
+        if not whole:
+            problems.append(f"{field.name}: whole numbers failed")
+        columns[field.name] = numbers.astype(field.dtype) if whole else column
+    return pd.DataFrame(columns, index=frame.index), problems
+
+
+def validate_table(table: schema.Table, frame: pd.DataFrame, sets: dict[str, set[str]] | None = None) -> pd.DataFrame:
+    """``frame`` checked against its schema (columns, types, empty values, vocabularies, ranges, key);
+    every failure at once in one KpiError.  Returns the frame with its columns of the schema's types."""
+    sets = vocabularies() if sets is None else sets
+    missing = [c for c in table.columns if c not in frame]
+    extra = [c for c in frame.columns if c not in table.columns]
+    problems = [f"column {c}: missing" for c in missing] + [f"column {c}: not in the schema" for c in extra]
+    if problems:
+        raise KpiError(f"{table.name} do not match their schema:\n  " + "\n  ".join(problems))
+    frame, problems = _coerced(table, frame)
+    for field in table.fields:
+        problems += [
+            f"{field.name}: {check} failed for {v!r}" for check, v in _field_failures(field, frame[field.name], sets)
+        ]
+    if table.key:
+        twice = frame[frame.duplicated(list(table.key), keep=False)]
+        problems += [
+            f"key {', '.join(table.key)}: unique failed for {tuple(r)!r}"
+            for r in twice[list(table.key)].drop_duplicates().head(MAX_LISTED).itertuples(index=False)
+        ]
+    if problems:
+        listed = problems[:MAX_LISTED] + (
+            [f"… and {len(problems) - MAX_LISTED} more"] if len(problems) > MAX_LISTED else []
+        )
+        raise KpiError(f"{table.name} do not match their schema:\n  " + "\n  ".join(listed))
+    return frame
 
 
 def validate_observations(obs: pd.DataFrame) -> pd.DataFrame:
-    """Check the observations table against its schema, every failure at once."""
-    try:
-        return observations_schema().validate(obs, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.head(20)
-        lines = [f"{r.column}: {r.check} failed for {r.failure_case!r}" for r in cases.itertuples()]
-        raise KpiError("observations do not match their schema:\n  " + "\n  ".join(lines)) from None
+    """The observations checked against ``kpi.schema.OBSERVATIONS`` and each in its indicator's unit."""
+    obs = validate_table(schema.OBSERVATIONS, obs)
+    wrong = obs[obs["unit"] != obs["indicator"].map(reference.catalogue()["unit"])]
+    if len(wrong):
+        lines = [
+            f"unit: the catalogue unit of {r.indicator} failed for {r.unit!r}"
+            for r in wrong.head(MAX_LISTED).itertuples()
+        ]
+        raise KpiError("observations do not match their schema:\n  " + "\n  ".join(lines))
+    return obs
 
 
 def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame:
@@ -122,7 +174,7 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame
                 for p, u, n, v in zip(merged["parts_value"], merged["unit"], merged["communes"], merged["value"])
             ],
         },
-        columns=FINDING_COLUMNS,
+        columns=FINDINGS.columns,
     )
 
 
@@ -161,4 +213,4 @@ def identities(obs: pd.DataFrame) -> pd.DataFrame:
                     ),
                 }
             )
-    return pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    return pd.DataFrame(findings, columns=FINDINGS.columns)
