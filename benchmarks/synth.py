@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from kpi import reference
+from kpi import layouts, reference
 from kpi.template import FIRST_ROW, write_template
 
 SEED = 20240601
@@ -132,21 +132,21 @@ class FormFiller:
         self.form = write_template(year, work / f"form_{year}.xlsx", synthetic_note=SYNTHETIC)
         with zipfile.ZipFile(self.form) as z:
             self.entries = {name: z.read(name) for name in z.namelist()}
-        spec = reference.layout("kpi_template")
+        spec = layouts.load("kpi_template")
         cat = reference.catalogue()
         workbook = self.entries["xl/workbook.xml"].decode()
         names = re.findall(r'<sheet [^>]*name="([^"]+)"', workbook)
         self.sheets = {}  # zip entry -> {column letter: (unit, additive)}
         for number, name in enumerate(names, start=1):
-            sheet = next((s for s in spec["sheets"] if s["sheet"] == name), None)
+            sheet = next((s for s in spec.sheets if s.sheet == name), None)
             if sheet is None:
                 continue
             columns = {}
-            for offset, column in enumerate(sheet["columns"]):
+            for offset, column in enumerate(sheet.columns):
                 letter = _letter(4 + offset)
                 columns[letter] = (
-                    cat.loc[column["indicator"], "unit"],
-                    cat.loc[column["indicator"], "aggregation"] == "sum",
+                    cat.loc[column.indicator, "unit"],
+                    cat.loc[column.indicator, "aggregation"] == "sum",
                 )
             self.sheets[f"xl/worksheets/sheet{number}.xml"] = columns
 

@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from kpi.derive import baselines, list_aggregates, ratios
+from kpi.layouts import Aggregate, Layout
 
 
 def obs(rows: list[tuple]) -> pd.DataFrame:
@@ -82,13 +83,16 @@ def test_list_counts_and_sums():
             "source_ref": ["l.csv:2", "l.csv:3", "l.csv:4"],
         }
     )
-    spec = {
-        "area": "106",
-        "aggregates": [
-            {"indicator": "ocop.products", "op": "count", "where": {"type": "sản phẩm OCOP"}},
-            {"indicator": "partners.area", "op": "sum", "column": "area_value"},
-        ],
-    }
+    spec = Layout(
+        "t",
+        "list",
+        table="t",
+        area="106",
+        aggregates=(
+            Aggregate("ocop.products", "count", where={"type": "sản phẩm OCOP"}),
+            Aggregate("partners.area", "sum", column="area_value"),
+        ),
+    )
     out = list_aggregates({"t": table}, {"t": spec})
     assert out[["indicator", "value", "source_ref", "status"]].values.tolist() == [
         ["ocop.products", 2.0, "l.csv:2, 3", "derived"],

@@ -1,11 +1,13 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from kpi import reference
+from kpi import layouts
 from kpi.errors import SourceError
 from kpi.extract import extract, header_texts
+from kpi.layouts import Layout
 from kpi.reference import SourceRecord
 
 
@@ -39,16 +41,17 @@ def annex_like(path: Path, header: str = "Số bể nuôi\nTanks", extra: str | 
     return path
 
 
-def one_sheet_layout() -> dict:
-    full = reference.layout("bc24_annex")
-    sheet = next(s for s in full["sheets"] if s["sheet"] == "04_CaNuocLanh")
-    sheet = {**sheet, "columns": [c for c in sheet["columns"] if c["indicator"] == "fish.tanks"]}
-    return {**full, "sheets": [sheet]}
+def one_sheet_layout() -> Layout:
+    full = layouts.load("bc24_annex")
+    sheet = next(s for s in full.sheets if s.sheet == "04_CaNuocLanh")
+    sheet = replace(sheet, columns=tuple(c for c in sheet.columns if c.indicator == "fish.tanks"))
+    return replace(full, sheets=(sheet,))
 
 
 def test_workbook_cells_carry_their_a1_place(tmp_path, monkeypatch):
     path = annex_like(tmp_path / "annex.xlsx")
-    monkeypatch.setattr("kpi.extract.load_layout", lambda *_: one_sheet_layout())
+    layout = one_sheet_layout()
+    monkeypatch.setattr("kpi.layouts.load", lambda *_: layout)
     out = extract(SourceRecord(path, {"source_id": "t", "layout": "x"}))
     cells = {(c["area_raw"], c["source_ref"]): c["raw_value"] for c in out.cells}
     assert cells == {("106", "annex.xlsx!04_CaNuocLanh!C7"): "388", ("Sơn Bình", "annex.xlsx!04_CaNuocLanh!C8"): 323.0}
@@ -57,7 +60,8 @@ def test_workbook_cells_carry_their_a1_place(tmp_path, monkeypatch):
 
 def test_renamed_column_is_reported_with_the_closest_known_header(tmp_path, monkeypatch):
     path = annex_like(tmp_path / "annex.xlsx", header="Số bể\nTanks")
-    monkeypatch.setattr("kpi.extract.load_layout", lambda *_: one_sheet_layout())
+    layout = one_sheet_layout()
+    monkeypatch.setattr("kpi.layouts.load", lambda *_: layout)
     with pytest.raises(SourceError) as err:
         extract(SourceRecord(path, {"source_id": "t", "layout": "x"}))
     text = str(err.value)
@@ -68,8 +72,8 @@ def test_renamed_column_is_reported_with_the_closest_known_header(tmp_path, monk
 def test_missing_sheet_names_the_sheets_there(tmp_path, monkeypatch):
     path = annex_like(tmp_path / "annex.xlsx")
     layout = one_sheet_layout()
-    layout["sheets"][0] = {**layout["sheets"][0], "sheet": "05_Khac"}
-    monkeypatch.setattr("kpi.extract.load_layout", lambda *_: layout)
+    layout = replace(layout, sheets=(replace(layout.sheets[0], sheet="05_Khac"),))
+    monkeypatch.setattr("kpi.layouts.load", lambda *_: layout)
     with pytest.raises(SourceError, match=r"sheet '05_Khac' not found.*\(sheets: 04_CaNuocLanh\)"):
         extract(SourceRecord(path, {"source_id": "t", "layout": "x"}))
 

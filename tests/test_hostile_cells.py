@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime
 import shutil
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from kpi import config, reference
+from kpi import config, layouts, reference
 from kpi.extract import extract
+from kpi.layouts import Layout
 from kpi.reference import SourceRecord
 
 from .test_hostile_kit import (
@@ -292,11 +294,11 @@ def test_area_names_are_official_and_nfc(hostile_run):
 # --- OpenDocument (.ods): read by calamine; hidden rows, formulas and merges from its XML -----
 
 
-def fish_tanks_layout() -> dict:
-    full = reference.layout("bc24_annex")
-    sheet = next(s for s in full["sheets"] if s["sheet"] == "04_CaNuocLanh")
-    sheet = {**sheet, "columns": [c for c in sheet["columns"] if c["indicator"] == "fish.tanks"]}
-    return {**full, "sheets": [sheet]}
+def fish_tanks_layout() -> Layout:
+    full = layouts.load("bc24_annex")
+    sheet = next(s for s in full.sheets if s.sheet == "04_CaNuocLanh")
+    sheet = replace(sheet, columns=tuple(c for c in sheet.columns if c.indicator == "fish.tanks"))
+    return replace(full, sheets=(sheet,))
 
 
 def fish_ods() -> bytes:
@@ -330,7 +332,8 @@ def fish_ods() -> bytes:
 def test_ods_is_read_and_its_hidden_rows_formulas_and_merges_are_rejected(tmp_path, monkeypatch):
     path = tmp_path / "fish.ods"
     path.write_bytes(fish_ods())
-    monkeypatch.setattr("kpi.extract.load_layout", lambda *_: fish_tanks_layout())
+    layout = fish_tanks_layout()
+    monkeypatch.setattr("kpi.layouts.load", lambda *_: layout)
     out = extract(SourceRecord(path, {"source_id": "fish", "layout": "x"}))
     assert {(c["area_raw"], c["source_ref"], c["raw_value"]) for c in out.cells} == {
         ("106", "fish.ods!04_CaNuocLanh!C7", 388.0),

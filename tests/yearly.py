@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from openpyxl import load_workbook
 
-from kpi import reference
+from kpi import layouts, reference
 from kpi.template import FIRST_ROW, write_template
 
 SEED = 20231
@@ -25,12 +25,12 @@ def filled_form(year: int, out: Path, seed: int = SEED) -> Path:
     write_template(year, out, synthetic_note=SYNTHETIC)
     wb = load_workbook(out)
     cat = reference.catalogue()
-    for sheet in reference.layout("kpi_template")["sheets"]:
-        ws = wb[sheet["sheet"]]
+    for sheet in layouts.load("kpi_template").sheets:
+        ws = wb[sheet.sheet]
         last = ws.max_row - 2  # the note row sits two rows under the table
-        for col, column in enumerate(sheet["columns"], start=4):
-            unit = cat.loc[column["indicator"], "unit"]
-            additive = cat.loc[column["indicator"], "aggregation"] == "sum"
+        for col, column in enumerate(sheet.columns, start=4):
+            unit = cat.loc[column.indicator, "unit"]
+            additive = cat.loc[column.indicator, "aggregation"] == "sum"
             values = {}
             for r in range(FIRST_ROW, last + 1):
                 if ws.cell(row=r, column=1).value == "106":

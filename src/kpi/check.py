@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from kpi import config, derive, reference
+from kpi import derive, layouts, reference
 from kpi.book import open_workbook, reader_failure
 from kpi.cells import cells_frame, listed
 from kpi.clean import clean_cells, clean_list
@@ -27,6 +27,7 @@ from kpi.csvread import MAX_HEADER_SHIFT, TAB_SUFFIXES, delimiter_of, header_of,
 from kpi.derive import plain_number
 from kpi.errors import UNEXPECTED_EXIT, KpiError, SourceError, debugging, unexpected_problem
 from kpi.extract import READERS
+from kpi.layouts import Layout
 from kpi.reference import SourceRecord
 from kpi.schema import REJECTS
 from kpi.text import fold, nfc
@@ -99,15 +100,13 @@ def grouped(rejects: pd.DataFrame) -> list[str]:
     return lines
 
 
-def layouts_of_kind(kinds: tuple[str, ...]) -> list[dict]:
-    folder = config.reference_dir() / "layouts"
-    specs = (reference.layout(path.stem) for path in sorted(folder.glob("*.yml")))
-    return [spec for spec in specs if spec.get("kind") in kinds]
+def layouts_of_kind(kinds: tuple[str, ...]) -> list[Layout]:
+    return [spec for spec in layouts.every() if spec.kind in kinds]
 
 
-def _required_columns(spec: dict) -> list[str]:
-    optional = set(spec.get("optional", []))
-    return [column for role, column in spec["columns"].items() if role not in optional]
+def _required_columns(spec: Layout) -> list[str]:
+    optional = set(spec.optional)
+    return [column for role, column in spec.columns.items() if role not in optional]
 
 
 def _guess_csv(path: Path) -> tuple[str | None, str]:
@@ -121,7 +120,7 @@ def _guess_csv(path: Path) -> tuple[str | None, str]:
         share = lambda s, c=columns: len(c & set(_required_columns(s))) / max(len(_required_columns(s)), 1)
         best = max(specs, key=share)
         if share(best) >= MIN_SHARE_OF_COLUMNS:
-            return best["id"], ""  # the reader then says where the header is
+            return best.id, ""  # the reader then says where the header is
     columns = set(header)
     share = lambda s: len(columns & set(_required_columns(s))) / max(len(_required_columns(s)), 1)
     best = max(specs, key=share)
@@ -129,7 +128,7 @@ def _guess_csv(path: Path) -> tuple[str | None, str]:
     lacks = [c for c in _required_columns(best) if c not in columns]
     return None, (
         f"matches no layout: its header (line {line or 1}: {listed(header)}) has too few columns of any "
-        f"layout; closest: {best['id']}, which has {len(have)} of its {len(have) + len(lacks)} columns "
+        f"layout; closest: {best.id}, which has {len(have)} of its {len(have) + len(lacks)} columns "
         f"(lacks {listed(lacks)}); give --layout to check it against one"
     )
 
@@ -139,18 +138,18 @@ def _guess_workbook(path: Path) -> tuple[str | None, str]:
     names = open_workbook(path).sheet_names
     folded = {fold(n) for n in names}
     specs = layouts_of_kind(("workbook",))
-    shared = lambda s: len(folded & {fold(sh["sheet"]) for sh in s["sheets"]})
+    shared = lambda s: len(folded & {fold(sh.sheet) for sh in s.sheets})
     best = max(specs, key=shared)
     if shared(best) > 0:
-        return best["id"], ""
+        return best.id, ""
     likeness = lambda s: max(
-        (difflib.SequenceMatcher(None, fold(n), fold(sh["sheet"])).ratio() for n in names for sh in s["sheets"]),
+        (difflib.SequenceMatcher(None, fold(n), fold(sh.sheet)).ratio() for n in names for sh in s.sheets),
         default=0.0,
     )
     near = max(specs, key=likeness)
     return None, (
         f"matches no layout: none of its sheets ({listed(names)}) is a sheet of a known layout; closest: "
-        f"{near['id']} (sheets {listed([sh['sheet'] for sh in near['sheets']])}); give --layout to "
+        f"{near.id} (sheets {listed([sh.sheet for sh in near.sheets])}); give --layout to "
         "check it against one"
     )
 
@@ -184,9 +183,9 @@ def _read(report: CheckReport, path: Path, layout_id: str | None) -> None:
             report.problems = [why]
             return
     report.layout = layout_id
-    spec = reference.layout(layout_id)
+    spec = layouts.load(layout_id)
     try:
-        out = READERS[spec["kind"]](_record_of(path, layout_id), spec)
+        out = READERS[spec.kind](_record_of(path, layout_id), spec)
     except SourceError as exc:
         report.problems = exc.problems
         return

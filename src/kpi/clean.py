@@ -26,6 +26,7 @@ from kpi import reference
 from kpi.cells import raw_text
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.errors import UnitMismatch
+from kpi.layouts import Layout
 from kpi.schema import MAX_MAGNITUDE, OBSERVATIONS, REJECTS
 from kpi.text import ParsedNumber, fold, format_number, nfc, parse_number
 
@@ -373,11 +374,11 @@ def clean_cells(cells: pd.DataFrame) -> Cleaned:
     )
 
 
-def clean_list(table: list[dict], spec: dict) -> tuple[pd.DataFrame, list[dict]]:
+def clean_list(table: list[dict], spec: Layout) -> tuple[pd.DataFrame, list[dict]]:
     """Clean one list table: areas to codes (``;`` separates several), numbers parsed, years checked;
     a line repeating an earlier one exactly is rejected (it would be counted twice)."""
     gaz = reference.gazetteer()
-    numbers = spec.get("numbers", {})
+    numbers = spec.numbers
     rows, rejects, seen = [], [], {}
     for row in table:
         out, bad = dict(row), []

@@ -18,6 +18,7 @@ from pathlib import Path
 from kpi import safety
 from kpi.cells import Extracted, closest
 from kpi.errors import SourceError
+from kpi.layouts import Layout
 from kpi.reference import SourceRecord
 from kpi.text import nfc
 
@@ -188,7 +189,7 @@ def later_header(numbered: list[tuple[int, list[str]]], wanted: set[str]) -> int
     return None
 
 
-def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[str], list[tuple[int, dict]]]:
+def _csv_rows(record: SourceRecord, spec: Layout, out: Extracted) -> tuple[list[str], list[tuple[int, dict]]]:
     text = read_csv_text(record.path)
     delimiter = delimiter_of(record.path, text)
     numbered, problem = numbered_rows(text, delimiter)
@@ -199,8 +200,8 @@ def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[st
     if not header:
         out.problems.append("the file is empty: expected a header line")
         return [], []
-    mapping = spec["columns"]
-    optional = set(spec.get("optional", []))
+    mapping = spec.columns
+    optional = set(spec.optional)
     required = {column for role, column in mapping.items() if role not in optional}
     if not required <= set(header):
         moved = later_header(numbered, required)
@@ -213,7 +214,7 @@ def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[st
     for role, column in mapping.items():
         if column not in header and role not in optional:
             out.problems.append(f"line {line}: column {column!r} ({role}) not found{closest(column, header)}")
-    known = set(mapping.values()) | set(spec.get("extra", []))
+    known = set(mapping.values()) | set(spec.extra)
     for h in header:
         if h not in known:
             out.problems.append(f"line {line}: unknown column {h!r}{closest(h, list(known))}")
@@ -241,7 +242,7 @@ def _csv_rows(record: SourceRecord, spec: dict, out: Extracted) -> tuple[list[st
     return header, records
 
 
-def read_records(record: SourceRecord, spec: dict) -> Extracted:
+def read_records(record: SourceRecord, spec: Layout) -> Extracted:
     """A CSV with one figure per line; an increase column gives a second figure on the line."""
     out = Extracted(record.source_id)
     _, rows = _csv_rows(record, spec, out)
@@ -249,7 +250,7 @@ def read_records(record: SourceRecord, spec: dict) -> Extracted:
         ref = f"{record.path.name}:{line_no}"
         passage = nfc(row.get("ref", ""))
         full_ref = f"{ref} {passage}".strip()
-        note = "; ".join(nfc(row[r]) for r in spec.get("note_roles", ["note"]) if nfc(row.get(r, "")))
+        note = "; ".join(nfc(row[r]) for r in spec.note_roles if nfc(row.get(r, "")))
         base = {
             "source_id": record.source_id,
             "area_raw": row.get("area", ""),
@@ -281,11 +282,11 @@ def read_records(record: SourceRecord, spec: dict) -> Extracted:
     return out
 
 
-def read_list(record: SourceRecord, spec: dict) -> Extracted:
+def read_list(record: SourceRecord, spec: Layout) -> Extracted:
     """A CSV of named things, renamed to the layout's roles and kept whole."""
     out = Extracted(record.source_id)
     _, rows = _csv_rows(record, spec, out)
-    table = spec["table"]
+    table = spec.table
     out.lists[table] = [
         {
             **{role: nfc(v) for role, v in row.items()},

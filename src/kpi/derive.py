@@ -18,6 +18,7 @@ import re
 import pandas as pd
 
 from kpi import reference
+from kpi.layouts import Layout
 from kpi.schema import FINDINGS, OBSERVATIONS
 from kpi.text import format_number
 
@@ -190,7 +191,7 @@ def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str
     }
 
 
-def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict]) -> pd.DataFrame:
+def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, Layout]) -> pd.DataFrame:
     """Counts and sums over list tables, one derived row per aggregate and year."""
     cat = reference.catalogue()
     gaz = reference.gazetteer()
@@ -199,18 +200,18 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict]) -> p
         spec = specs[table_name]
         if table.empty or "year" not in table:
             continue
-        for agg in spec.get("aggregates", []):
+        for agg in spec.aggregates:
             selected = table
-            for role, wanted in agg.get("where", {}).items():
+            for role, wanted in agg.where.items():
                 needle = wanted.casefold()
                 selected = selected[selected[role].map(lambda v, n=needle: n in str(v).casefold())]
             for year, group in selected.groupby("year"):
                 lines = ", ".join(ref.rsplit(":", 1)[1] for ref in group["source_ref"])
                 file = group["source_ref"].iloc[0].rsplit(":", 1)[0]
-                if agg["op"] == "count":
+                if agg.op == "count":
                     value, how = float(len(group)), f"count of {len(group)} rows"
                 else:
-                    col = group[agg["column"]].dropna()
+                    col = group[agg.column].dropna()
                     if col.empty:
                         continue
                     value = float(col.sum())
@@ -218,15 +219,15 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, dict]) -> p
                     how = f"sum of {len(col)} rows" + (
                         f"; {left_out} rows without a value left out" if left_out else ""
                     )
-                where = " and ".join(f"{k} = {v}" for k, v in agg.get("where", {}).items())
+                where = " and ".join(f"{k} = {v}" for k, v in agg.where.items())
                 rows.append(
                     {
-                        "indicator": agg["indicator"],
-                        "area_code": spec["area"],
-                        "area_name": gaz.name(spec["area"], int(year)),
+                        "indicator": agg.indicator,
+                        "area_code": spec.area,
+                        "area_name": gaz.name(spec.area, int(year)),
                         "year": int(year),
                         "value": value,
-                        "unit": cat.loc[agg["indicator"], "unit"],
+                        "unit": cat.loc[agg.indicator, "unit"],
                         "status": "derived",
                         "source_id": group["source_id"].iloc[0],
                         "source_ref": f"{file}:{lines}",

@@ -48,7 +48,7 @@ def unexpected_problem(exc: BaseException) -> str:
     )
 
 
-class ReferenceError_(KpiError):
+class ReferenceDataError(KpiError):
     """A reference table (catalogue, gazetteer, units, layout) is missing or inconsistent."""
 
 

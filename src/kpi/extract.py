@@ -27,15 +27,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kpi import safety
+from kpi import layouts, safety
 from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_rows, year_problems
 from kpi.cells import Extracted, cell_text, closest, listed
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
+from kpi.layouts import Layout, SheetLayout
 from kpi.marks import SheetMarks, range_ref
 from kpi.reference import SourceRecord
-from kpi.reference import layout as load_layout
 from kpi.safety import CheckedWorkbook
 from kpi.text import MISSING_TOKENS, fold
 
@@ -96,7 +96,7 @@ def header_anchors(rows: list[list], header_rows: list[int], merged: list) -> li
 
 
 def _match_columns(
-    texts: list[str], spec: dict, sheet: str, problems: list[str], anchors: list[int] | None = None
+    texts: list[str], spec: SheetLayout, sheet: str, problems: list[str], anchors: list[int] | None = None
 ) -> dict[int, dict]:
     """Map each column of the layout to its index by header text; report missing/unknown columns."""
     by_fold = {}
@@ -104,21 +104,21 @@ def _match_columns(
         if text:
             by_fold.setdefault(fold(text), c)
     found: dict[int, dict] = {}
-    wanted = [spec["area"]] + ([spec["status"]] if spec.get("status") else []) + spec["columns"]
+    wanted = [spec.area] + ([spec.status] if spec.status else []) + list(spec.columns)
     for col in wanted:
-        c = by_fold.get(fold(col["header"]))
+        c = by_fold.get(fold(col.header))
         if c is None:
             problems.append(
-                f"sheet {sheet!r}: column {col['header']!r} not found in "
-                f"{_rows_text(spec['header_rows'])}{closest(col['header'], texts)}"
+                f"sheet {sheet!r}: column {col.header!r} not found in "
+                f"{_rows_text(spec.header_rows)}{closest(col.header, texts)}"
             )
             continue
         found[c] = col
-    ignored = {fold(h) for h in spec.get("ignore", [])}
+    ignored = {fold(h) for h in spec.ignore}
     for c, text in enumerate(texts):
         if text and c not in found and fold(text) not in ignored:
-            known = [col["header"] for col in wanted]
-            row1 = anchors[c] if anchors else spec["header_rows"][0]
+            known = [col.header for col in wanted]
+            row1 = anchors[c] if anchors else spec.header_rows[0]
             problems.append(
                 f"sheet {sheet!r}: unknown column {text!r} at {column_letter(c)}{row1}{closest(text, known)}"
             )
@@ -192,30 +192,30 @@ def _load_sheet(wb, name: str, file: str, checked: CheckedWorkbook, problems: li
     return _Sheet(file, name, rows, list(merged) or list(marks.merges), marks)
 
 
-def _locate_columns(sheet: _Sheet, spec: dict, problems: list[str]) -> bool:
+def _locate_columns(sheet: _Sheet, spec: SheetLayout, problems: list[str]) -> bool:
     """Find the layout's columns by header text; when the whole header sits on other rows, say so
     in one problem rather than one per column.  Returns whether the area column was found."""
-    sheet.texts = header_texts(sheet.rows, spec["header_rows"], sheet.merged)
+    sheet.texts = header_texts(sheet.rows, list(spec.header_rows), sheet.merged)
     column_problems: list[str] = []
-    anchors = header_anchors(sheet.rows, spec["header_rows"], sheet.merged)
+    anchors = header_anchors(sheet.rows, list(spec.header_rows), sheet.merged)
     sheet.columns = _match_columns(sheet.texts, spec, sheet.name, column_problems, anchors)
     if column_problems:
         shift = _header_shift(sheet, spec)
         if shift is not None:
-            moved = [r + shift for r in spec["header_rows"]]
+            moved = [r + shift for r in spec.header_rows]
             problems.append(
                 f"sheet {sheet.name!r}: the table header is on {_rows_text(moved).replace('header ', '')}, "
-                f"not on {_rows_text(spec['header_rows']).replace('header ', '')} as its layout says "
+                f"not on {_rows_text(spec.header_rows).replace('header ', '')} as its layout says "
                 "(a row was inserted or deleted above the table); restore the form's layout"
             )
             return False
         problems.extend(column_problems)
-    return any(col is spec["area"] for col in sheet.columns.values())
+    return any(col is spec.area for col in sheet.columns.values())
 
 
-def _header_shift(sheet: _Sheet, spec: dict) -> int | None:
+def _header_shift(sheet: _Sheet, spec: SheetLayout) -> int | None:
     """How many rows the whole header moved, when every column is found there (nearest first)."""
-    rows_ = spec["header_rows"]
+    rows_ = spec.header_rows
     for shift in sorted(range(1 - min(rows_), MAX_HEADER_SHIFT + 1), key=abs):
         probe: list[str] = []
         if shift and len(sheet.rows) >= max(rows_) + shift:
@@ -225,13 +225,13 @@ def _header_shift(sheet: _Sheet, spec: dict) -> int | None:
     return None
 
 
-def read_workbook(record: SourceRecord, spec_all: dict) -> Extracted:
+def read_workbook(record: SourceRecord, spec_all: Layout) -> Extracted:
     """Read every sheet named in the layout; all problems of the file are collected."""
     out = Extracted(record.source_id)
     wb, checked = open_checked(record.path)
     years = {}
-    for spec in spec_all["sheets"]:
-        name = _find_sheet(wb.sheet_names, spec["sheet"], out.problems)
+    for spec in spec_all.sheets:
+        name = _find_sheet(wb.sheet_names, spec.sheet, out.problems)
         if name is None or not far_values(out, record.path.name, name, checked.extents.get(name), out.problems):
             continue
         sheet = _load_sheet(wb, name, record.path.name, checked, out.problems)
@@ -259,13 +259,11 @@ class _Body:
     header_cells: set[str]  # folded header texts, to see a second table start
 
 
-def _read_sheet(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet) -> int | None:
+def _read_sheet(out: Extracted, record: SourceRecord, spec_all: Layout, spec: SheetLayout, sheet: _Sheet) -> int | None:
     """Header, then the body row by row until the notes under the table; returns the sheet's year
     (its year cell, for forms that have one)."""
     if not any(cell_text(v) for row in sheet.rows for v in row) and not sheet.marks.formulas:
-        out.problems.append(
-            f"sheet {sheet.name!r} is empty: expected a table with its {_rows_text(spec['header_rows'])}"
-        )
+        out.problems.append(f"sheet {sheet.name!r} is empty: expected a table with its {_rows_text(spec.header_rows)}")
         return None
     if not _locate_columns(sheet, spec, out.problems):
         return None
@@ -274,9 +272,11 @@ def _read_sheet(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict
     return body.year
 
 
-def _read_body(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict, sheet: _Sheet, body: _Body) -> None:
+def _read_body(
+    out: Extracted, record: SourceRecord, spec_all: Layout, spec: SheetLayout, sheet: _Sheet, body: _Body
+) -> None:
     """The rows under the header, until the notes under the table (a second table is a problem)."""
-    first_body = spec.get("unit_row", spec["header_rows"][-1])
+    first_body = spec.first_body_row
     marked_rows = {r for r, _ in sheet.marks.formulas} | {r for r, _ in sheet.marks.errors}
     ended_at = None
     for r0 in range(first_body, len(sheet.rows)):
@@ -305,24 +305,24 @@ def _read_body(out: Extracted, record: SourceRecord, spec_all: dict, spec: dict,
         _read_row(out, record, spec_all, spec, sheet, body, r0, texts)
 
 
-def _body_of(sheet: _Sheet, spec_all: dict, spec: dict, problems: list[str]) -> _Body:
-    area_col = next(c for c, col in sheet.columns.items() if col is spec["area"])
-    status_col = next((c for c, col in sheet.columns.items() if col is spec.get("status")), None)
+def _body_of(sheet: _Sheet, spec_all: Layout, spec: SheetLayout, problems: list[str]) -> _Body:
+    area_col = next(c for c, col in sheet.columns.items() if col is spec.area)
+    status_col = next((c for c, col in sheet.columns.items() if spec.status is not None and col is spec.status), None)
     value_cols = {c: col for c, col in sheet.columns.items() if c not in (area_col, status_col)}
-    year = _year_cell(sheet.rows, spec_all["year_cell"], sheet.name, problems) if spec_all.get("year_cell") else None
-    unit_row = spec.get("unit_row")
+    year = _year_cell(sheet.rows, spec_all.year_cell, sheet.name, problems) if spec_all.year_cell else None
+    unit_row = spec.unit_row
     units = sheet.rows[unit_row - 1] if unit_row and unit_row <= len(sheet.rows) else []
-    first_body = spec.get("unit_row", spec["header_rows"][-1])
+    first_body = spec.first_body_row
     spread, flagged = _body_merges(sheet, first_body, set(value_cols), (area_col, status_col))
-    header_cells = {fold(sheet.text(r1 - 1, c)) for r1 in spec["header_rows"] for c in range(len(sheet.texts))}
+    header_cells = {fold(sheet.text(r1 - 1, c)) for r1 in spec.header_rows for c in range(len(sheet.texts))}
     return _Body(area_col, status_col, value_cols, units, year, spread, flagged, header_cells - {""})
 
 
 def _read_row(
     out: Extracted,
     record: SourceRecord,
-    spec_all: dict,
-    spec: dict,
+    spec_all: Layout,
+    spec: SheetLayout,
     sheet: _Sheet,
     body: _Body,
     r0: int,
@@ -330,11 +330,11 @@ def _read_row(
 ) -> None:
     """One row of the table: a cell per value column (or a reject saying why not)."""
     area_text = texts[body.area_col] if body.area_col < len(texts) else ""
-    total_labels = {fold(t) for t in spec_all.get("total_labels", [])}
+    total_labels = {fold(t) for t in spec_all.total_labels}
     is_total = fold(area_text) in total_labels or fold(area_text.split(" - ")[0]) in total_labels
     status_col = body.status_col
     status_text = texts[status_col] if status_col is not None and status_col < len(texts) else ""
-    status = spec_all.get("status_choices", {}).get(status_text, "") if status_text else ""
+    status = spec_all.status_choices.get(status_text, "") if status_text else ""
     row = sheet.rows[r0]
     if is_total:
         out.total_rows.setdefault(sheet.name, r0)
@@ -351,7 +351,7 @@ def _read_row(
             out.reject(ref, "area", raw, f"value without an area name in {cell_ref(r0, body.area_col)}")
             continue
         if status_text and not status:
-            choices = ", ".join(spec_all.get("status_choices", {}))
+            choices = ", ".join(spec_all.status_choices)
             out.reject(
                 ref,
                 "status",
@@ -364,17 +364,17 @@ def _read_row(
             {
                 "source_id": record.source_id,
                 "source_ref": ref,
-                "indicator": col["indicator"],
-                "area_raw": spec_all.get("total_area", "106") if is_total else area_text,
-                "year_raw": col.get("year", spec.get("year", body.year)),
+                "indicator": col.indicator,
+                "area_raw": spec_all.total_area if is_total else area_text,
+                "year_raw": col.year if col.year is not None else spec.year if spec.year is not None else body.year,
                 "raw_value": raw,
-                "unit_raw": unit or col.get("unit", ""),
-                "base_year": col.get("base_year"),
-                "note": col.get("note", ""),
+                "unit_raw": unit or col.unit,
+                "base_year": col.base_year,
+                "note": col.note,
                 "status": status,
             }
         )
-    ignored = {fold(h) for h in spec.get("ignore", [])}
+    ignored = {fold(h) for h in spec.ignore}
     for c, text in enumerate(texts):
         if text and c not in sheet.columns and fold(sheet.texts[c]) not in ignored and (r0, c) not in body.spread:
             out.reject(sheet.ref(r0, c), "column", row[c], "value in a column without a known header")
@@ -464,10 +464,10 @@ READERS = {"workbook": read_workbook, "records": read_records, "list": read_list
 
 def extract(record: SourceRecord) -> Extracted:
     """Read one raw file with the layout its provenance record names."""
-    spec = load_layout(record.meta["layout"])
-    reader = READERS.get(spec.get("kind"))
+    spec = layouts.load(record.meta["layout"])
+    reader = READERS.get(spec.kind)
     if reader is None:
-        raise SourceError(record.path.name, [f"layout {record.meta['layout']!r} has unknown kind {spec.get('kind')!r}"])
+        raise SourceError(record.path.name, [f"layout {record.meta['layout']!r} has unknown kind {spec.kind!r}"])
     out = reader(record, spec)
     if out.problems:
         raise SourceError(record.path.name, out.problems)

@@ -24,6 +24,7 @@ from kpi.clean import Cleaned, clean_cells, clean_list
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.extract import extract
+from kpi.layouts import load as layout_of
 from kpi.schema import CHANGES, OBSERVATIONS, REJECTS
 from kpi.write import run_lock, staged_folder, write_json, write_table
 
@@ -154,7 +155,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     ``files`` is consumed (emptied) once its tables are joined, so a nation-sized ingest does
     not hold every file's table twice.
     """
-    layouts = {r.source_id: reference.layout(r.meta["layout"]) for r in records}
+    layouts = {r.source_id: layout_of(r.meta["layout"]) for r in records}
     priority = {r.source_id: r.priority for r in records}
     parts = [part for part, _ in files]
     cleaned = [c for _, c in files]
@@ -178,7 +179,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     ratios, ratio_findings = derive.ratios(obs)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
     obs = validate.validate_observations(obs[OBSERVATIONS.columns])
-    complete = {sid: bool(spec.get("complete_breakdown", False)) for sid, spec in layouts.items()}
+    complete = {sid: spec.complete_breakdown for sid, spec in layouts.items()}
     findings = pd.concat(
         [
             ratio_findings,

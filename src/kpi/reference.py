@@ -6,7 +6,6 @@ provenance record (``*.meta.yml``) lives beside it in ``data/raw/``.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import functools
 import hashlib
@@ -17,7 +16,7 @@ import pandas as pd
 import yaml
 
 from kpi import config
-from kpi.errors import ReferenceError_, UnitMismatch
+from kpi.errors import ReferenceDataError, UnitMismatch
 from kpi.text import fold, nfc
 
 ERA_BOUNDARY_YEAR = (
@@ -46,7 +45,7 @@ def per_folder(maxsize: int = 64):
 def _read_csv(name: str) -> pd.DataFrame:
     path = config.reference_dir() / name
     if not path.exists():
-        raise ReferenceError_(f"reference table {path.name} is missing from {path.parent}")
+        raise ReferenceDataError(f"reference table {path.name} is missing from {path.parent}")
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
@@ -193,19 +192,6 @@ def conversion_factor(from_text: str, to_unit: str) -> float:
     return float(src["to_base"]) / float(dst["to_base"])
 
 
-def layout(layout_id: str) -> dict:
-    """A source layout (sheet, header rows, column map) from ``layouts/<id>.yml`` (a fresh copy)."""
-    path = config.reference_dir() / "layouts" / f"{layout_id}.yml"
-    if not path.exists():
-        raise ReferenceError_(f"layout {layout_id!r} not found: expected {path.name} in the layouts folder")
-    return copy.deepcopy(_expanded_layout(path, path.stat().st_mtime_ns))
-
-
-@functools.lru_cache(maxsize=64)
-def _expanded_layout(path: Path, mtime_ns: int) -> dict:
-    return expand_layout(copy.deepcopy(_layout_file(path, mtime_ns)))
-
-
 def collectable(cat: pd.DataFrame) -> pd.DataFrame:
     """Indicators an office types in (not ratios computed from parts, printed checks or increases)."""
     return cat[(cat["numerator"] == "") & (cat["printed_of"] == "") & (cat["increase_of"] == "")]
@@ -216,23 +202,15 @@ def column_header(row: pd.Series) -> str:
     return f"{row['name_vi']} - {row['name_en']}"
 
 
-def expand_layout(spec: dict) -> dict:
-    """Fill sheet defaults and, for forms, the indicator columns from the catalogue."""
-    defaults = spec.get("sheet_defaults", {})
+def form_columns() -> dict[str, list[tuple[str, str]]]:
+    """Per theme, the (header, indicator) of every column of the yearly form (``kpi.layouts``):
+    one per collectable indicator of the catalogue, so a new indicator is a new column."""
     cat = catalogue()
-    for sheet in spec.get("sheets", []):
-        for key, value in defaults.items():
-            sheet.setdefault(key, copy.deepcopy(value))
-        if spec.get("columns_from_catalogue"):
-            rows = collectable(cat[cat["theme"] == sheet["theme"]])
-            sheet["columns"] = [{"header": column_header(r), "indicator": r["id"]} for _, r in rows.iterrows()]
-    return spec
-
-
-@functools.lru_cache(maxsize=64)
-def _layout_file(path: Path, mtime_ns: int) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    collect = collectable(cat)
+    return {
+        theme: [(column_header(r), r["id"]) for _, r in rows.iterrows()]
+        for theme, rows in collect.groupby("theme", sort=False)
+    }
 
 
 def sha256(path: Path) -> str:
@@ -330,7 +308,7 @@ def source_records(raw_dir: Path) -> list[SourceRecord]:
     """Every raw file with its provenance record, sorted by name; a file without one is an error,
     and so is a link leading out of the raw folder (see ``_link_problem``)."""
     if not raw_dir.is_dir():
-        raise ReferenceError_(f"raw data folder not found: {raw_dir}")
+        raise ReferenceDataError(f"raw data folder not found: {raw_dir}")
     records, problems = [], []
     for path in _raw_entries(raw_dir, problems):
         meta_file = meta_path_of(path)

@@ -17,8 +17,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from kpi import config, labels, reference
+from kpi import config, labels, layouts, reference
 from kpi.errors import ParameterError
+from kpi.layouts import Layout, SheetLayout
 from kpi.write import atomic_write
 
 LAYOUT_ID = "kpi_template"
@@ -29,20 +30,29 @@ HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 
 
 def units_for(year: int) -> list[tuple[str, str]]:
-    """(code, name) of the rows of the form: district total then its units, or the new communes."""
+    """(code, name) of the rows of the form: district total then its units, or the new communes.
+
+    The district is the one the form's layout reads its TOTAL row as (``total_area`` of
+    ``layouts/kpi_template.yml``), so the form and its reading agree.
+    """
     gaz = reference.gazetteer()
+    district = _district()
     if reference.era_of_year(year) == "pre2025":
-        units = gaz.units_of_year(year, parent="106")
-        rows = [("106", "TỔNG SỐ - TOTAL")]
+        units = gaz.units_of_year(year, parent=district)
+        rows = [(district, "TỔNG SỐ - TOTAL")]
     else:
         units = gaz.units_of_year(year)
         rows = []
     return rows + [(r.code, r.name_vi) for r in units.sort_values("name_vi").itertuples()]
 
 
-def _instructions(ws, year: int, spec: dict, synthetic_note: str | None) -> None:
+def _district() -> str:
+    return layouts.load(LAYOUT_ID).total_area
+
+
+def _instructions(ws, year: int, spec: Layout, synthetic_note: str | None) -> None:
     lines = [
-        (spec["title"], True),
+        (spec.title, True),
         (f"Năm - Year: {year}", True),
         ("", False),
         ("Hướng dẫn - Instructions", True),
@@ -80,10 +90,10 @@ def _instructions(ws, year: int, spec: dict, synthetic_note: str | None) -> None
     ws.column_dimensions["A"].width = 140
 
 
-def _theme_sheet(ws, year: int, sheet: dict, spec: dict, synthetic_note: str | None) -> None:
-    theme_vi = labels.text("themes", sheet["theme"], "vi")
-    theme_en = labels.text("themes", sheet["theme"], "en")
-    ws["A1"] = f"{spec['title']}: {theme_vi} - {theme_en}"
+def _theme_sheet(ws, year: int, sheet: SheetLayout, spec: Layout, synthetic_note: str | None) -> None:
+    theme_vi = labels.text("themes", sheet.theme, "vi")
+    theme_en = labels.text("themes", sheet.theme, "en")
+    ws["A1"] = f"{spec.title}: {theme_vi} - {theme_en}"
     ws["A1"].font = Font(bold=True, size=12)
     ws["A2"], ws["C2"] = "Năm - Year", year
     ws["A2"].font = ws["C2"].font = Font(bold=True)
@@ -91,9 +101,9 @@ def _theme_sheet(ws, year: int, sheet: dict, spec: dict, synthetic_note: str | N
         ws["A3"] = synthetic_note
         ws["A3"].font = Font(bold=True, color="C00000")
     cat = reference.catalogue()
-    headers = ["Mã ĐVHC - Code", sheet["area"]["header"], sheet["status"]["header"]]
-    headers += [c["header"] for c in sheet["columns"]]
-    unit_row = ["", "", ""] + [labels.unit_label(cat.loc[c["indicator"], "unit"], "vi") for c in sheet["columns"]]
+    headers = ["Mã ĐVHC - Code", sheet.area.header, sheet.status.header if sheet.status else ""]
+    headers += [c.header for c in sheet.columns]
+    unit_row = ["", "", ""] + [labels.unit_label(cat.loc[c.indicator, "unit"], "vi") for c in sheet.columns]
     for col, (head, unit) in enumerate(zip(headers, unit_row), start=1):
         cell = ws.cell(row=4, column=col, value=head)
         cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
@@ -104,7 +114,7 @@ def _theme_sheet(ws, year: int, sheet: dict, spec: dict, synthetic_note: str | N
     last = FIRST_ROW + len(units) - 1
     for r, (code, name) in enumerate(units, start=FIRST_ROW):
         ws.cell(row=r, column=1, value=code)
-        ws.cell(row=r, column=2, value=name).font = Font(bold=code == "106")
+        ws.cell(row=r, column=2, value=name).font = Font(bold=code == _district())
         for col in range(1, len(headers) + 1):
             ws.cell(row=r, column=col).border = BOX
     ws.cell(
@@ -117,8 +127,8 @@ def _theme_sheet(ws, year: int, sheet: dict, spec: dict, synthetic_note: str | N
     _validations(ws, sheet, spec, last, cat)
 
 
-def _validations(ws, sheet: dict, spec: dict, last: int, cat) -> None:
-    choices = ",".join(spec["status_choices"])
+def _validations(ws, sheet: SheetLayout, spec: Layout, last: int, cat) -> None:
+    choices = ",".join(spec.status_choices)
     status = DataValidation(
         type="list",
         formula1=f'"{choices}"',
@@ -129,9 +139,9 @@ def _validations(ws, sheet: dict, spec: dict, last: int, cat) -> None:
     )
     status.add(f"C{FIRST_ROW}:C{last}")
     ws.add_data_validation(status)
-    for col, column in enumerate(sheet["columns"], start=4):
+    for col, column in enumerate(sheet.columns, start=4):
         letter = get_column_letter(col)
-        share = cat.loc[column["indicator"], "unit"] == "%"
+        share = cat.loc[column.indicator, "unit"] == "%"
         rule = DataValidation(
             type="decimal",
             operator="between" if share else "greaterThanOrEqual",
@@ -155,13 +165,13 @@ def build_workbook(year: int, synthetic_note: str | None = None) -> Workbook:
     first, last = config.FIRST_EDITION_YEAR, config.MAX_YEAR
     if isinstance(year, bool) or not isinstance(year, int) or not first <= year <= last:
         raise ParameterError(f"--year {year!r}: expected a year between {first} and {last}")
-    spec = reference.layout(LAYOUT_ID)
+    spec = layouts.load(LAYOUT_ID)
     wb = Workbook()
     _instructions(wb.active, year, spec, synthetic_note)
-    wb.active.title = spec["instructions_sheet"]
-    for sheet in spec["sheets"]:
-        _theme_sheet(wb.create_sheet(sheet["sheet"]), year, sheet, spec, synthetic_note)
-    wb.properties.title = f"{spec['title']} {year}"
+    wb.active.title = spec.instructions_sheet
+    for sheet in spec.sheets:
+        _theme_sheet(wb.create_sheet(sheet.sheet), year, sheet, spec, synthetic_note)
+    wb.properties.title = f"{spec.title} {year}"
     wb.properties.creator = "kpi template"
     if synthetic_note:
         wb.properties.subject = synthetic_note
