@@ -49,3 +49,17 @@ def test_snapshot_keeps_one_copy_per_version_and_finds_the_previous(tmp_path):
         pd.read_parquet(processed / "observations.parquet"), "bbb", tmp_path
     )
     assert prev == "aaa" and changes["change"].tolist() == ["revised"]
+
+
+def test_kpi_ingest_alone_makes_an_edition_and_the_stamp_a_build_reads(data_dir, capsys):
+    """kpi ingest and kpi build keep editions and the ingest stamp alike: a build after an ingest
+    of the same raw data ingests nothing again."""
+    from kpi import ingest, stamps
+
+    version = ingest.run(data_dir).data_version
+    assert (editions.folder(data_dir) / f"{version}.parquet").is_file()
+    assert stamps.current_version(data_dir) == version
+    assert ingest.run_if_changed(data_dir, echo=print) == version
+    assert "ingest: skipped" in capsys.readouterr().out
+    (data_dir / "raw" / "bc24_new_rural.csv").touch()  # touched, equal content: still current
+    assert stamps.current_version(data_dir) == version

@@ -287,7 +287,14 @@ def build(
         with run_lock(first.reports_dir, "build"):
             # Load inputs.
             state = buildstate.load_state(first.reports_dir)
-            version = stamps.ingest_step(first.data_dir, state, force, pool, echo)
+            version = None if force else stamps.current_version(first.data_dir, inputs)
+            if version is not None:
+                echo(f"ingest: skipped (raw data, reference tables and library unchanged); data version {version}")
+            else:  # kpi.ingest (and pandas) only when there is something to ingest
+                from kpi import ingest
+
+                mapper = pool.map if pool.name != "local" else None
+                version = ingest.run_if_changed(first.data_dir, force=True, mapper=mapper, echo=echo)
             if not runs or any(known.get(r.key) is None for r in runs):
                 from kpi import params
 

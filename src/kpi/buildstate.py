@@ -124,7 +124,7 @@ def save_states(
             **header,
             "notebooks": {**kept, **{r.name: entry_of(r, reports_dir) for r in results}},
         }
-    new_state = {"format": STATE_FORMAT, "runs": runs, **({"ingest": state["ingest"]} if "ingest" in state else {})}
+    new_state = {"format": STATE_FORMAT, "runs": runs}
     atomic_write_text(reports_dir / STATE_FILE, json.dumps(new_state, ensure_ascii=False, indent=1) + "\n")
     return new_state
 
@@ -139,10 +139,7 @@ def checked_before(state: dict, data_dir: Path, key: str, force: bool, inputs: C
     """
     if force:
         return None
-    stamp = state.get("ingest", {}).get(str(data_dir))
     entry = state.get("runs", {}).get(key)
-    if not stamp or not entry or entry.get("data_version") != stamp.get("data_version"):
+    if not entry or not entry.get("data_version"):
         return None
-    if stamp.get("inputs") != inputs() or stamps.processed_version(data_dir) != stamp.get("data_version"):
-        return None
-    return entry
+    return entry if stamps.current_version(data_dir, inputs) == entry["data_version"] else None

@@ -16,7 +16,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi import __version__, config, derive, labels, reads, reference, safety, schema, sources, validate
+from kpi import (
+    __version__,
+    config,
+    derive,
+    editions,
+    labels,
+    reads,
+    reference,
+    safety,
+    schema,
+    sources,
+    stamps,
+    validate,
+)
 from kpi.book import reader_failure
 from kpi.cells import Extracted, cells_frame
 from kpi.changes import compare
@@ -227,6 +240,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
     paths = DataPaths.of(data_dir)
     with run_lock(paths.root, "ingest"):
         # Load inputs.
+        inputs = stamps.ingest_inputs(paths.root)  # before reading: a file changed meanwhile is read again next time
         records = reference.source_records(paths.raw)
         problems = check_checksums(records) + same_files(records)
         unexpected = False
@@ -254,9 +268,32 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
         )
         with staged_folder(paths.processed) as out:
             write_outputs(result, out)
+            write_json({"inputs": inputs, "data_version": result.data_version}, out / stamps.STAMP_FILE)
+        editions.snapshot(result.data_version, paths.root)  # the overview lists what changed since the last one
         result.seconds = time.perf_counter() - started
         result.summary_lines = summary(result)
         return result
+
+
+def run_if_changed(
+    data_dir: str | Path | None = None,
+    force: bool = False,
+    mapper: Callable | None = None,
+    echo: Callable[[str], None] = print,
+) -> str:
+    """Ingest unless nothing it reads changed since the ingest that wrote ``processed/``; the data version.
+
+    ``kpi build`` calls it (its quick path, ``kpi.stamps.current_version``, needs no pandas);
+    a run here writes the same stamp and edition as ``kpi ingest``.
+    """
+    root = DataPaths.of(data_dir).root
+    version = None if force else stamps.current_version(root)
+    if version is not None:
+        echo(f"ingest: skipped (raw data, reference tables and library unchanged); data version {version}")
+        return version
+    result = run(root, mapper)
+    echo(f"ingest: {result.summary_lines[0]}; rejects: {len(result.rejects)}")
+    return result.data_version
 
 
 def write_outputs(result: IngestResult, out: Path) -> None:

@@ -1,7 +1,8 @@
-"""When the data must be ingested again: a stamp of what ``kpi ingest`` reads, and the edition it made.
+"""When the data must be ingested again: a stamp of what ``kpi ingest`` reads, and the version it made.
 
-The stamp (a hash of the raw folder, the reference tables and the library, with the data
-version it gave) is kept in the build state per data folder; the processed folder must still
+Every ingest writes the stamp into the folder it writes (``processed/ingest-stamp.json``: a
+hash of the raw folder, the reference tables and the library, with the data version it
+gave), so ``kpi ingest`` and ``kpi build`` keep it alike; the processed folder must still
 hold that version, so a deleted or re-ingested folder counts as changed.
 """
 
@@ -11,13 +12,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import kpi
 from kpi import config
-
-if TYPE_CHECKING:
-    from kpi import executors
 
 
 def library_version() -> str:
@@ -60,27 +57,28 @@ def processed_version(data_dir: Path) -> str | None:
         return None
 
 
-def ingest_step(data_dir: Path, state: dict, force: bool, pool: executors.Executor, echo: Callable[[str], None]) -> str:
-    """Ingest unless nothing it reads changed since the last build's ingest; returns the data version.
+STAMP_FILE = "ingest-stamp.json"  # in processed/: what the ingest that wrote the folder read, and what it made
 
-    The stamp (inputs hash, data version) is kept in the build state, per data folder; the
-    processed folder must still hold that version, so a deleted or re-ingested folder counts.
-    """
-    inputs = ingest_inputs(data_dir)
-    stamps = state.setdefault("ingest", {})
-    stamp = stamps.get(str(data_dir), {})
-    if not force and stamp.get("inputs") == inputs and processed_version(data_dir) == stamp.get("data_version"):
-        echo(
-            f"ingest: skipped (raw data, reference tables and library unchanged); data version {stamp['data_version']}"
-        )
-        return stamp["data_version"]
-    from kpi import editions, ingest
 
-    ingested = ingest.run(data_dir, mapper=pool.map if pool.name != "local" else None)
-    echo(f"ingest: {ingested.summary_lines[0]}; rejects: {len(ingested.rejects)}")
-    editions.snapshot(ingested.data_version, data_dir)  # the overview lists what changed since the last one
-    stamps[str(data_dir)] = {"inputs": inputs, "data_version": ingested.data_version}
-    return ingested.data_version
+def stamp_of(data_dir: Path) -> dict:
+    """The stamp the last ingest left in ``processed/`` ({} when there is none or it is unreadable)."""
+    try:
+        with (config.DataPaths.of(data_dir).processed / STAMP_FILE).open(encoding="utf-8") as fh:
+            stamp = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def current_version(data_dir: Path, inputs: Callable[[], str] | None = None) -> str | None:
+    """The data version of ``processed/`` when nothing ``kpi ingest`` reads changed since it was
+    written (raw files, reference tables, library), else None.  No pandas is imported: a build
+    with nothing to do stays quick.  ``inputs`` gives the current inputs hash (computed once)."""
+    stamp = stamp_of(data_dir)
+    now = inputs() if inputs is not None else ingest_inputs(data_dir)
+    if not stamp or stamp.get("inputs") != now or processed_version(data_dir) != stamp.get("data_version"):
+        return None
+    return str(stamp["data_version"])
 
 
 def processed_years(data_dir: Path) -> set[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -61,12 +62,14 @@ def run_lock(folder: Path, what: str) -> Iterator[None]:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The temporary file is created with mode 0o666 less the user's umask, as ``open()`` would
+    create ``path`` itself (outputs are meant to be shared), and without touching the process's
+    umask, which other threads (Dask workers) share.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes owner-only files; outputs are meant to be shared
+    tmp_path = _new_temporary(path)
     try:
         write(tmp_path)
         os.replace(tmp_path, path)
@@ -75,10 +78,14 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             tmp_path.unlink()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _new_temporary(path: Path) -> Path:
+    while True:
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
 
 
 def atomic_write_text(path: Path, text: str) -> None:
