@@ -3,21 +3,24 @@
 The project's kernel is the interpreter running the build, whatever kernelspecs exist
 (``ProjectKernelManager``).  A fresh kernel per report pays for starting Python and
 importing pandas, matplotlib and ``kpi`` every time; a warm kernel (one per worker) pays
-once and is reset between notebooks.  Either way a notebook that fails, times out or loses
-its kernel is a ``Failure`` naming the notebook's own cell number, never an exception.
+once and is reset between notebooks.  Both go through ``papermill.execute_notebook``: the
+warm kernel is papermill's engine ``kpi-warm`` (``Engine.execute_managed_notebook``), so
+parameters are injected and cell errors raised by papermill alike, and a notebook that
+fails, times out or loses its kernel is a ``Failure`` (``kpi.failures``) naming the
+notebook's own cell number, never an exception.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
-import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from traitlets import Unicode, default
 
 from kpi import render
+from kpi.failures import describe_failure, first_line
 from kpi.runs import FAILED, KERNEL_NAME, KERNEL_START_TIMEOUT_S, OK, Failure, NotebookResult, Task
 from kpi.write import atomic_write_text
 
@@ -106,7 +110,7 @@ class ProjectKernelManager(jupyter_client.AsyncKernelManager):
 def run_task(task: Task) -> NotebookResult:
     """Execute, then render, one notebook; a failure of either is a failed result, never an exception."""
     started = time.perf_counter()
-    failure = execute_warm(task) if task.reuse_kernel else execute(task)
+    failure = execute(task)
     title = task.title
     try:
         nb = read_for_render(task)
@@ -138,8 +142,13 @@ def run_task(task: Task) -> NotebookResult:
 def execute(task: Task) -> Failure | None:
     """Run the notebook with papermill into a partial file, then rename it over the executed notebook.
 
-    papermill saves after every cell, so a notebook that fails, times out or loses its kernel
-    still leaves what ran; the rename makes the executed notebook whole or the previous one.
+    One path for both ways of running: a fresh project kernel (papermill's nbclient engine,
+    which saves after every cell) or this worker's warm kernel (``WarmEngine``, registered
+    with papermill as ``kpi-warm``, which saves once, and on a timeout or a dead kernel).  A
+    notebook that fails, times out or loses its kernel still leaves what ran, and its failure
+    is described once (``describe_failure``); the rename makes the executed notebook whole or
+    the previous one.  Neither changes the process's working folder: the kernel starts in
+    the notebook's folder (``resources``), or is moved there by the warm kernel's reset.
     """
     import papermill
     from traitlets.config import Config
@@ -148,22 +157,35 @@ def execute(task: Task) -> Failure | None:
     partial = task.executed_path.with_name(f".{task.executed_path.stem}.{os.getpid()}.partial.ipynb")
     log = run_log_path(task.executed_path)
     log.write_bytes(b"")
-    kernel_config = Config({"ProjectKernelManager": {"kernel_log": str(log)}})
+    folder = str(task.notebook.parent)
+    if task.reuse_kernel:
+        log.write_text(f"executed in the warm kernel of worker process {os.getpid()}; its stderr: {task.kernel_log}\n")
+        how = {
+            "engine_name": WARM_ENGINE,
+            "request_save_on_cell_execute": False,
+            "kernel_log": task.kernel_log,
+            "folder": folder,
+            "partial": str(partial),
+        }
+    else:
+        how = {
+            "kernel_manager_class": ProjectKernelManager,
+            "resources": {"metadata": {"path": folder}},
+            "config": Config({"ProjectKernelManager": {"kernel_log": str(log)}}),
+        }
     failure = None
     try:
-        with papermill_logging_to(log):
+        with papermill_log(log):
             papermill.execute_notebook(
                 str(task.notebook),
                 str(partial),
                 parameters=task.parameters,
                 kernel_name=KERNEL_NAME,
                 language="python",
-                kernel_manager_class=ProjectKernelManager,
-                config=kernel_config,
                 start_timeout=KERNEL_START_TIMEOUT_S,
                 execution_timeout=task.timeout,
                 progress_bar=False,
-                cwd=str(task.notebook.parent),
+                **how,
             )
     except Exception as exc:  # noqa: BLE001 -- whatever stops one notebook is recorded; the others still run
         failure = describe_failure(exc, partial, task.timeout)
@@ -209,26 +231,20 @@ class WarmKernel:
         )
         self.kc = None
 
-    def run(self, nb: nbformat.NotebookNode, cwd: str, timeout: int, on_cell: Callable | None = None) -> None:
-        """Execute ``nb`` in place: reset, then every cell; raises what nbclient raises (cell error, timeout)."""
+    def reset(self, cwd: str, timeout: int) -> None:
+        """A clean namespace, figures and style, and ``cwd`` as the working folder, for the next notebook."""
         import nbformat
         from nbclient import NotebookClient
 
         reset = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET_CODE.format(cwd=cwd))])
-        for notebook, hook in ((reset, None), (nb, on_cell)):
-            client = NotebookClient(
-                notebook,
-                km=self.km,
-                timeout=timeout,
-                kernel_name=KERNEL_NAME,
-                startup_timeout=KERNEL_START_TIMEOUT_S,
-                on_cell_execute=hook,
-            )
-            client.kc = self.kc
-            try:
-                client.execute(cwd=cwd)
-            finally:
-                self.kc = client.kc
+        client = NotebookClient(
+            reset, km=self.km, timeout=timeout, kernel_name=KERNEL_NAME, startup_timeout=KERNEL_START_TIMEOUT_S
+        )
+        client.kc = self.kc
+        try:
+            client.execute(cwd=cwd)
+        finally:
+            self.kc = client.kc
 
     def shutdown(self) -> None:
         with contextlib.suppress(Exception):  # already gone: nothing to stop
@@ -264,60 +280,66 @@ def shutdown_warm_kernels() -> None:
 atexit.register(shutdown_warm_kernels)
 
 
-def execute_warm(task: Task) -> Failure | None:
-    """Like ``execute``, in this worker's warm kernel: papermill's injected cell, nbclient's execution."""
-    import nbformat
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    task.executed_path.parent.mkdir(parents=True, exist_ok=True)
-    log = run_log_path(task.executed_path)
-    log.write_text(
-        f"executed in the warm kernel of worker process {os.getpid()}; its stderr: {task.kernel_log}\n",
-        encoding="utf-8",
-    )
-    # papermill's own reading (it gives every cell the metadata papermill expects) and injection
-    nb = parameterize_notebook(
-        load_notebook_node(str(task.notebook)), task.parameters, kernel_name=KERNEL_NAME, language="python"
-    )
-    started: list[int] = []
-    kernel = warm_kernel(task.kernel_log)
-    failure = None
-    try:
-        kernel.run(nb, str(task.notebook.parent), task.timeout, lambda cell, cell_index: started.append(cell_index))
-    except CellExecutionError as exc:
-        failure = Failure(own_number(nb, started), exc.ename, first_line(exc.evalue))
-    except (CellTimeoutError, DeadKernelError) as exc:
-        failure = (
-            Failure(
-                own_number(nb, started),
-                "TimeoutError",
-                f"the cell ran longer than the {task.timeout} s allowed per cell",
-            )
-            if isinstance(exc, CellTimeoutError)
-            else Failure(
-                own_number(nb, started),
-                "DeadKernelError",
-                "the kernel died while running the cell (out of memory, or a crash)",
-            )
-        )
-        kernel.shutdown()  # the next notebook gets a new kernel
+def drop_warm_kernel(kernel: WarmKernel) -> None:
+    """Stop a kernel that timed out or died: the next notebook of this worker gets a new one."""
+    kernel.shutdown()
+    if kernel in _all_warm:
         _all_warm.remove(kernel)
-        _warm.kernel = None
-    except Exception as exc:  # noqa: BLE001 -- whatever stops one notebook is recorded; the others still run
-        failure = Failure(own_number(nb, started), exc.__class__.__name__, first_line(exc))
-    atomic_write_text(task.executed_path, nbformat.writes(nb))
-    return failure
+    _warm.kernel = None
 
 
-def own_number(nb: nbformat.NotebookNode, started: list[int]) -> int | None:
-    """The notebook's own number (``own_cells``) of the last cell started, None if none was."""
-    if not started:
-        return None
-    cell = nb.cells[started[-1]]
-    own = own_cells(nb)
-    return next((n for n, c in enumerate(own, start=1) if c is cell), None)
+WARM_ENGINE = "kpi-warm"
+
+
+def _warm_engine() -> type:
+    """papermill's engine interface over this worker's warm kernel, registered as ``kpi-warm``.
+
+    papermill reads the notebook, injects the parameters, keeps each cell's metadata and turns
+    a cell's error into ``PapermillExecutionError``, as for any engine; this one runs the cells
+    in the warm kernel after resetting it, saves the notebook once (at the end, or when a
+    timeout or a dead kernel stops it: ``describe_failure`` then finds the cell in it).
+    """
+    from papermill.engines import Engine, papermill_engines
+
+    class WarmEngine(Engine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            start_timeout=KERNEL_START_TIMEOUT_S,
+            execution_timeout=None,
+            kernel_log="",
+            folder="",
+            partial="",
+            **kwargs,
+        ):
+            import nbformat
+            from nbclient.exceptions import CellTimeoutError, DeadKernelError
+            from papermill.clientwrap import PapermillNotebookClient
+
+            kernel = warm_kernel(kernel_log)
+            kernel.reset(folder, execution_timeout)
+            client = PapermillNotebookClient(
+                nb_man,
+                km=kernel.km,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+            )
+            client.kc = kernel.kc
+            try:
+                return client.execute()
+            except (CellTimeoutError, DeadKernelError):
+                atomic_write_text(Path(partial), nbformat.writes(nb_man.nb))  # what ran, to find the cell
+                drop_warm_kernel(kernel)
+                raise
+            finally:
+                kernel.kc = client.kc
+
+    papermill_engines.register(WARM_ENGINE, WarmEngine)
+    return WarmEngine
 
 
 def run_log_path(executed_path: Path) -> Path:
@@ -325,70 +347,46 @@ def run_log_path(executed_path: Path) -> Path:
     return executed_path.with_suffix(".log")
 
 
-@contextlib.contextmanager
-def papermill_logging_to(path: Path) -> Iterator[None]:
-    """Send papermill's log (which repeats every cell error) to the notebook's log file, not the terminal."""
+class _RunLog(logging.Handler):
+    """papermill's log (which repeats every cell error) into the log file of the notebook this thread
+    runs, not the terminal; installed once, so concurrent runs (threads of a Dask worker) never
+    move each other's handlers.  Outside a run, warnings go where Python sends unhandled ones."""
+
+    target = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        path = getattr(self.target, "path", None)
+        if path is None:
+            if record.levelno >= logging.WARNING:
+                logging.lastResort.handle(record)
+            return
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(self.format(record) + "\n")
+
+
+def _install_run_log() -> None:
     logger = logging.getLogger("papermill")
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("[papermill] %(levelname)s | %(message)s"))
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
+    if not any(isinstance(h, _RunLog) for h in logger.handlers):
+        handler = _RunLog()
+        handler.setFormatter(logging.Formatter("[papermill] %(levelname)s | %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+@contextlib.contextmanager
+def papermill_log(path: Path) -> Iterator[None]:
+    """papermill's messages of this thread's run go to ``path`` while it lasts."""
+    _install_run_log()
+    _warm_engine_registered()
+    previous = getattr(_RunLog.target, "path", None)
+    _RunLog.target.path = path
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        handler.close()
-        logger.propagate = propagate
+        _RunLog.target.path = previous
 
 
-def describe_failure(exc: Exception, partial: Path, timeout: int) -> Failure:
-    """The failing cell (as the notebook numbers it) and a one-line cause, whatever stopped the run."""
-    import nbformat
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
-
-    try:
-        cell = failing_cell(nbformat.read(partial, as_version=4)) if partial.exists() else None
-    except (OSError, ValueError):  # cut short while papermill was writing it: the cause still counts
-        cell = None
-    if isinstance(exc, PapermillExecutionError):
-        return Failure(cell, exc.ename, first_line(exc.evalue))
-    if isinstance(exc, CellTimeoutError):
-        return Failure(cell, "TimeoutError", f"the cell ran longer than the {timeout} s allowed per cell")
-    if isinstance(exc, DeadKernelError):
-        return Failure(cell, "DeadKernelError", "the kernel died while running the cell (out of memory, or a crash)")
-    return Failure(cell, exc.__class__.__name__, first_line(exc))
-
-
-def first_line(exc: object) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
-    return text.splitlines()[0] if text else ""
-
-
-def own_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """The notebook's cells as its author numbers them: without papermill's injected and banner cells."""
-    added = {render.INJECTED_TAG, render.PAPERMILL_ERROR_TAG}
-    return [c for c in nb.cells if not added.intersection(c.get("metadata", {}).get("tags", []))]
-
-
-def failing_cell(nb: nbformat.NotebookNode) -> int | None:
-    """1-based number of the cell that raised, or else of the last cell started (timeout, dead kernel).
-
-    >>> import nbformat
-    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("1")])
-    >>> nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="E", evalue="", traceback=[])]
-    >>> failing_cell(nb)
-    2
-    """
-    cells = own_cells(nb)
-    for number, cell in enumerate(cells, start=1):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return number
-        if cell.get("metadata", {}).get("papermill", {}).get("exception"):
-            return number
-    started = [n for n, c in enumerate(cells, start=1) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
-    return started[-1] if started else None
+_warm_engine_registered = functools.cache(_warm_engine)
 
 
 def read_for_render(task: Task) -> nbformat.NotebookNode:
