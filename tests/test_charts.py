@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import pandas as pd
 import pytest
 
-from kpi import charts
+from kpi import charts, figures
 from kpi.errors import KpiError
 
 
@@ -94,7 +94,7 @@ def test_bars_hatch_what_is_not_plainly_reported():
     hatches = [p.get_hatch() for p in fig.axes[0].patches]
     assert hatches[:3] == [None, "//", "xx"]
     assert fig.axes[0].get_xlabel() == "Tanks" and fig.axes[0].get_xlim()[0] == 0
-    assert charts.overlaps(fig) == []
+    assert figures.overlaps(fig) == []
 
 
 def test_stacked_segments_too_narrow_for_their_number_are_left_unlabelled():
@@ -112,7 +112,7 @@ def test_stacked_segments_too_narrow_for_their_number_are_left_unlabelled():
     )
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "400" in texts and "1" not in texts  # the 1-farm sliver has no room for its label
-    assert charts.overlaps(fig) == []
+    assert figures.overlaps(fig) == []
 
 
 def test_the_longest_bar_keeps_its_value_beside_it_however_long_the_names():
@@ -124,4 +124,4 @@ def test_the_longest_bar_keeps_its_value_beside_it_however_long_the_names():
     fig = charts.bars(table, "label", ["value"], "en", "Initiatives recognised in one year, by field")
     texts = [t.get_text().replace("\u00a0", " ") for t in fig.axes[0].texts]
     assert "320 initiatives" in texts and "10 initiatives" in texts
-    assert charts.overlaps(fig) == []
+    assert figures.overlaps(fig) == []

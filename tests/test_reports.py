@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kpi import charts, config, display, render
+from kpi import charts, config, display, figures, render
 from kpi.errors import KpiError
 from kpi.views import Chart
 
@@ -216,17 +216,17 @@ def test_no_chart_has_colliding_labels(drawn):
     checked = 0
     for key, found in drawn.items():
         for chart in found:
-            assert charts.overlaps(chart.figure) == [], (key, chart.title)
+            assert figures.overlaps(chart.figure) == [], (key, chart.title)
             checked += 1
     assert checked >= 30
 
 
 def test_overlap_measure_finds_a_collision():
     """The measure above can fail: two labels drawn on one spot are found."""
-    fig, ax = charts._new_figure(3)
+    fig, ax = figures.new_figure(3)
     ax.text(0.5, 0.5, "1 cơ sở")
     ax.text(0.5, 0.5, "1 cơ sở")
-    assert ("1 cơ sở", "1 cơ sở") in charts.overlaps(fig)
+    assert ("1 cơ sở", "1 cơ sở") in figures.overlaps(fig)
 
 
 def test_charts_start_at_zero_never_join_missing_years_and_name_their_indicator(drawn):
@@ -258,7 +258,7 @@ def test_bounds_are_hatched_in_the_chart_as_in_the_legend(drawn):
     chart = next(c for c in drawn[("vi", 2012, "fish")] if c.name == "chart-sources-fish.output")
     ax = chart.figure.axes[0]
     hatches = {p.get_hatch() for p in ax.patches}
-    assert "xx" in hatches and all(h in (None, "", *charts.HATCHES.values()) for h in hatches)
+    assert "xx" in hatches and all(h in (None, "", *figures.HATCHES.values()) for h in hatches)
     legend = chart.figure.legends[0]
     assert [h.get_hatch() for h in legend.legend_handles if h.get_hatch()] == ["xx"]
 

@@ -20,7 +20,21 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kpi import api, charts, display, downloads, editions, labels, params, reference, reorg, story, views
+from kpi import (
+    api,
+    audit,
+    charts,
+    display,
+    downloads,
+    editions,
+    figures,
+    labels,
+    params,
+    reference,
+    reorg,
+    story,
+    views,
+)
 from kpi.changes import compare
 from kpi.cite import References
 from kpi.ingest import data_version
@@ -54,7 +68,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.scope = Scope(self.p.baseline_year, self.p.target_year, self.p.area_code, self.p.lang)
-        self.note_of = views.notes_by_ref(self.obs)
+        self.note_of = audit.notes_by_ref(self.obs)
         self.refs = References(self.sources, self.p.lang, self.note_of)
         self.period = views.in_period(self.obs, self.scope)
         self.best = pick(self.period, self.priority)
@@ -202,8 +216,8 @@ class Context:
         """Validation findings and source conflicts of the period, in the reader's language."""
         findings = views.of_area(api.load_table("findings", self.p.data_dir), self.scope, children=True)
         conflicts = views.of_area(api.load_table("conflicts", self.p.data_dir), self.scope, children=True)
-        self._show_table(views.findings_table(findings, self.scope, self.refs, self.note_of))
-        self._show_table(views.conflicts_table(conflicts, self.scope, self.refs, self.note_of))
+        self._show_table(audit.findings_table(findings, self.scope, self.refs, self.note_of))
+        self._show_table(audit.conflicts_table(conflicts, self.scope, self.refs, self.note_of))
 
     def since_last_edition(self) -> None:
         """Values new, revised or gone since the previous build's data (editions kept by ``kpi build``)."""
@@ -223,7 +237,7 @@ class Context:
         summary = ", ".join(f"{self.t('edition_change', k)}: {counts[k]}" for k in counts.index)
         intro = self.t("text", "edition_summary", previous=previous, summary=summary)
         display.show(f'<p class="kpi-intro">{display.esc(intro)}</p>')
-        self._show_table(views.edition_table(changes, self.scope, self.refs, self.note_of))
+        self._show_table(audit.edition_table(changes, self.scope, self.refs, self.note_of))
 
     # --- charts -------------------------------------------------------------------------
     def _series(self, rows: pd.DataFrame) -> pd.Series:
@@ -236,7 +250,7 @@ class Context:
     def _colours(self, names: list[str]) -> dict[str, str]:
         """A document's colour is the same in every chart of a report: it follows its reference number."""
         number = lambda n: int(n[1 : n.index("]")]) if n.startswith("[") and "]" in n else 0
-        return {n: charts.COLOURS[(number(n) - 1) % len(charts.COLOURS)] for n in names}
+        return {n: figures.COLOURS[(number(n) - 1) % len(figures.COLOURS)] for n in names}
 
     def trend(self, indicator: str) -> None:
         """Every value of one indicator for the area in the period, one colour per cited document."""
@@ -410,5 +424,5 @@ def start(
     if "note" not in obs:
         obs = obs.assign(note="")
     obs = obs.assign(note=obs["note"].fillna(""))
-    charts.use_style()
+    figures.use_style()
     return Context(p, obs, api.load_priorities(p.data_dir), api.load_table("sources", p.data_dir), version)

@@ -120,7 +120,8 @@ def empty_text(obs_all: pd.DataFrame, indicators: list[str], scope: Scope, child
     return scope.t("text", "no_data_period", **values)
 
 
-def _status(status: object, scope: Scope) -> str:
+def status_text(status: object, scope: Scope) -> str:
+    """A status as the edition prints it (short form); empty for none."""
     return labels.status_label(status, scope.lang, short=True) if isinstance(status, str) else ""
 
 
@@ -142,7 +143,7 @@ def value_table(rows: pd.DataFrame, scope: Scope, refs: References, name: str, t
     shown[c("value")] = [
         labels.fmt_value(v, u, scope.lang, s) for v, u, s in zip(rows["value"], rows["unit"], rows["status"])
     ]
-    shown[c("status")] = rows["status"].map(lambda s: _status(s, scope))
+    shown[c("status")] = rows["status"].map(lambda s: status_text(s, scope))
     shown[c("source")] = [refs.label(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])]
     marks = {(i, c("value")): m for i, m in enumerate(rows["note"].map(notes.mark)) if m}
     data = pd.DataFrame(
@@ -153,7 +154,7 @@ def value_table(rows: pd.DataFrame, scope: Scope, refs: References, name: str, t
             c("year"): rows["year"].astype(int),
             c("value"): rows["value"].astype(float),
             c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, scope.lang)),
-            c("status"): rows["status"].map(lambda s: _status(s, scope)),
+            c("status"): rows["status"].map(lambda s: status_text(s, scope)),
             c("note"): rows["note"].map(notes.texts),
             c("source"): [
                 refs.citation(s, r, n) for s, r, n in zip(rows["source_id"], rows["source_ref"], rows["note"])
@@ -221,9 +222,9 @@ def change_table(
             c("indicator"): names,
             c("unit"): unit,
             b: rows["baseline_value"].astype(float),
-            f"{c('status')} {scope.baseline}": rows["baseline_status"].map(lambda s: _status(s, scope)),
+            f"{c('status')} {scope.baseline}": rows["baseline_status"].map(lambda s: status_text(s, scope)),
             t: rows["target_value"].astype(float),
-            f"{c('status')} {scope.target}": rows["target_status"].map(lambda s: _status(s, scope)),
+            f"{c('status')} {scope.target}": rows["target_status"].map(lambda s: status_text(s, scope)),
             c("change_abs"): rows["change_abs"].astype(float),
             c("change_pct"): rows["change_pct"].astype(float),
             c("cagr_pct"): rows["cagr_pct"].astype(float),
@@ -269,208 +270,6 @@ def latest_in_period(best: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     complete = set(changes.loc[changes["complete"], "indicator"])
     rows = best[~best["indicator"].isin(complete) & ~best["indicator"].str.endswith((".increase", ".printed"))]
     return rows.sort_values("year").drop_duplicates(["indicator", "area_code"], keep="last")
-
-
-def _shorten(table: pd.DataFrame, scope: Scope) -> tuple[pd.DataFrame, str]:
-    hidden = len(table) - MAX_ROWS
-    if hidden <= 0:
-        return table, ""
-    return table.head(MAX_ROWS), scope.t(
-        "text", "rows_left_out", n=hidden, shown=MAX_ROWS, total=len(table), hidden=hidden
-    )
-
-
-NoteOf = dict  # (source_id, source_ref) → the observation's note: finds the web page a value came from
-
-
-def notes_by_ref(obs: pd.DataFrame) -> NoteOf:
-    return dict(zip(zip(obs["source_id"], obs["source_ref"]), obs["note"].fillna("")))
-
-
-def _one_area(shown: pd.DataFrame, scope: Scope) -> tuple[pd.DataFrame, str]:
-    """Drop an area column that names one area on every row; the caption names it once instead."""
-    column = scope.col("area")
-    if column in shown and len(shown) and shown[column].nunique() == 1:
-        return shown.drop(columns=column), scope.t("text", "area_of_table", area=shown[column].iloc[0])
-    return shown, ""
-
-
-def findings_table(findings: pd.DataFrame, scope: Scope, refs: References, note_of: NoteOf) -> Table:
-    """Validation findings of the period and area, each stated in the reader's language."""
-    rows, more = _shorten(in_period(findings, scope).reset_index(drop=True), scope)
-    c, lang = scope.col, scope.lang
-    shown = pd.DataFrame(
-        {
-            c("check"): rows["check"].map(lambda k: scope.t("checks", k) if labels.has_text("checks", k) else k),
-            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
-            c("area"): rows["area_code"].map(scope.area_name),
-            c("year"): rows["year"].astype(int).astype(str),
-            c("message"): [finding_text(f, scope, refs, note_of) for _, f in rows.iterrows()],
-            c("source"): [refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])],
-        }
-    )
-    data = shown.assign(
-        **{
-            c("year"): rows["year"].astype(int),
-            c("place"): rows["source_ref"],
-            c("source"): [
-                refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])
-            ],
-        }
-    )
-    shown, caption = _one_area(shown, scope)
-    return Table(
-        "findings",
-        scope.t("sections", "findings"),
-        shown,
-        data,
-        numeric=(c("year"),),
-        empty=scope.t("text", "no_findings"),
-        more=more,
-        caption=caption,
-    )
-
-
-def finding_text(f: pd.Series, scope: Scope, refs: References, note_of: NoteOf) -> str:
-    """A finding in the reader's language, from its structured fields."""
-    lang = scope.lang
-    unit = f["unit"] if isinstance(f["unit"], str) else ""
-    value = labels.fmt_value(f["value"], unit, lang)
-    if f["check"] == "printed_ratio":
-        expected = labels.fmt_number(f["expected"], lang, 3) + (
-            f"\u00a0{labels.unit_label(unit, lang)}" if unit else ""
-        )
-    else:
-        expected = labels.fmt_value(f["expected"], unit, lang)
-    other = f["other"] if isinstance(f["other"], str) else ""
-    if f["check"] == "same_value_other_year":
-        other = _other_place(other, scope, refs, note_of)
-    if not labels.has_text("finding_text", f["check"]):
-        return str(f["message"])
-    return scope.t("finding_text", f["check"], value=value, expected=expected, other=other)
-
-
-def _other_place(other: str, scope: Scope, refs: References, note_of: NoteOf) -> str:
-    """``public_facts 2021 (estimate, public_facts.csv:18 P17)`` → ``2021 ([2] P17, ước tính)``."""
-    head, _, rest = other.partition(" (")
-    parts = head.split()
-    if len(parts) != 2 or not parts[1].isdigit():
-        return other
-    source, year = parts
-    status, _, ref = rest.rstrip(")").partition(", ")
-    word = _status(status, scope) if labels.has_text("status_short", status) else status
-    return f"{year} ({refs.label(source, ref, note_of.get((source, ref)))}, {word})"
-
-
-def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, note_of: NoteOf) -> Table:
-    """Values of other sources that disagree with the chosen one, in the period and area."""
-    rows, more = _shorten(in_period(conflicts, scope).reset_index(drop=True), scope)
-    c, lang = scope.col, scope.lang
-    notes = Notes(lang)
-    other_notes = [note_of.get((s, r)) for s, r in zip(rows["other_source"], rows["other_ref"])]
-    chosen_notes = [None] * len(rows)  # conflicts.csv names the chosen value's source, not its place
-    chosen = [
-        labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["chosen_value"], rows["unit"], rows["chosen_status"])
-    ]
-    other = [
-        labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["other_value"], rows["unit"], rows["other_status"])
-    ]
-    shown = pd.DataFrame(
-        {
-            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
-            c("area"): rows["area_code"].map(scope.area_name),
-            c("year"): rows["year"].astype(int).astype(str),
-            c("chosen"): chosen,
-            c("chosen_source"): [f"[{refs.number(s)}]" for s in rows["chosen_source"]],
-            c("other_value"): other,
-            c("other"): [
-                refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["other_source"], rows["other_ref"])
-            ],
-        }
-    )
-    marks = {(i, c("other_value")): m for i, m in enumerate(map(notes.mark, other_notes)) if m}
-    marks.update({(i, c("chosen")): m for i, m in enumerate(map(notes.mark, chosen_notes)) if m})
-    data = pd.DataFrame(
-        {
-            c("indicator"): shown[c("indicator")],
-            c("area"): shown[c("area")],
-            c("year"): rows["year"].astype(int),
-            c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
-            c("chosen"): rows["chosen_value"].astype(float),
-            c("chosen_status"): rows["chosen_status"].map(lambda s: _status(s, scope)),
-            c("chosen_source"): [refs.citation(s) for s in rows["chosen_source"]],
-            c("other_value"): rows["other_value"].astype(float),
-            c("other_status"): rows["other_status"].map(lambda s: _status(s, scope)),
-            c("other"): [
-                refs.citation(s, r, n) for s, r, n in zip(rows["other_source"], rows["other_ref"], other_notes)
-            ],
-            c("place"): rows["other_ref"],
-            c("note"): [
-                " ".join(x for x in (notes.texts(a), notes.texts(b)) if x) for a, b in zip(chosen_notes, other_notes)
-            ],
-        }
-    )
-    shown, caption = _one_area(shown, scope)
-    return Table(
-        "conflicts",
-        scope.t("sections", "conflicts"),
-        shown,
-        data,
-        numeric=(c("year"), c("chosen"), c("other_value")),
-        marks=marks,
-        notes=notes.listed(),
-        empty=scope.t("text", "no_conflicts"),
-        more=more,
-        caption=caption,
-    )
-
-
-def edition_table(changes: pd.DataFrame, scope: Scope, refs: References, note_of: NoteOf) -> Table:
-    """Values new, revised or gone since the previous edition, in the period and area."""
-    rows, more = _shorten(in_period(changes, scope).reset_index(drop=True), scope)
-    c, lang = scope.col, scope.lang
-    revision = rows["revision"].fillna("") if "revision" in rows else pd.Series("", index=rows.index)
-    kind = [scope.t("edition_change", r or k) for k, r in zip(rows["change"], revision)]
-    shown = pd.DataFrame(
-        {
-            c("change_kind"): kind,
-            c("indicator"): rows["indicator"].map(lambda i: labels.indicator_name(i, lang)),
-            c("area"): rows["area_code"].map(scope.area_name),
-            c("year"): rows["year"].astype(int).astype(str),
-            c("old_value"): [
-                labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["old_value"], rows["unit"], rows["old_status"])
-            ],
-            c("new_value"): [
-                labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["new_value"], rows["unit"], rows["new_status"])
-            ],
-            c("source"): [refs.label(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])],
-        }
-    )
-    data = pd.DataFrame(
-        {
-            c("change_kind"): kind,
-            c("indicator"): shown[c("indicator")],
-            c("area"): shown[c("area")],
-            c("year"): rows["year"].astype(int),
-            c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
-            c("old_value"): rows["old_value"].astype(float),
-            c("new_value"): rows["new_value"].astype(float),
-            c("source"): [
-                refs.citation(s, r, note_of.get((s, r))) for s, r in zip(rows["source_id"], rows["source_ref"])
-            ],
-            c("place"): rows["source_ref"],
-        }
-    )
-    shown, caption = _one_area(shown, scope)
-    return Table(
-        "edition-changes",
-        scope.t("sections", "since_last_edition"),
-        shown,
-        data,
-        numeric=(c("year"), c("old_value"), c("new_value")),
-        more=more,
-        caption=caption,
-    )
 
 
 def list_table(
@@ -532,7 +331,7 @@ def commune_table(
         shown[name_] = [labels.fmt_value(v, u, lang, s) for v, u, s in zip(part["value"], part["unit"], part["status"])]
         unit = labels.unit_label(rows.loc[rows["indicator"] == ind, "unit"].iloc[0], lang)
         data[name_ if one_unit else f"{name_} ({unit})"] = part["value"].astype(float).values
-        data[f"{c('status')}: {name_}"] = [_status(x, scope) for x in part["status"]]
+        data[f"{c('status')}: {name_}"] = [status_text(x, scope) for x in part["status"]]
     if one_unit and present:  # the unit in its own column, once (a chart's bars share one unit)
         data[c("unit")] = labels.unit_label(rows["unit"].iloc[0], lang)
     refs_by_area = rows.groupby("area", sort=False).apply(
@@ -568,7 +367,7 @@ def alt_points(rows: pd.DataFrame, scope: Scope, label: str = "year", limit: int
     """The values a chart draws, in words (for its alt text): ``2012: 3.407 t (tính toán); …``."""
     parts = []
     for r in rows.head(limit).itertuples():
-        status = "" if r.status == "reported" else f" ({_status(r.status, scope)})"
+        status = "" if r.status == "reported" else f" ({status_text(r.status, scope)})"
         parts.append(f"{getattr(r, label)}: {labels.fmt_value(r.value, r.unit, scope.lang)}{status}")
     more = f"; … (+{len(rows) - limit})" if len(rows) > limit else ""
     return "; ".join(parts) + more + "."
