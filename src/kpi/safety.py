@@ -29,12 +29,9 @@ Every refusal is a ``SourceError`` naming the file and saying what to do about i
 
 from __future__ import annotations
 
-import io
 import posixpath
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,14 +45,10 @@ from kpi import marks as sheet_marks
 from kpi.errors import SourceError
 from kpi.extent import Extent
 from kpi.marks import NO_MARKS, SheetMarks, attribute, local_name
+from kpi.unzip import SAVE_AS_XLSX, ZIP_MAGIC, inflate, part_name, refuse, repack, unpack, zip_directory
 
 MAX_FILE_BYTES = 100 * 2**20  # a district annex is tens of kilobytes; 100 MB on disk is not one
-MAX_UNPACKED_BYTES = 200 * 2**20  # all zip parts of one workbook unpacked; a zip bomb promises gigabytes
-MAX_RATIO = 100  # unpacked:packed size of one part; real sheet XML packs about 5-30:1
-RATIO_FLOOR_BYTES = 2**20  # parts under 1 MB are not ratio-checked: tiny repetitive XML packs tightly
-MAX_PARTS = 10_000  # zip members of one workbook; Excel writes a few dozen
 
-ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File: .xls, .doc, and encrypted .xlsx
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -64,7 +57,6 @@ XLSX_WORKBOOK = "xl/workbook.xml"  # where Excel puts the workbook part; others 
 PACKAGE_RELS = "_rels/.rels"
 ODS_CONTENT = "content.xml"
 ODF_MANIFEST = "META-INF/manifest.xml"
-SAVE_AS_XLSX = "open it in Excel or LibreOffice and save it as Excel Workbook (.xlsx)"
 PASSWORD = (
     "is password-protected (encrypted), so it cannot be read: remove the password (Excel: File > Info > "
     "Protect Workbook > Encrypt with Password, clear it; LibreOffice: Save As without 'Save with "
@@ -73,10 +65,6 @@ PASSWORD = (
 
 _DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 _DTD_BYTES = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
-
-
-def refuse(path: Path, message: str) -> SourceError:
-    return SourceError(path.name, [message])
 
 
 # --- reading the bytes -------------------------------------------------------------------
@@ -185,10 +173,10 @@ def check_workbook(path: Path) -> CheckedWorkbook:
         return xls.check(path, data)
     if not data.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         raise refuse(path, f"not an Excel or OpenDocument workbook: it is {describe_content(data)}; {SAVE_AS_XLSX}")
-    infos = _zip_directory(path, data)
+    infos = zip_directory(path, data)
     _refuse_encrypted_odf(path, data, infos)
-    parts = _unpack(path, data, infos)
-    names = {_part_name(i.filename) for i in infos}
+    parts = unpack(path, data, infos)
+    names = {part_name(i.filename) for i in infos}
     kind, workbook = _package_kind(path, data, parts, names)
     for name, content in parts.items():
         if declares_dtd(content):
@@ -204,19 +192,14 @@ def check_workbook(path: Path) -> CheckedWorkbook:
     changed = _cut_far_values(book)
     if changed:
         book.parts.update(changed)
-        book.data = _repack(data, changed)
+        book.data = repack(data, changed)
     return book
-
-
-def _part_name(name: str) -> str:
-    """A zip member's part name with "/" separators (some programs write backslashes)."""
-    return name.replace("\\", "/").lstrip("/")
 
 
 def _refuse_encrypted_odf(path: Path, data: bytes, infos: list[zipfile.ZipInfo]) -> None:
     """An OpenDocument file saved with a password lists ``encryption-data`` in its manifest."""
-    manifest = next((i for i in infos if _part_name(i.filename) == ODF_MANIFEST), None)
-    if manifest is not None and ODF_MIMETYPE in data[:200] and b"encryption-data" in _inflate(path, data, manifest):
+    manifest = next((i for i in infos if part_name(i.filename) == ODF_MANIFEST), None)
+    if manifest is not None and ODF_MIMETYPE in data[:200] and b"encryption-data" in inflate(path, data, manifest):
         raise refuse(path, PASSWORD)
 
 
@@ -228,7 +211,7 @@ def _office_document(parts: dict[str, bytes]) -> str | None:
         return None
     for rel in rels.iter():
         if local_name(rel.tag) == "Relationship" and rel.get("Type", "").endswith("/officeDocument"):
-            return _part_name(rel.get("Target", ""))
+            return part_name(rel.get("Target", ""))
     return None
 
 
@@ -252,122 +235,6 @@ def _package_kind(path: Path, data: bytes, parts: dict[str, bytes], names: set[s
     else:
         what = "a zip archive that holds no workbook (no xl/workbook.xml, no spreadsheet content.xml)"
     raise refuse(path, f"not an Excel or OpenDocument workbook: it is {what}; {SAVE_AS_XLSX}")
-
-
-def _zip_directory(path: Path, data: bytes) -> list[zipfile.ZipInfo]:
-    """The zip central directory, refused when damaged or when it promises a zip bomb."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = [i for i in zf.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error):
-        raise refuse(
-            path,
-            "damaged or truncated: its zip directory is missing or broken (was a copy or download "
-            "interrupted?); copy the file again from its source",
-        ) from None
-    if len(infos) > MAX_PARTS:
-        raise refuse(
-            path,
-            f"refused: it holds {len(infos):,} zip parts, above the limit of {MAX_PARTS:,} "
-            "(MAX_PARTS); a workbook holds a few dozen",
-        )
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNPACKED_BYTES:
-        raise refuse(
-            path,
-            f"refused: its parts would unpack to {total / 2**20:,.0f} MB, above the limit of "
-            f"{MAX_UNPACKED_BYTES // 2**20} MB (MAX_UNPACKED_BYTES); this looks like a zip bomb",
-        )
-    for info in infos:
-        if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            ratio = info.file_size / max(info.compress_size, 1)
-            raise refuse(
-                path,
-                f"refused: its part {info.filename!r} is packed {ratio:,.0f}:1, above the limit of "
-                f"{MAX_RATIO}:1 (MAX_RATIO); this looks like a zip bomb",
-            )
-    return infos
-
-
-def _unpack(path: Path, data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
-    """Unpack every part with a bounded decompressor (CRC checked); keep the XML parts by part name."""
-    parts = {}
-    for info in infos:
-        content = _inflate(path, data, info)
-        if info.filename.endswith((".xml", ".rels")):
-            parts[_part_name(info.filename)] = content
-    return parts
-
-
-def _repack(data: bytes, changed: dict[str, bytes]) -> bytes:
-    """The zip with some parts replaced, every member otherwise as it was (names, order, method)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            content = changed.get(_part_name(info.filename))
-            dst.writestr(info, content if content is not None else src.read(info))
-    return out.getvalue()
-
-
-def _inflate(path: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
-    """One part, never unpacking more than its declared size plus one byte (so a lie is seen)."""
-    name = info.filename
-    if info.flag_bits & 0x1:
-        raise refuse(
-            path, f"is password-protected: its part {name!r} is encrypted; remove the password and save it again"
-        )
-    start = info.header_offset
-    header = data[start : start + 30]
-    if len(header) < 30 or header[:4] != ZIP_MAGIC:
-        raise refuse(path, f"damaged or truncated: its part {name!r} is missing; copy the file again from its source")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    begin = start + 30 + name_len + extra_len
-    packed = data[begin : begin + info.compress_size]
-    if len(packed) < info.compress_size:
-        raise refuse(path, f"damaged or truncated: its part {name!r} is cut short; copy the file again from its source")
-    if info.compress_type == zipfile.ZIP_STORED:
-        content = packed
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        try:
-            content = zlib.decompressobj(-15).decompress(packed, info.file_size + 1)
-        except zlib.error:
-            raise refuse(
-                path, f"damaged: its part {name!r} cannot be unpacked; copy the file again from its source"
-            ) from None
-    else:
-        raise refuse(
-            path,
-            f"refused: its part {name!r} uses zip compression method {info.compress_type}, which "
-            f"Excel and LibreOffice do not write; {SAVE_AS_XLSX}",
-        )
-    if len(content) > info.file_size:
-        raise refuse(path, _overflow(name, packed, info.file_size))
-    if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
-        raise refuse(path, f"damaged: its part {name!r} fails its checksum (CRC); copy the file again from its source")
-    return content
-
-
-def _overflow(name: str, packed: bytes, declared: int) -> str:
-    """Why a part unpacks to more than its directory declares: a bomb (it goes on unpacking far
-    past any real part's ratio) or a damaged copy (the stream breaks or ends soon after).  The
-    output is counted in chunks and dropped, so memory stays small either way."""
-    cap = min(MAX_RATIO * max(len(packed), 1), MAX_UNPACKED_BYTES)
-    inflater, produced, pending = zlib.decompressobj(-15), 0, packed
-    try:
-        while produced <= cap and not inflater.eof and pending:
-            produced += len(inflater.decompress(pending, 2**20))
-            pending = inflater.unconsumed_tail
-    except zlib.error:
-        produced = 0
-    if produced > cap:
-        return (
-            f"refused: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares: "
-            "the file is damaged, or built to exhaust memory (a zip bomb); copy it again from its source"
-        )
-    return (
-        f"damaged: its part {name!r} unpacks to more than the {declared:,} bytes its zip directory declares and "
-        "fails its checksum (CRC): the copy was damaged on the way; copy the file again from its source"
-    )
 
 
 def declares_dtd(content: bytes) -> bool:

@@ -32,7 +32,10 @@ def folder_fingerprint(folder: Path, digest: hashlib._Hash) -> None:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         stat = path.stat()
         digest.update(f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0".encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError as exc:  # unreadable: the reader says so, with what to do; here it only counts as changed
+            digest.update(f"unreadable: {exc.__class__.__name__}".encode())
 
 
 def ingest_inputs(data_dir: Path) -> str:
