@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -268,77 +268,30 @@ def build(
     codes = split_areas(areas) if areas is not None else [area]
     if not codes:
         raise ParameterError(f"--areas {areas!r}: expected area codes separated by commas, or all")
-    previous_state = buildstate.load_state(reports.resolve())  # read only: which of these runs were checked before
-    runs, known = [], {}
+    checks = functools.partial(
+        check_run, baseline, target, lang=lang, data_dir=data, reports_dir=reports, jobs=jobs, timeout=timeout
+    )
     inputs = functools.lru_cache(maxsize=None)(lambda: stamps.ingest_inputs(data.resolve()))  # hashed once, if at all
-    for code in codes:
-        if code == "all":
-            continue
-        run = check_run(baseline, target, code, lang, data, reports, jobs, timeout, area_known=True)  # no area yet
-        known[run.key] = buildstate.checked_before(previous_state, run.data_dir, run.key, force, inputs)
-        if known[run.key] is None:
-            run = check_run(baseline, target, code, lang, data, reports, jobs, timeout)
-        runs.append(run)
+    runs, known = checked_runs(codes, checks, buildstate.load_state(reports.resolve()), force, inputs)
     notebooks = find_notebooks(Path(notebooks_dir) if notebooks_dir is not None else config.NOTEBOOKS_DIR, only)
     pool = executors.executor(executor, scheduler)
     reuse_kernel = areas is not None or len(notebooks) > 1  # one kernel per worker, reset between notebooks
-    first = runs[0] if runs else check_run(baseline, target, config.DEFAULT_AREA, lang, data, reports, jobs, timeout)
+    first = runs[0] if runs else checks(config.DEFAULT_AREA)
     try:
         with run_lock(first.reports_dir, "build"):
             # Load inputs.
             state = buildstate.load_state(first.reports_dir)
-            version = None if force else stamps.current_version(first.data_dir, inputs)
-            if version is not None:
-                echo(f"ingest: skipped (raw data, reference tables and library unchanged); data version {version}")
-            else:  # kpi.ingest (and pandas) only when there is something to ingest
-                from kpi import ingest
-
-                mapper = pool.map if pool.name != "local" else None
-                version = ingest.run_if_changed(first.data_dir, force=True, mapper=mapper, echo=echo)
+            version = ingest_if_changed(first.data_dir, force, inputs, pool, echo)
             if not runs or any(known.get(r.key) is None for r in runs):
                 from kpi import params
 
                 params.check_years(stamps.processed_years(first.data_dir), baseline, target)
             if "all" in codes:
-                runs = [
-                    check_run(baseline, target, code, lang, data, reports, jobs, timeout)
-                    for code in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))
-                ]
+                runs = [checks(c) for c in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))]
                 echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
-            built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-            common = {
-                "data_version": version,
-                "library": stamps.library_version(),
-                "header": {
-                    r.area: {
-                        "area_name": labels.area_name(r.area, r.target, r.lang),
-                        "data_version": version,
-                        "built_at": built_at,
-                    }
-                    for r in runs
-                },
-            }
+            common = common_inputs(runs, version)
             # Process data.
-            tasks, done = [], {r.key: [] for r in runs}
-            for run in runs:
-                previous = state["runs"].get(run.key, {}).get("notebooks", {})
-                run_tasks, skipped = plan(notebooks, run, previous, common, force, timeout, reuse_kernel, state)
-                tasks += run_tasks
-                done[run.key] += skipped
-            run_of = {task.html_path: run.key for run in runs for task in tasks if task.html_path.parent == run.folder}
-            total, count = len(notebooks) * len(runs), 0
-            multi = len(runs) > 1
-            for run in runs:
-                for result in done[run.key]:
-                    count += 1
-                    echo(progress_line(count, total, result, run.area if multi else ""))
-            for task, result in zip_tasks(
-                tasks, executors.execute_all(tasks, jobs, echo if not multi else lambda _: None, pool)
-            ):
-                key = run_of[task.html_path]
-                done[key].append(result)
-                count += 1
-                echo(progress_line(count, total, result, task.parameters["area_code"] if multi else ""))
+            done = run_notebooks(notebooks, runs, state, common, force, timeout, reuse_kernel, jobs, pool, echo)
             # Save outputs.
             outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area]) for run in runs]
             state = buildstate.save_states(state, outcomes, {p.name for p in notebooks[0].parent.glob("*.ipynb")})
@@ -346,13 +299,7 @@ def build(
             index_path = first.reports_dir / INDEX_FILE
             atomic_write_text(index_path, render.index_html(state, runs[0].lang, first.reports_dir))
     finally:
-        engine = sys.modules.get("kpi.engine")  # imported only if a notebook ran
-        if reuse_kernel and engine is not None:
-            if pool.name == "dask":
-                with contextlib.suppress(Exception):
-                    pool.run_on_workers(engine.shutdown_warm_kernels)
-            engine.shutdown_warm_kernels()
-        pool.close()
+        stop_kernels(pool, reuse_kernel)
     results = [r for _, rs, _ in outcomes for r in rs]
     counts = {s: sum(r.status == s for r in results) for s in (OK, SKIPPED, FAILED)}
     echo(
@@ -366,6 +313,89 @@ def build(
         seconds=time.perf_counter() - started,
         areas={run.area: rs for run, rs, _ in outcomes},
     )
+
+
+def checked_runs(
+    codes: list[str], checks: Callable[..., Run], previous: dict, force: bool, inputs: Callable[[], str]
+) -> tuple[list[Run], dict[str, dict | None]]:
+    """One checked run per area code (``all`` is resolved after the ingest).  A run checked before
+    on data still current skips the area and year checks (and pandas): ``known`` holds those."""
+    runs, known = [], {}
+    for code in codes:
+        if code == "all":
+            continue
+        run = checks(code, area_known=True)  # no area yet
+        known[run.key] = buildstate.checked_before(previous, run.data_dir, run.key, force, inputs)
+        runs.append(run if known[run.key] is not None else checks(code))
+    return runs, known
+
+
+def ingest_if_changed(data_dir: Path, force: bool, inputs: Callable[[], str], pool, echo: Callable) -> str:
+    """The data version: the current one when nothing ingest reads changed (no pandas), else a new ingest's."""
+    version = None if force else stamps.current_version(data_dir, inputs)
+    if version is not None:
+        echo(f"ingest: skipped (raw data, reference tables and library unchanged); data version {version}")
+        return version
+    from kpi import ingest
+
+    mapper = pool.map if pool.name != "local" else None
+    return ingest.run_if_changed(data_dir, force=True, mapper=mapper, echo=echo)
+
+
+def common_inputs(runs: list[Run], version: str) -> dict:
+    """What every report of this build shares: the data version, the library, each area's header."""
+    built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+    header = {
+        r.area: {"area_name": labels.area_name(r.area, r.target, r.lang), "data_version": version, "built_at": built_at}
+        for r in runs
+    }
+    return {"data_version": version, "library": stamps.library_version(), "header": header}
+
+
+def run_notebooks(
+    notebooks: list[Path],
+    runs: list[Run],
+    state: dict,
+    common: dict,
+    force: bool,
+    timeout: int,
+    reuse_kernel: bool,
+    jobs: int,
+    pool,
+    echo: Callable,
+) -> dict[str, list[NotebookResult]]:
+    """Every run's results: reports up to date skipped, the others executed (``jobs`` at a time)."""
+    from kpi import executors
+
+    tasks, done = [], {r.key: [] for r in runs}
+    for run in runs:
+        previous = state["runs"].get(run.key, {}).get("notebooks", {})
+        run_tasks, skipped = plan(notebooks, run, previous, common, force, timeout, reuse_kernel, state)
+        tasks += run_tasks
+        done[run.key] += skipped
+    run_of = {task.html_path: run.key for run in runs for task in tasks if task.html_path.parent == run.folder}
+    total, count, multi = len(notebooks) * len(runs), 0, len(runs) > 1
+    for run in runs:
+        for result in done[run.key]:
+            count += 1
+            echo(progress_line(count, total, result, run.area if multi else ""))
+    quiet = echo if not multi else lambda _: None
+    for task, result in zip_tasks(tasks, executors.execute_all(tasks, jobs, quiet, pool)):
+        done[run_of[task.html_path]].append(result)
+        count += 1
+        echo(progress_line(count, total, result, task.parameters["area_code"] if multi else ""))
+    return done
+
+
+def stop_kernels(pool, reuse_kernel: bool) -> None:
+    """The warm kernels of this build stopped, here and on the pool's workers; the pool closed."""
+    engine = sys.modules.get("kpi.engine")  # imported only if a notebook ran
+    if reuse_kernel and engine is not None:
+        if pool.name == "dask":
+            with contextlib.suppress(Exception):
+                pool.run_on_workers(engine.shutdown_warm_kernels)
+        engine.shutdown_warm_kernels()
+    pool.close()
 
 
 def zip_tasks(tasks: list[Task], results: Iterator[NotebookResult]) -> Iterator[tuple[Task, NotebookResult]]:
