@@ -74,25 +74,20 @@ def compare(
     complete (both years known), baseline_note, target_note.  A missing end is NaN with
     status ``missing``; it is never filled from another year.
     """
-    from kpi.api import area_code, check_years, year_of
+    from kpi.api import check_years, year_of
     from kpi.sources import pick
 
     baseline, target = year_of(baseline), year_of(target)
     if baseline >= target:
         raise KpiError(f"baseline {baseline} must come before target {target}")
     check_years(obs, baseline, target)
-    table = obs[obs["year"].isin([baseline, target]) & ~obs["indicator"].str.endswith(SKIP_SUFFIXES)]
-    if area is not None:
-        code = area_code(area)
-        if code not in set(obs["area_code"]):
-            raise KpiError(f"area {area!r}: no observation for it in the data given")
-        table = table[table["area_code"] == code]
-        if table.empty:
-            held = sorted(set(obs.loc[obs["area_code"] == code, "year"].astype(int)))
-            raise KpiError(
-                f"area {area!r}: no observation for it in {baseline} or {target} "
-                f"(its years: {', '.join(map(str, held))})"
-            )
+    table = _of_area(
+        obs,
+        obs[obs["year"].isin([baseline, target]) & ~obs["indicator"].str.endswith(SKIP_SUFFIXES)],
+        area,
+        baseline,
+        target,
+    )
     if table.empty:
         return pd.DataFrame(columns=CHANGES.columns)
     _refuse_two_areas_under_one_code(table, baseline, target)
@@ -111,6 +106,29 @@ def compare(
     if len(clash):
         r = clash.iloc[0]
         raise UnitMismatch(f"{r['indicator']} {r['area_code']}: baseline in {r['unit_b']} but target in {r['unit_t']}")
+    return _table(both, baseline, target)
+
+
+def _of_area(obs: pd.DataFrame, table: pd.DataFrame, area: object, baseline: int, target: int) -> pd.DataFrame:
+    """The rows of one area (all when ``area`` is None); an area without a row in either year is an error."""
+    from kpi.api import area_code
+
+    if area is None:
+        return table
+    code = area_code(area)
+    if code not in set(obs["area_code"]):
+        raise KpiError(f"area {area!r}: no observation for it in the data given")
+    table = table[table["area_code"] == code]
+    if table.empty:
+        held = sorted(set(obs.loc[obs["area_code"] == code, "year"].astype(int)))
+        raise KpiError(
+            f"area {area!r}: no observation for it in {baseline} or {target} (its years: {', '.join(map(str, held))})"
+        )
+    return table
+
+
+def _table(both: pd.DataFrame, baseline: int, target: int) -> pd.DataFrame:
+    """The changes table from both ends joined (``_b``, ``_t`` columns)."""
     bv, tv = both["value_b"].astype(float), both["value_t"].astype(float)
     complete = bv.notna() & tv.notna()
     years = target - baseline

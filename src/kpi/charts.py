@@ -81,21 +81,7 @@ def trend(
     colours = colours or {s: figures.COLOURS[i % len(figures.COLOURS)] for i, s in enumerate(names)}
     unit = rows["unit"].iloc[0]
     for name in names:
-        part = rows[rows[series] == name].drop_duplicates("year")
-        colour = colours.get(name, figures.COLOURS[0])
-        by_year = dict(zip(part["year"].astype(int), part["value"]))
-        for run in figures.segments(sorted(by_year)):
-            if len(run) > 1:
-                ax.plot(run, [by_year[y] for y in run], color=colour, linewidth=1.5, alpha=0.8)
-        for r in part.itertuples():
-            ax.plot(
-                [r.year],
-                [r.value],
-                color=colour,
-                markersize=8,
-                linestyle="",
-                **figures.MARKERS.get(r.status, figures.MARKERS["reported"]),
-            )
+        _series_line(ax, rows[rows[series] == name].drop_duplicates("year"), colours.get(name, figures.COLOURS[0]))
     years = sorted(set(rows["year"].astype(int)))
     ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
     ax.set_ylim(0, max(rows["value"].max(), 1) * 1.18)
@@ -107,20 +93,29 @@ def trend(
     handles = [Line2D([], [], color=colours.get(n, figures.COLOURS[0]), linewidth=2, label=str(n)) for n in names]
     figures.legend_below(fig, handles + figures.status_handles(list(rows["status"].unique()), lang))
     if label_points:
-        renderer = figures.freeze(fig)
-        taken = [t.get_window_extent(renderer) for t in figures.drawn_texts(fig) if t.get_visible() and t.get_text()]
-        taken += [line.get_window_extent(renderer) for line in ax.get_lines() if len(line.get_xdata()) == 1]
-        for r in rows.itertuples():
-            figures.place(
-                ax,
-                labels.fmt_number(r.value, lang, labels.decimals_for(r.value, unit)),
-                (r.year, r.value),
-                renderer,
-                taken,
-                figures.POINT_OFFSETS,
-                color=colours.get(getattr(r, series), figures.COLOURS[0]),
-            )
+        _label_points(fig, ax, rows, unit, lang, [colours.get(n, figures.COLOURS[0]) for n in rows[series]])
     return fig
+
+
+def _series_line(ax, part: pd.DataFrame, colour: str) -> None:
+    """One series: lines between consecutive years only, a marker per status at every point."""
+    by_year = dict(zip(part["year"].astype(int), part["value"]))
+    for run in figures.segments(sorted(by_year)):
+        if len(run) > 1:
+            ax.plot(run, [by_year[y] for y in run], color=colour, linewidth=1.5, alpha=0.8)
+    for r in part.itertuples():
+        marker = figures.MARKERS.get(r.status, figures.MARKERS["reported"])
+        ax.plot([r.year], [r.value], color=colour, markersize=8, linestyle="", **marker)
+
+
+def _label_points(fig: Figure, ax, rows: pd.DataFrame, unit: str, lang: str, colours: list[str]) -> None:
+    """Each point's value beside it, where it collides with no other text or marker."""
+    renderer = figures.freeze(fig)
+    taken = [t.get_window_extent(renderer) for t in figures.drawn_texts(fig) if t.get_visible() and t.get_text()]
+    taken += [line.get_window_extent(renderer) for line in ax.get_lines() if len(line.get_xdata()) == 1]
+    for r, colour in zip(rows.itertuples(), colours):
+        text = labels.fmt_number(r.value, lang, labels.decimals_for(r.value, unit))
+        figures.place(ax, text, (r.year, r.value), renderer, taken, figures.POINT_OFFSETS, color=colour)
 
 
 def check_stackable(indicators: list[str]) -> None:
@@ -167,20 +162,17 @@ def bars(
         part = table[table["indicator"] == indicator].drop_duplicates(category).set_index(category).reindex(cats)
         offsets = [c + (0 if stacked else (i - (per_cat - 1) / 2) * height) for c in range(len(cats))]
         values = part["value"].fillna(0).astype(float)
+        colour = figures.COLOURS[i % len(figures.COLOURS)]
         bar = ax.barh(
             offsets,
             values,
             height=height,
             left=left.values if stacked else None,
-            color=figures.COLOURS[i % len(figures.COLOURS)],
+            color=colour,
             edgecolor="white" if stacked else None,
             linewidth=0.8,
         )
-        for patch, status in zip(bar, part["status"]):
-            hatch = figures.HATCHES.get(status, "") if isinstance(status, str) else ""
-            if hatch:
-                patch.set_hatch(hatch)
-                patch.set_edgecolor("#ffffff")
+        _hatch(bar, part["status"])
         drawn.append((bar, values, part["status"], left.copy()))
         if stacked:
             left = left + values.values
@@ -191,28 +183,39 @@ def bars(
     ax.xaxis.set_major_formatter(lambda v, _: labels.fmt_number(v, lang))
     ax.set_xlabel(labels.quantity_label(unit, lang))
     figures.title(fig, title)
+    handles = _bar_handles(indicators, series_names, set(table["status"].dropna()), lang)
+    figures.legend_below(fig, handles, ncols=1 if any(len(h.get_label()) > 40 for h in handles) else None)
+    _bar_labels(fig, ax, drawn, unit, lang, stacked, left, cats)
+    return fig
+
+
+def _bar_handles(indicators: list[str], series_names: dict | None, statuses: set[str], lang: str) -> list[Patch]:
+    """The legend of a bar chart: a colour per indicator (when several), a hatch per status shown."""
     names = series_names or {i: labels.indicator_name(i, lang) for i in indicators}
-    handles = (
-        [
-            Patch(facecolor=figures.COLOURS[i % len(figures.COLOURS)], label=names.get(ind, ind))
-            for i, ind in enumerate(indicators)
-        ]
-        if len(indicators) > 1
-        else []
-    )
-    statuses = [s for s in figures.HATCHES if s != "reported" and s in set(table["status"].dropna())]
-    handles += [
+    colours = figures.COLOURS
+    handles = [
+        Patch(facecolor=colours[i % len(colours)], label=names.get(ind, ind)) for i, ind in enumerate(indicators)
+    ]
+    hatched = [
         Patch(
             facecolor="#888888",
             edgecolor="#ffffff",
             hatch=figures.HATCHES[s],
             label=labels.status_label(s, lang, short=True),
         )
-        for s in statuses
+        for s in figures.HATCHES
+        if s != "reported" and s in statuses
     ]
-    figures.legend_below(fig, handles, ncols=1 if any(len(h.get_label()) > 40 for h in handles) else None)
-    _bar_labels(fig, ax, drawn, unit, lang, stacked, left, cats)
-    return fig
+    return (handles if len(indicators) > 1 else []) + hatched
+
+
+def _hatch(bar, statuses: pd.Series) -> None:
+    """Bars of figures not plainly reported are hatched, as their legend entry is."""
+    for patch, status in zip(bar, statuses):
+        hatch = figures.HATCHES.get(status, "") if isinstance(status, str) else ""
+        if hatch:
+            patch.set_hatch(hatch)
+            patch.set_edgecolor("#ffffff")
 
 
 def by_commune(

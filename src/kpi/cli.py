@@ -122,16 +122,9 @@ def _add_executor(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    from kpi import config  # light: paths and defaults only
+def _add_build(sub) -> None:
+    from kpi import config
 
-    p = argparse.ArgumentParser(prog="kpi", description="Tam Đường KPI data package")
-    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
-    sub = p.add_subparsers(dest="command", required=True)
-    ing = sub.add_parser("ingest", help="clean data/raw into data/processed")
-    ing.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
-    _add_executor(ing, "the raw files are read")
-    ing.set_defaults(func=_ingest)
     bld = sub.add_parser("build", help="ingest, execute every notebook and render the HTML reports")
     bld.add_argument(
         "--baseline",
@@ -177,6 +170,18 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_executor(bld, "the raw files are read and the notebooks are run")
     bld.set_defaults(func=_build)
+
+
+def parser() -> argparse.ArgumentParser:
+
+    p = argparse.ArgumentParser(prog="kpi", description="Tam Đường KPI data package")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    ing = sub.add_parser("ingest", help="clean data/raw into data/processed")
+    ing.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
+    _add_executor(ing, "the raw files are read")
+    ing.set_defaults(func=_ingest)
+    _add_build(sub)
     tpl = sub.add_parser("template", help="write the bilingual data-collection form for a year")
     tpl.add_argument("--year", type=int, required=True, help="the year the figures will refer to")
     tpl.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")

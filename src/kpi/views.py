@@ -176,6 +176,11 @@ def value_table(rows: pd.DataFrame, scope: Scope, refs: References, name: str, t
     )
 
 
+def _ends(rows: pd.DataFrame, end: str) -> list[tuple[str, str, object]]:
+    """(source, place, note) of each row's baseline or target value."""
+    return list(zip(rows[f"{end}_source"], rows[f"{end}_ref"], rows[f"{end}_note"]))
+
+
 def change_table(
     changes: pd.DataFrame, scope: Scope, refs: References, name: str, title: str, empty: str = ""
 ) -> Table:
@@ -184,80 +189,47 @@ def change_table(
     notes, c, lang = Notes(scope.lang), scope.col, scope.lang
     b, t = f"{c('baseline')} {scope.baseline}", f"{c('target')} {scope.target}"
     names = rows["indicator"].map(lambda i: labels.indicator_name(i, lang))
+    ends = list(zip(_ends(rows, "baseline"), _ends(rows, "target")))
+    value = lambda end: [
+        labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows[f"{end}_value"], rows["unit"], rows[f"{end}_status"])
+    ]
     shown = pd.DataFrame(
         {
             c("indicator"): names,
-            b: [
-                labels.fmt_value(v, u, lang, s)
-                for v, u, s in zip(rows["baseline_value"], rows["unit"], rows["baseline_status"])
-            ],
-            t: [
-                labels.fmt_value(v, u, lang, s)
-                for v, u, s in zip(rows["target_value"], rows["unit"], rows["target_status"])
-            ],
+            b: value("baseline"),
+            t: value("target"),
             c("change_abs"): [labels.fmt_change(v, lang, u) for v, u in zip(rows["change_abs"], rows["unit"])],
             c("change_pct"): [labels.fmt_change(v, lang, decimals=1) for v in rows["change_pct"]],
             c("cagr_pct"): [labels.fmt_change(v, lang, decimals=2) for v in rows["cagr_pct"]],
-            c("source"): [
-                _two_ends(refs.label(sb, rb, nb), refs.label(st, rt, nt), scope)
-                for sb, rb, nb, st, rt, nt in zip(
-                    rows["baseline_source"],
-                    rows["baseline_ref"],
-                    rows["baseline_note"],
-                    rows["target_source"],
-                    rows["target_ref"],
-                    rows["target_note"],
-                )
-            ],
+            c("source"): [_two_ends(refs.label(*be), refs.label(*te), scope) for be, te in ends],
         }
     )
-    marks = {}
-    for i, (nb, nt) in enumerate(zip(rows["baseline_note"], rows["target_note"])):
-        for column, note in ((b, nb), (t, nt)):
-            if notes.mark(note):
-                marks[(i, column)] = notes.mark(note)
-    unit = rows["unit"].map(lambda u: labels.unit_label(u, lang))
+    marks = {
+        (i, column): notes.mark(note)
+        for i, (nb, nt) in enumerate(zip(rows["baseline_note"], rows["target_note"]))
+        for column, note in ((b, nb), (t, nt))
+        if notes.mark(note)
+    }
+    status = lambda end: rows[f"{end}_status"].map(lambda s: status_text(s, scope))
     data = pd.DataFrame(
         {
             c("indicator"): names,
-            c("unit"): unit,
+            c("unit"): rows["unit"].map(lambda u: labels.unit_label(u, lang)),
             b: rows["baseline_value"].astype(float),
-            f"{c('status')} {scope.baseline}": rows["baseline_status"].map(lambda s: status_text(s, scope)),
+            f"{c('status')} {scope.baseline}": status("baseline"),
             t: rows["target_value"].astype(float),
-            f"{c('status')} {scope.target}": rows["target_status"].map(lambda s: status_text(s, scope)),
+            f"{c('status')} {scope.target}": status("target"),
             c("change_abs"): rows["change_abs"].astype(float),
             c("change_pct"): rows["change_pct"].astype(float),
             c("cagr_pct"): rows["cagr_pct"].astype(float),
-            c("note"): [
-                " ".join(x for x in (notes.texts(nb), notes.texts(nt)) if x)
-                for nb, nt in zip(rows["baseline_note"], rows["target_note"])
-            ],
-            c("source"): [
-                " | ".join(dict.fromkeys((refs.citation(sb, rb, nb), refs.citation(st, rt, nt))))
-                for sb, rb, nb, st, rt, nt in zip(
-                    rows["baseline_source"],
-                    rows["baseline_ref"],
-                    rows["baseline_note"],
-                    rows["target_source"],
-                    rows["target_ref"],
-                    rows["target_note"],
-                )
-            ],
-            c("place"): [f"{rb} | {rt}" for rb, rt in zip(rows["baseline_ref"], rows["target_ref"])],
+            c("note"): [" ".join(x for x in (notes.texts(be[2]), notes.texts(te[2])) if x) for be, te in ends],
+            c("source"): [" | ".join(dict.fromkeys((refs.citation(*be), refs.citation(*te)))) for be, te in ends],
+            c("place"): [f"{be[1]} | {te[1]}" for be, te in ends],
         }
     )
     numeric = (b, t, c("change_abs"), c("change_pct"), c("cagr_pct"))
-    return Table(
-        name,
-        title,
-        shown,
-        data,
-        numeric=numeric,
-        marks=marks,
-        notes=notes.listed(),
-        empty=empty,
-        caption=scope.t("text", "area_of_table", area=scope.area_name()),
-    )
+    caption = scope.t("text", "area_of_table", area=scope.area_name())
+    return Table(name, title, shown, data, numeric, marks, notes.listed(), empty=empty, caption=caption)
 
 
 def _two_ends(baseline: str, target: str, scope: Scope) -> str:
