@@ -451,3 +451,11 @@ def test_the_readers_trial_findings_stay_fixed(sets):
         table = sets[name]["overview"].split(f">{heading}</")[-1].split("</section>")[0]
         assert "P22" in table and 'class="kpi-mark"' in table and note in table, name  # the caveat beside it
         assert '<th scope="col">' + ("Địa bàn" if name == "vi" else "Area") + "</th>" not in table  # one area
+
+
+def test_no_report_carries_text_the_kernel_printed(sets):
+    """A report shows its blocks only: no stream a kernel printed (a warning, IPython's history error)."""
+    for name in ("vi", "en", "vi-2018", "en-2018"):
+        for theme, page in sets[name].items():
+            if isinstance(page, str):
+                assert "output_stream" not in page and "History logging" not in page, (name, theme)

@@ -281,6 +281,15 @@ def build(
         with run_lock(first.reports_dir, "build"):
             # Load inputs.
             state = buildstate.load_state(first.reports_dir)
+            if (
+                reuse_kernel
+                and jobs == 1
+                and pool.name == "local"
+                and (force or not stamps.current_version(first.data_dir, inputs))
+            ):  # new data: the reports will run; their kernel starts meanwhile
+                from kpi import engine
+
+                engine.prestart(str(first.reports_dir / KERNEL_LOG), str(notebooks[0].parent))
             version = ingest_if_changed(first.data_dir, force, inputs, pool, echo)
             if not runs or any(known.get(r.key) is None for r in runs):
                 from kpi import params

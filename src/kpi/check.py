@@ -168,7 +168,7 @@ def _record_of(path: Path, layout_id: str) -> SourceRecord:
     if meta_file.is_file():
         meta.pop("no_record")
         try:
-            found = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+            found = reference.read_yaml(meta_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             found = None
         if isinstance(found, dict):

@@ -82,6 +82,11 @@ class ProjectKernelManager(jupyter_client.AsyncKernelManager):
     """
 
     kernel_log = Unicode("", help="file for the kernel process's stderr; empty: inherit").tag(config=True)
+    preload = Unicode("", help="a module the kernel imports as it starts, before it answers").tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return cmd + [f"--IPKernelApp.exec_lines=import {self.preload}"] if self.preload else cmd
 
     @default("kernel_spec_manager")
     def _kernel_spec_manager_default(self) -> KernelSpecManager:
@@ -110,7 +115,11 @@ class ProjectKernelManager(jupyter_client.AsyncKernelManager):
 def run_task(task: Task) -> NotebookResult:
     """Execute, then render, one notebook; a failure of either is a failed result, never an exception."""
     started = time.perf_counter()
-    failure = execute(task)
+    return finish(task, execute(task), started)
+
+
+def finish(task: Task, failure: Failure | None, started: float) -> NotebookResult:
+    """Render an executed notebook to its report and say how it went (a render that fails fails alone)."""
     title = task.title
     try:
         nb = read_for_render(task)
@@ -176,7 +185,7 @@ def execute(task: Task) -> Failure | None:
     failure = None
     try:
         with papermill_log(log):
-            papermill.execute_notebook(
+            _executed[task.executed_path] = papermill.execute_notebook(
                 str(task.notebook),
                 str(partial),
                 parameters=task.parameters,
@@ -209,6 +218,9 @@ import os as _os
 _os.chdir({cwd!r})
 del _mpl, _plt, _os
 get_ipython().execution_count = 1
+import gc as _gc
+_gc.freeze()  # what survived the reset (the modules) is left out of later collections: they stay quick
+del _gc
 """  # a clean namespace, figures and style for the next notebook; the imported modules stay loaded
 
 
@@ -226,10 +238,16 @@ class WarmKernel:
     def __init__(self, log: str):
         from traitlets.config import Config
 
-        self.km = ProjectKernelManager(
-            kernel_name=KERNEL_NAME, config=Config({"ProjectKernelManager": {"kernel_log": log}})
-        )
+        config = Config({"ProjectKernelManager": {"kernel_log": log, "preload": PRELOAD}})
+        self.km = ProjectKernelManager(kernel_name=KERNEL_NAME, config=config)
         self.kc = None
+
+    def start(self, cwd: str) -> None:
+        """Start the kernel process now; it imports ``PRELOAD`` while the caller goes on (the build ingests)."""
+        from jupyter_core.utils import run_sync
+
+        if not self.km.has_kernel:  # as nbclient starts it: IPython's history in memory, not a shared database
+            run_sync(self.km.start_kernel)(cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
 
     def reset(self, cwd: str, timeout: int) -> None:
         """A clean namespace, figures and style, and ``cwd`` as the working folder, for the next notebook."""
@@ -255,6 +273,14 @@ class WarmKernel:
                 from jupyter_core.utils import run_sync
 
                 run_sync(self.km.shutdown_kernel)(now=True)
+
+
+PRELOAD = "kpi.report"  # what every report notebook imports first: pandas, matplotlib and the library
+
+
+def prestart(log: str, cwd: str) -> None:
+    """Start this thread's warm kernel ahead of its first notebook (it imports while the build ingests)."""
+    warm_kernel(log).start(cwd)
 
 
 _warm = threading.local()  # one warm kernel per worker thread (a Dask worker may run several threads)
@@ -393,5 +419,11 @@ def read_for_render(task: Task) -> nbformat.NotebookNode:
     """The executed notebook, or the source one when the kernel never ran it (its prose still shows)."""
     import nbformat
 
+    executed = _executed.pop(task.executed_path, None)  # as papermill returned it: not read back (and validated)
+    if executed is not None and task.executed_path.exists():
+        return executed
     path = task.executed_path if task.executed_path.exists() else task.notebook
     return nbformat.read(path, as_version=4)
+
+
+_executed: dict = {}  # executed path → the notebook papermill returned, until its report is rendered

@@ -141,9 +141,7 @@ def execute_all(
             yield result
         return
     if jobs == 1 or len(tasks) <= 1:
-        for task in tasks:
-            echo(f"{task.notebook.name}: started")
-            yield run_task(task)
+        yield from one_at_a_time(tasks, echo)
         return
     # spawn, not fork: the parent may hold threads (zmq, a test's web server) that fork would copy half-way
     context = multiprocessing.get_context("spawn")
@@ -157,6 +155,27 @@ def execute_all(
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 yield outcome(future, running.pop(future))
+
+
+def one_at_a_time(tasks: list[Task], echo: Callable[[str], None]) -> Iterator[NotebookResult]:
+    """One kernel, one notebook at a time; each report is rendered in a thread while the kernel runs the
+    next notebook (the kernel's process and this one then use both processors).  Results in order."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kpi.engine import execute, finish
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpi-render") as renderer:
+        pending = None
+        for task in tasks:
+            echo(f"{task.notebook.name}: started")
+            started = time.perf_counter()
+            failure = execute(task)
+            if pending is not None:
+                yield pending.result()
+            pending = renderer.submit(finish, task, failure, started)
+        if pending is not None:
+            yield pending.result()
 
 
 def outcome(future: Future, task: Task) -> NotebookResult:

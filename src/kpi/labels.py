@@ -16,7 +16,6 @@ import math
 import re
 
 import pandas as pd
-import yaml
 
 from kpi import config, reference
 from kpi.errors import ParameterError
@@ -28,7 +27,7 @@ LANGS = config.LANGS
 @reference.per_folder(2)
 def _labels() -> dict:
     with (config.reference_dir() / "labels.yml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return reference.read_yaml(fh.read())
 
 
 @reference.per_folder(32)  # read once per process: labels are looked up for every cell of a report

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from kpi import config
 from kpi.errors import ReferenceDataError
 
@@ -194,7 +192,7 @@ def _load(path: Path, mtime_ns: int, folder: Path) -> Layout:
     from kpi import reference
 
     with path.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+        raw = reference.read_yaml(fh.read())
     return parse(raw, path, reference.form_columns())
 
 

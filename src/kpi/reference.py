@@ -25,6 +25,14 @@ ERA_BOUNDARY_YEAR = (
 META_FIELDS = ("source_id", "title", "layout", "priority", "source", "accessed", "transcription", "sha256")
 
 
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
+
+
+def read_yaml(text: str) -> object:
+    """YAML as ``yaml.safe_load`` reads it (the C loader when PyYAML has it)."""
+    return yaml.load(text, Loader=YAML_LOADER)
+
+
 def per_folder(maxsize: int = 64):
     """``functools.lru_cache`` keyed by the reference folder too: a table read once per folder, and
     read again when ``KPI_REFERENCE_DIR`` names another one."""
@@ -287,7 +295,7 @@ def _read_meta(meta_file: Path, raw_dir: Path) -> tuple[dict | None, str | None]
     if refused:
         return None, f"{meta_file.name}: {refused}"
     try:
-        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+        meta = read_yaml(meta_file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         return None, f"{meta_file.name}: not valid YAML ({exc.__class__.__name__})"
     except UnicodeDecodeError:
