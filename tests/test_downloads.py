@@ -59,7 +59,7 @@ def blocks(page: str) -> list[tuple[str, str]]:
         for b in re.findall(r'<section class="kpi-block">(.*?)</section>', page, re.S)
         if "kpi-download" in b
     ]
-    found += [("chart", b) for b in re.findall(r'<figure class="kpi-chart">(.*?)</figure>', page, re.S)]
+    found += [("chart", b) for b in re.findall(r'<figure class="kpi-chart"[^>]*>(.*?)</figure>', page, re.S)]
     return found
 
 
@@ -68,6 +68,21 @@ def decoded_csv(block: str) -> tuple[str, list[dict[str, str]], bytes]:
     data = base64.b64decode(payload)
     assert mime == "text/csv"
     return name, list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")))), data
+
+
+def decoded_rows(block: str) -> list[list[str]]:
+    _, _, payload = LINK.search(block).groups()
+    return list(csv.reader(io.StringIO(base64.b64decode(payload).decode("utf-8-sig"))))
+
+
+def same_rows(got: list[list], want: list[list[str]]) -> bool:
+    """A sheet's rows (from row 2: header, then data) equal a CSV's, numbers within 12 digits."""
+    if len(got) != len(want):
+        return False
+    return all(
+        [pytest.approx(float(w), rel=1e-11) if isinstance(g, (int, float)) else w for g, w in zip(gr, wr)] == gr
+        for gr, wr in zip(got, want)
+    )
 
 
 def table_rows(block: str) -> tuple[list[str], list[list[str]]]:
@@ -160,28 +175,29 @@ def test_the_report_workbook_holds_every_table_sources_and_notes(reports):
             page = reports[name][theme]
             links = LINK.findall(page)
             xlsx = [(n, base64.b64decode(p)) for n, m, p in links if m.endswith("spreadsheetml.sheet")]
-            csvs = [
-                list(csv.reader(io.StringIO(base64.b64decode(p).decode("utf-8-sig"))))
-                for _, m, p in links
-                if m == "text/csv"
-            ]
-            assert len(xlsx) == (1 if csvs else 0), (name, theme)  # a report with no figure in its period has none
-            if not csvs:
+            tables = [decoded_rows(b) for k, b in blocks(page) if k == "table"]
+            charts = [decoded_rows(b) for k, b in blocks(page) if k == "chart"]
+            assert len(xlsx) == (1 if tables or charts else 0), (name, theme)  # no figure in its period: none
+            if not xlsx:
                 continue
             book = openpyxl.load_workbook(io.BytesIO(xlsx[0][1]))
             assert book.sheetnames[-2:] == ["Nguồn · Sources", "Ghi chú · Notes"]
-            distinct = [rows for i, rows in enumerate(csvs) if rows not in csvs[:i]]  # a chart of a table's rows
-            assert len(book.sheetnames) == len(distinct) + 2  # shares the table's sheet
             assert all(len(n) <= 31 and ":" not in n for n in book.sheetnames)
-            for sheet, rows in zip(book.worksheets, distinct):
+            sheets = []
+            for sheet in book.worksheets[:-2]:
                 assert sheet.freeze_panes == "A3" and sheet["A2"].font.bold
-                values = [["" if v is None else v for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)]
-                assert len(values) == len(rows)
-                for got, want in zip(values, rows):  # numbers as numbers, codes as text; CSVs keep 12 digits
-                    assert [
-                        pytest.approx(float(w), rel=1e-11) if isinstance(g, (int, float)) else w
-                        for g, w in zip(got, want)
-                    ] == got, (theme, sheet.title)
+                sheets.append(
+                    [["" if v is None else v for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)]
+                )
+            for rows in tables:  # every table is a sheet, value by value (numbers as numbers, 12 digits in CSV)
+                assert any(same_rows(got, rows) for got in sheets), (name, theme, rows[0])
+            for rows in charts:  # a chart's values are in one sheet: its own, or the table of the same figures
+                column = rows[0].index("Giá trị" if lang == "vi" else "Value")
+                drawn = {round(float(r[column]), 6) for r in rows[1:]}
+                numbers = [
+                    {round(float(v), 6) for r in got for v in r if isinstance(v, (int, float))} for got in sheets
+                ]
+                assert any(drawn <= held for held in numbers), (name, theme, rows[0])
             sources = list(book["Nguồn · Sources"].iter_rows(min_row=2, values_only=True))
             assert sources and all(isinstance(r[0], int) for r in sources)
             notes = list(book["Ghi chú · Notes"].iter_rows(min_row=2, values_only=True))

@@ -70,6 +70,7 @@ def findings_table(findings: pd.DataFrame, scope: Scope, refs: References, note_
         data,
         numeric=(c("year"),),
         empty=scope.t("text", "no_findings"),
+        empty_means_no_data=False,
         more=more,
         caption=caption,
     )
@@ -164,6 +165,7 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
         marks=marks,
         notes=notes.listed(),
         empty=scope.t("text", "no_conflicts"),
+        empty_means_no_data=False,
         more=more,
         caption=caption,
     )

@@ -78,14 +78,23 @@ def figure_svg(figure) -> bytes:
     return buffer.getvalue()
 
 
-def chart_html(chart: Chart, extra: str = "") -> str:
-    """A chart as an SVG image with alt text, a caption, and ``extra`` (the download link) under it."""
+def chart_html(chart: Chart, extra: str = "", number: int = 1, scope: Scope | None = None) -> str:
+    """A chart as an SVG image with alt text, the notes of what it draws, and ``extra`` (the download) under it.
+
+    On a phone the chart fits the screen; a tap on it (a link to itself, ``:target``) shows it at
+    full size in a sideways scroller, and another tap goes back -- no script, no second image.
+    """
     svg = figure_svg(chart.figure)
     width, height = (round(v * 96) for v in chart.figure.get_size_inches())
     src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    anchor = f"chart-{number}"
+    notes = "".join(f'<li><sup class="kpi-mark">{esc(k)}</sup> {esc(t)}</li>' for k, t in chart.notes)
+    notes = f'<ul class="kpi-notes">{notes}</ul>' if notes else ""
+    hint = f'<p class="kpi-zoom-hint">{esc(scope.t("text", "zoom_hint"))}</p>' if scope else ""
     return (
-        f'<figure class="kpi-chart"><div class="kpi-chart-scroll"><img src="{src}" alt="{esc(chart.alt)}" '
-        f'width="{width}" height="{height}"></div>{extra}</figure>'
+        f'<figure class="kpi-chart" id="{anchor}"><div class="kpi-chart-scroll"><a class="kpi-zoom" href="#{anchor}">'
+        f'<img src="{src}" alt="{esc(chart.alt)}" width="{width}" height="{height}"></a>'
+        f'<a class="kpi-unzoom" href="#_">×</a></div>{hint}{notes}{extra}</figure>'
     )
 
 
@@ -116,17 +125,25 @@ def key_figures_html(theme_title: str, figures: list, lead: str, empty: str) -> 
 
 
 def references_html(refs: References, scope: Scope) -> str:
+    """The numbered sources; nothing when the report cites none (a report without figures)."""
     items = []
     for number, doc, place in refs.entries():
         link = f' <a href="{esc(doc.url)}" rel="noreferrer">{esc(doc.url)}</a>' if doc.url else ""
         detail = f' <span class="kpi-place">({esc(place)})</span>' if place else ""
         items.append(f'<li id="ref-{number}" value="{number}">{esc(doc.text)}{link}{detail}</li>')
+    if not items:
+        return ""
     return section_html(scope.t("sections", "references")) + f'<ol class="kpi-references">{"".join(items)}</ol>'
 
 
 def definitions_html(indicators: list[str], scope: Scope) -> str:
+    """The definitions of what the report shows, in the catalogue's order (theme by theme)."""
+    from kpi import reference
+
     if not indicators:
         return ""
+    order = {ind: n for n, ind in enumerate(reference.catalogue().index)}
+    indicators = sorted(indicators, key=lambda i: order.get(i, len(order)))
     rows = "".join(
         f"<dt>{esc(labels.indicator_name(i, scope.lang))}</dt><dd>{esc(labels.definition(i, scope.lang))}"
         f' <span class="kpi-place">({esc(labels.unit_label(_unit(i), scope.lang))})</span></dd>'
@@ -159,7 +176,11 @@ def symbol_rows(scope: Scope) -> list[tuple[str, str]]:
 
 def symbols_html(scope: Scope) -> str:
     rows = symbol_rows(scope)
-    body = "".join(f"<tr><td><code>{esc(s)}</code></td><td>{esc(m)}</td></tr>" for s, m in rows)
+    mark, meaning = esc(scope.col("marker")), esc(scope.col("meaning"))
+    body = "".join(
+        f'<tr><td data-label="{mark}"><code>{esc(s)}</code></td><td data-label="{meaning}">{esc(m)}</td></tr>'
+        for s, m in rows
+    )
     head = f"<tr><th scope=col>{esc(scope.col('marker'))}</th><th scope=col>{esc(scope.col('meaning'))}</th></tr>"
     return (
         section_html(scope.t("sections", "symbols"))

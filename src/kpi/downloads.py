@@ -77,16 +77,16 @@ def slug_of(name: str) -> str:
     return slug(name)
 
 
-def _sheet_title(title: str) -> str:
+def _sheet_title(title: str, limit: int = SHEET_NAME_CHARS) -> str:
     """A title as a sheet name: Excel's forbidden ``[]:*?/\\`` replaced, cut at a word to 31 characters with ``…``.
 
     >>> _sheet_title("Cold-water fish output: the sources side by side")
     'Cold-water fish output – the…'
     """
     text = " ".join(re.sub(r"\s*:\s*", " – ", re.sub(r"[\[\]*?/\\]", " ", title)).split())
-    if len(text) <= SHEET_NAME_CHARS:
+    if len(text) <= limit:
         return text
-    cut = text[: SHEET_NAME_CHARS - 1]
+    cut = text[: limit - 1]
     cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
     return cut.rstrip(" –,") + "…"
 
@@ -99,7 +99,7 @@ def sheet_names(items: list[Table | Chart]) -> list[str]:
         name, n = base, 2
         while name.casefold() in (x.casefold() for x in names) or name.casefold() in RESERVED:
             suffix = f" ({n})"
-            name, n = base[: SHEET_NAME_CHARS - len(suffix)].strip() + suffix, n + 1
+            name, n = _sheet_title(item.title or item.name, SHEET_NAME_CHARS - len(suffix)) + suffix, n + 1
         names.append(name)
     return names
 
@@ -113,7 +113,9 @@ def report_workbook(items: list[Table | Chart], scope: Scope, sources: list[tupl
     wb.remove(wb.active)
     kept: list[Table | Chart] = []
     for item in items:  # a chart drawn from a table's rows is in that table's sheet already
-        if not any(item.data.equals(k.data) for k in kept):
+        same = any(item.data.equals(k.data) for k in kept)
+        covered = isinstance(item, Chart) and item.keys and any(item.keys <= k.keys for k in kept)
+        if not (same or covered):
             kept.append(item)
     for item, name in zip(kept, sheet_names(kept)):
         ws = wb.create_sheet(name)

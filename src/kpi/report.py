@@ -16,6 +16,7 @@ symbols and the numbered source list.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -96,17 +97,20 @@ class Context:
         display.show(display.section_html(self.section_title, text))
 
     def _empty(self, text: str) -> None:
-        """Say that a block has no data, unless the block just above said the same."""
-        if text != self.said_empty:
+        """Say that a block has no data, unless the block just above said so already."""
+        if not self.said_empty:
             display.show(f'<p class="kpi-empty">{display.esc(text)}</p>')
-        self.said_empty = text
+        self.said_empty = self.said_empty or text
 
     def _stem(self) -> str:
         return downloads.file_stem(self.theme, self.scope)
 
     def _unique(self, item: Table | Chart) -> Table | Chart:
-        """Two blocks of a report never share a download name (the same list shown twice, filtered)."""
+        """A block's download is named by its title in the edition's words (a chart's with "chart"), and
+        two blocks of a report never share a name (the same list shown twice, filtered)."""
         taken = {x.name for x in self.shown}
+        if item.title:
+            item.name = slug(item.title) + (f"-{self.t('text', 'chart_slug')}" if isinstance(item, Chart) else "")
         base, n = item.name, 2
         while item.name in taken:
             item.name, n = f"{base}-{n}", n + 1
@@ -117,10 +121,11 @@ class Context:
         self._note_indicators(indicators)
         titled = bool(table.title) and table.title != self.section_title  # the heading above already says it
         table.title = table.title or self.section_title  # the workbook's sheet is named by it
-        if table.is_empty:
-            if table.empty != self.said_empty:
+        if table.is_empty:  # "no data" said once: a block right under another empty one adds nothing
+            if not (self.said_empty and table.empty_means_no_data):
                 display.show(display.table_html(table, show_title=titled))
-            self.said_empty = table.empty
+            if table.empty_means_no_data:
+                self.said_empty = self.said_empty or table.empty
             return
         self.said_empty = ""
         self.shown.append(self._unique(table))
@@ -130,7 +135,8 @@ class Context:
         self._note_indicators(indicators)
         self.said_empty = ""
         self.shown.append(self._unique(chart))
-        display.show(display.chart_html(chart, downloads.csv_link(chart, self._stem(), self.scope)))
+        number = sum(isinstance(x, Chart) for x in self.shown)
+        display.show(display.chart_html(chart, downloads.csv_link(chart, self._stem(), self.scope), number, self.scope))
 
     def _note_indicators(self, indicators) -> None:
         self.indicators_shown += [i for i in indicators if i not in self.indicators_shown]
@@ -184,16 +190,27 @@ class Context:
         children: bool = False,
         name: str = "values",
         title: str = "",
+        title_key: str = "",
     ) -> None:
-        """Every value of the indicators for the area in the period: year, value, status, source."""
+        """Every value of the indicators for the area in the period: year, value, status, source.
+
+        ``title_key`` names the table from the labels (``sections``), for a second table of a section."""
         rows = self.period if all_sources else self.best
         rows = views.of_area(rows[rows["indicator"].isin(indicators)], self.scope, children)
         empty = views.empty_text(self.obs, indicators, self.scope, children)
         shown = list(dict.fromkeys(rows["indicator"]))  # the definitions list what the report shows, nothing else
-        self._show_table(views.value_table(rows, self.scope, self.refs, name, title, empty), shown)
+        title = title or (self.t("sections", title_key, **self.scope.years) if title_key else "")
+        table = views.value_table(rows, self.scope, self.refs, name, title, empty)
+        table.keys = views.row_keys(rows)
+        self._show_table(table, shown)
 
     def list_table(
-        self, name: str, columns: dict[str, str], where: dict[str, str] | None = None, title: str = ""
+        self,
+        name: str,
+        columns: dict[str, str],
+        where: dict[str, str] | None = None,
+        title: str = "",
+        title_key: str = "",
     ) -> None:
         """A processed list (OCOP products, partners, varieties) with the chosen columns, labelled."""
         table = api.load_table(f"lists/{name}", self.p.data_dir)
@@ -205,6 +222,7 @@ class Context:
             table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: self.scope.area in c)]
         words = [slug(labels.value_label(role, w, self.lang)) for role, w in (where or {}).items()]
         name = "-".join([name, *words])  # the same list filtered twice: names in the edition's language
+        title = title or (self.t("sections", title_key, **self.scope.years) if title_key else "")
         self._show_table(views.list_table(table, columns, self.scope, self.refs, name, title))
 
     def _top_areas(self) -> set[str]:
@@ -265,7 +283,10 @@ class Context:
         )
         name = labels.indicator_name(indicator, self.lang)
         years = sorted(rows["year"].astype(int))
-        joined = any(b - a == 1 for a, b in zip(sorted(set(years)), sorted(set(years))[1:]))
+        joined = any(  # a line is drawn where one source gives two consecutive years
+            any(b - a == 1 for a, b in itertools.pairwise(ys))
+            for ys in (sorted(set(g["year"].astype(int))) for _, g in rows.groupby("series"))
+        )
         alt = self.t(
             "text",
             "alt_trend" if joined else "alt_points",
@@ -278,7 +299,10 @@ class Context:
             ),
         )
         data = views.value_table(rows, self.scope, self.refs, "", "").data
-        self._show_chart(Chart(f"trend-{indicator}", name, fig, data, alt), [indicator])
+        chart = Chart(
+            f"trend-{indicator}", name, fig, data, alt, views.chart_notes(rows, self.lang), views.row_keys(rows)
+        )
+        self._show_chart(chart, [indicator])
 
     def _bars(
         self,
@@ -312,7 +336,8 @@ class Context:
             points=views.alt_points(rows.assign(label=named), self.scope, label="label", limit=20),
         )
         data = views.value_table(rows, self.scope, self.refs, "", "").data
-        self._show_chart(Chart(name, title, fig, data, alt), list(dict.fromkeys(rows["indicator"])))
+        chart = Chart(name, title, fig, data, alt, views.chart_notes(rows, self.lang), views.row_keys(rows))
+        self._show_chart(chart, list(dict.fromkeys(rows["indicator"])))
 
     def by_commune(self, indicators: list[str], title_key: str = "", stacked: bool = False) -> None:
         """Table and bar chart of the indicators for each unit inside the area (chosen source, target year)."""
@@ -328,6 +353,7 @@ class Context:
         else:  # the section names the whole chart ("Cơ sở chăn nuôi theo xã và quy mô")
             title = self.t("text", "title_year", name=self.t("sections", title_key), year=s.target)
         table = views.commune_table(rows, indicators, s, self.refs, f"by-commune-{present[0]}", title)
+        table.keys = views.row_keys(rows)
         self._show_table(table, present)
         rows = rows.assign(area=rows["area_code"].map(s.area_name)).sort_values("area")
         self._bars(rows, "area", present, title, f"chart-by-commune-{present[0]}", stacked=stacked)
@@ -360,7 +386,9 @@ class Context:
         name = labels.indicator_name(indicator, self.lang)
         title = self.t("text", "sources_side_by_side", name=name)
         empty = views.empty_text(self.obs, [indicator], s)
-        self._show_table(views.value_table(rows, s, self.refs, f"sources-{indicator}", title, empty), [indicator])
+        table = views.value_table(rows, s, self.refs, f"sources-{indicator}", title, empty)
+        table.keys = views.row_keys(rows)
+        self._show_table(table, [indicator])
         if rows["source_id"].nunique() < 2:  # one source has nothing to be set beside: its table says it all
             return
         rows = rows.assign(label=self._series(rows) + " · " + rows["year"].astype(str))

@@ -36,12 +36,27 @@ class KeyFigure:
 def key_indicators(theme: str, available: set[str]) -> list[str]:
     """The theme's key indicators that have data; else its other indicators with data, in catalogue order."""
     cat = reference.catalogue()
-    in_theme = cat[cat["theme"] == theme]
+    in_theme = cat[in_theme_of(cat, theme)]
     keyed = in_theme[in_theme["key"] != ""].assign(_k=lambda d: d["key"].astype(int)).sort_values("_k")
     chosen = [i for i in keyed.index if i in available]
     if not chosen:
         chosen = [i for i in in_theme.index if i in available and not i.endswith((".increase", ".printed"))]
     return chosen[:MAX_KEY_FIGURES]
+
+
+def in_theme_of(cat: pd.DataFrame, theme: str) -> pd.Series:
+    """Indicators of a theme: its own, and those of another theme it also reports (OCOP fish products
+    are fish and initiatives alike: ``also_theme`` of the catalogue)."""
+    return (cat["theme"] == theme) | (cat["also_theme"] == theme)
+
+
+def two_documents(row: pd.Series) -> bool:
+    """The two ends of a change come from two documents: two sources, or two web pages of one list of facts."""
+    from kpi.cite import url_of
+
+    if row.get("baseline_source", "") != row.get("target_source", ""):
+        return True
+    return url_of(row.get("baseline_note", "")) != url_of(row.get("target_note", ""))
 
 
 def _pct(value: float, lang: str) -> str:
@@ -61,7 +76,10 @@ def sentence(row: pd.Series, scope: Scope) -> str:
         return scope.t("story", "same", **values)
     magnitude = labels.fmt_value(abs(change), row["unit"], lang)
     pct = _pct(row["change_pct"], lang) if not is_missing(row["change_pct"]) else "–"
-    return scope.t("story", "up" if change > 0 else "down", change=magnitude, pct=pct, **values)
+    text = scope.t("story", "up" if change > 0 else "down", change=magnitude, pct=pct, **values)
+    if two_documents(row):
+        text += " " + scope.t("story", "two_sources")  # two documents, perhaps counted differently
+    return text
 
 
 def latest_sentence(row: pd.Series, scope: Scope) -> str:
@@ -78,7 +96,7 @@ def latest_sentence(row: pd.Series, scope: Scope) -> str:
 def theme_story(best: pd.DataFrame, changes: pd.DataFrame, scope: Scope, theme: str) -> tuple[list[KeyFigure], str]:
     """Key figures of one theme and its sentence; ``best`` is the area's chosen values in the period."""
     cat = reference.catalogue()
-    rows = best[best["indicator"].map(cat["theme"]) == theme]
+    rows = best[best["indicator"].map(in_theme_of(cat, theme))]
     keys = key_indicators(theme, set(rows["indicator"]))
     by_ind = changes.set_index("indicator") if len(changes) else pd.DataFrame()
     figures, lead = [], ""
@@ -98,6 +116,8 @@ def theme_story(best: pd.DataFrame, changes: pd.DataFrame, scope: Scope, theme: 
                     else ""
                 ),
             )
+            if two_documents(change_row):
+                change += " " + scope.t("story", "two_sources_short")
         else:  # what is missing: the target year's figure (the card shows an earlier one), or the baseline's
             missing = scope.target if int(latest["year"]) != scope.target else scope.baseline
             change = scope.t("text", "key_no_change", year=missing)

@@ -73,6 +73,8 @@ class Table:
     empty: str = ""  # said instead of an empty table
     more: str = ""  # rows left out
     caption: str = ""
+    keys: frozenset = frozenset()  # (indicator, area, year, source) of the rows shown, when they are observations
+    empty_means_no_data: bool = True  # False: an empty table is a result ("no problem found"), always said
 
     @property
     def is_empty(self) -> bool:
@@ -116,8 +118,23 @@ def empty_text(obs_all: pd.DataFrame, indicators: list[str], scope: Scope, child
     outside = sorted(set(rows["year"].astype(int)) - set(range(scope.baseline, scope.target + 1)))
     values = {"area": scope.area_name(), "baseline": scope.baseline, "target": scope.target}
     if outside:
-        return scope.t("text", "no_data_elsewhere", n=len(outside), years=", ".join(map(str, outside)), **values)
-    return scope.t("text", "no_data_period", **values)
+        text = scope.t("text", "no_data_elsewhere", n=len(outside), years=", ".join(map(str, outside)), **values)
+    else:
+        text = scope.t("text", "no_data_period", **values)
+    return text + _in_groups(obs_all, indicators, scope)
+
+
+def _in_groups(obs: pd.DataFrame, indicators: list[str], scope: Scope) -> str:
+    """`` A figure is given for Sơn Bình và Nà Tăm together.``: a group of areas holding this one has one."""
+    areas = reference.gazetteer().areas
+    groups = areas[(areas["level"] == "group") & areas["members"].str.split().map(lambda m: scope.area in m)]
+    rows = in_period(obs[obs["indicator"].isin(indicators) & obs["area_code"].isin(groups["code"])], scope)
+    given = [
+        f"{scope.area_name(r.area_code)}, {labels.indicator_name(r.indicator, scope.lang).lower()}: "
+        f"{labels.fmt_value(r.value, r.unit, scope.lang, r.status)} ({r.year})"
+        for r in rows.sort_values(["indicator", "year"]).itertuples()
+    ]
+    return " " + scope.t("text", "in_group", groups="; ".join(given)) if given else ""
 
 
 def status_text(status: object, scope: Scope) -> str:
@@ -333,6 +350,23 @@ class Chart:
     figure: object  # matplotlib Figure
     data: pd.DataFrame
     alt: str
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (letter, caveat) of the figures it draws
+    keys: frozenset = frozenset()  # (indicator, area, year, source) drawn: a table of the same rows makes it redundant
+
+
+def row_keys(rows: pd.DataFrame) -> frozenset:
+    """The observations a block shows, by (indicator, area, year, source)."""
+    if rows.empty or not {"indicator", "area_code", "year", "source_id"} <= set(rows.columns):
+        return frozenset()
+    return frozenset(zip(rows["indicator"], rows["area_code"], rows["year"].astype(int), rows["source_id"]))
+
+
+def chart_notes(rows: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
+    """The caveats of the figures a chart draws, lettered as under a table."""
+    notes = Notes(lang)
+    for note in rows.get("note", pd.Series(dtype=object)):
+        notes.mark(note)
+    return notes.listed()
 
 
 def alt_points(rows: pd.DataFrame, scope: Scope, label: str = "year", limit: int = 12) -> str:
