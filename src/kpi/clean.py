@@ -13,26 +13,19 @@ name -- are both rejected, each naming the other cell, never one kept at random.
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
-import functools
-import re
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
 from kpi import reference
+from kpi.cellrules import _area, _column_context, parse_year, read_value
 from kpi.cells import raw_text
 from kpi.config import MAX_YEAR, MIN_YEAR
-from kpi.errors import UnitMismatch
 from kpi.layouts import Layout
-from kpi.schema import MAX_MAGNITUDE, OBSERVATIONS, REJECTS
-from kpi.text import ParsedNumber, fold, format_number, nfc, parse_number
-
-RANGE_SUFFIXES = ("_min", "_max")  # a printed range "160-320" feeds <id>_min and <id>_max
-SCIENTIFIC = re.compile(r"^\s*[+-]?\d+(?:[.,]\d+)?\s*[eE]\s*[+-]?\d+\s*$")  # 1e20, 1,5E+3
-NOT_AVAILABLE = frozenset({"n/a", "na", "n.a.", "#n/a", "nan", "null", "none"})  # folded words for "no figure"
+from kpi.schema import CELLS, MAX_MAGNITUDE, OBSERVATIONS, REJECTS
+from kpi.text import fold, nfc, parse_number
 
 
 @dataclass
@@ -41,266 +34,6 @@ class Cleaned:
     rejects: pd.DataFrame
     missing: int
     base_years: pd.Series  # base year of each increase row (index aligned with observations)
-
-
-def parse_year(raw: object) -> int | None:
-    """A year from a cell or CSV text; None when it is not a plausible integer year.
-
-    >>> parse_year("2022"), parse_year(2022.0), parse_year("năm 2022"), parse_year("22")
-    (2022, 2022, None, None)
-    """
-    if isinstance(raw, bool) or raw is None:
-        return None
-    if isinstance(raw, float):
-        if not raw.is_integer():
-            return None
-        raw = int(raw)
-    text = str(raw).strip()
-    if not text.isdigit():
-        return None
-    year = int(text)
-    return year if MIN_YEAR <= year <= MAX_YEAR else None
-
-
-def value_type_problem(raw: object, expected: str) -> str | None:
-    """Cell contents that are not number text at all, with what to do: dates, scientific notation.
-
-    >>> value_type_problem(dt.date(2022, 5, 15), "ha")[:58]
-    'a date (2022-05-15) where a number in ha belongs: Excel tu'
-    >>> value_type_problem("1e20", "t")
-    "'1e20' is in scientific notation, which is not accepted: type the number in full, in t"
-    """
-    if isinstance(raw, (dt.date, dt.time, dt.timedelta)):  # dt.datetime is a dt.date
-        return (
-            f"a date ({raw_text(raw)}) where a number in {expected or 'the column unit'} belongs: Excel turns "
-            "'15.5' or '15/5' into a date; format the cell as Text and type the figure again"
-        )
-    if isinstance(raw, str) and SCIENTIFIC.match(raw):
-        return f"{raw!r} is in scientific notation, which is not accepted: type the number in full" + (
-            f", in {expected}" if expected else ""
-        )
-    return None
-
-
-def _number_problem(raw: object, error: str, expected: str) -> str:
-    """The parser's reason, with the unit expected and, for "n/a" and the like, how to say "no figure"."""
-    reason = error + (f"; expected a number in {expected}" if expected else "")
-    if isinstance(raw, str) and fold(raw) in NOT_AVAILABLE:
-        reason += " (leave the cell empty or type '-' when there is no figure)"
-    return reason
-
-
-def ambiguous_reason(raw: str) -> str:
-    """Why ``1,947`` is refused, with both ways to write what was meant (see ``kpi.text``).
-
-    >>> ambiguous_reason("1,947").split("; ")[1]
-    'write 1.947 for 1947, or 1,9470 for the decimal number'
-    """
-    text = raw.strip()
-    if re.fullmatch(r"\d{1,3},\d{3}", text):
-        thousands = text.replace(",", "")
-        return (
-            f"{raw!r} is ambiguous: the comma may be the decimal mark (the Vietnamese way) or group thousands "
-            f"(the English way, {thousands}); write {format_number(float(thousands))} for {thousands}, or "
-            f"{text}0 for the decimal number"
-        )
-    return (
-        f"{raw!r} is ambiguous: a comma followed by exactly three digits may be the decimal mark (the "
-        "Vietnamese way) or group thousands (the English way); write thousands with a dot (1.947) and give "
-        "decimals other than three digits (1,9470)"
-    )
-
-
-def same_unit(cell_unit: str, column_unit: str) -> bool:
-    """True when two units as written are one unit (``tấn`` and ``t``), not merely convertible (``tạ``).
-
-    >>> same_unit("tấn", "t"), same_unit("tạ", "tấn"), same_unit("ha", "bể")
-    (True, False, False)
-    """
-    code = reference.unit_of(column_unit)
-    if code is None or reference.unit_of(cell_unit) != code:
-        return False
-    factor = reference.conversion_factor
-    return factor(cell_unit, code) == factor(column_unit, code)
-
-
-def _unknown_indicator(indicator: str, cat: pd.DataFrame) -> str:
-    close = difflib.get_close_matches(indicator, list(cat.index), n=1, cutoff=0.6)
-    hint = f"; closest: {close[0]!r}" if close else ""
-    return f"unknown indicator {indicator!r} (not in indicators.csv){hint}"
-
-
-def _read_value(raw: object, expected: str) -> ParsedNumber:
-    """What a cell's raw value says before its context; ``error`` is the reason given to the user."""
-    problem = value_type_problem(raw, expected)
-    if problem:
-        return ParsedNumber(error=problem)
-    parsed = parse_number(raw)
-    if parsed.error:
-        return replace(parsed, error=_number_problem(raw, parsed.error, expected))
-    if parsed.ambiguous:
-        return ParsedNumber(error=ambiguous_reason(str(raw)))
-    return parsed
-
-
-_read_text_value = functools.lru_cache(maxsize=1 << 16)(_read_value)  # office tables repeat their texts
-
-
-def read_value(raw: object, expected: str) -> ParsedNumber:
-    """``_read_value`` with a fast path for plain numbers and a cache for texts (the hot loop of ingest)."""
-    if type(raw) is float or type(raw) is int:
-        value = float(raw)
-        if value != value:  # NaN: an empty numeric cell
-            return ParsedNumber()
-        if value in (float("inf"), float("-inf")):
-            return _read_value(raw, expected)
-        return ParsedNumber(value=value)
-    if isinstance(raw, str):
-        return _read_text_value(raw, expected)
-    return _read_value(raw, expected)
-
-
-@dataclass(frozen=True)
-class _Context:
-    """Where a value goes: its indicator(s), area and unit factors -- the same for a whole column or row."""
-
-    targets: tuple[str, ...] = ()
-    units: tuple[str, ...] = ()
-    factors: tuple[float, ...] = ()
-    area_code: str = ""
-    area_name: str = ""
-    reason: str | None = None
-    field: str = ""
-
-
-@reference.per_folder(1 << 12)
-def _column_context(
-    indicator: str, unit_raw: str, cell_unit: str, is_range: bool, raw_for_message: str
-) -> tuple[_Context, _Context | None]:
-    """What depends on the indicator and units only: (targets and factors, or the reason), and
-    separately a unit problem (reported after an area problem, in the order of the checks)."""
-    cat = reference.catalogue()
-    targets = (indicator,)
-    if is_range:
-        targets = tuple(indicator + s for s in RANGE_SUFFIXES)
-        if not all(t in cat.index for t in targets):
-            return _Context(
-                reason=f"a range ({raw_for_message!r}) is not allowed for indicator {indicator!r}", field="value"
-            ), None
-    elif indicator not in cat.index:
-        return _Context(reason=_unknown_indicator(indicator, cat), field="indicator"), None
-    column_unit = nfc(unit_raw)
-    unit_text = column_unit or cell_unit
-    if not unit_text:
-        return _Context(targets), _Context(reason=f"no unit: expected {cat.loc[targets[0], 'unit']}", field="unit")
-    if reference.unit_of(unit_text) is None:
-        return _Context(targets), _Context(
-            reason=f"unit {unit_text!r} is not in the unit table (units.csv)", field="unit"
-        )
-    if column_unit and cell_unit and not same_unit(cell_unit, column_unit):
-        return _Context(targets), _Context(
-            reason=f"the cell says {cell_unit!r} but the column's unit is {column_unit!r}", field="unit"
-        )
-    units = tuple(cat.loc[t, "unit"] for t in targets)
-    try:
-        factors = tuple(reference.conversion_factor(unit_text, u) for u in units)
-    except UnitMismatch as exc:
-        return _Context(targets), _Context(reason=str(exc), field="unit")
-    return _Context(targets, units, factors), None
-
-
-@reference.per_folder(1 << 16)
-def _area(area_raw: str, year: int) -> tuple[str, str, str | None]:
-    """(code, official name, reason) of an area as written, for the year's units."""
-    try:
-        match = reference.gazetteer().match(area_raw, year)
-    except KeyError as exc:
-        return "", "", exc.args[0]
-    return match.code, match.name, None
-
-
-def _context(
-    indicator: str,
-    year: int,
-    area_raw: str,
-    unit_raw: str,
-    cell_unit: str,
-    is_range: bool,
-    raw_for_message: str,
-) -> _Context:
-    """Where a value goes; the checks in order: indicator (and range), area, unit."""
-    column, unit_problem = _column_context(indicator, unit_raw, cell_unit, is_range, raw_for_message)
-    if column.reason:
-        return column
-    code, name, reason = _area(area_raw, year)
-    if reason:
-        return _Context(reason=reason, field="area")
-    if unit_problem:
-        return unit_problem
-    return _Context(column.targets, column.units, column.factors, code, name)
-
-
-def clean_cell(cell: dict, units: dict[str, str]) -> tuple[list[dict], str | None, str]:
-    """Clean one extracted cell; returns (observations, reason it was rejected, field).
-
-    The checks run in a fixed order (year, value, indicator, area, unit, range of the value) so
-    a cell gets one reason, the first; what depends only on the column or row (indicator,
-    area, unit) is computed once per distinct context.  ``units`` maps indicator ids to their
-    catalogue unit.
-    """
-    indicator = nfc(str(cell["indicator"] or ""))
-    year = parse_year(cell["year_raw"])
-    if year is None:
-        return [], f"year {cell['year_raw']!r} is not a year between {MIN_YEAR} and {MAX_YEAR}", "year"
-    expected = units.get(indicator, "")
-    raw = cell["raw_value"]
-    read = read_value(raw, expected)
-    if read.error:
-        return [], read.error, "value"
-    if read.missing:
-        return [], None, "missing"
-    ctx = _context(
-        indicator,
-        year,
-        str(cell["area_raw"]),
-        str(cell["unit_raw"] or ""),
-        read.unit_text,
-        read.high is not None,
-        str(raw) if read.high is not None else "",
-    )
-    if ctx.reason:
-        return [], ctx.reason, ctx.field
-    out = []
-    values = (read.value,) if read.high is None else (read.value, read.high)
-    base_year = cell.get("base_year")
-    base = parse_year(base_year) if base_year not in (None, "") else None
-    note = cell["note"] or ""
-    for target, unit, factor, printed in zip(ctx.targets, ctx.units, ctx.factors, values):
-        value = printed if factor == 1 else float(f"{printed * factor:.12g}")  # 51,4 tạ/ha is 5.14 t/ha, no float noise
-        if abs(value) > MAX_MAGNITUDE:
-            return [], f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value"
-        if value < 0 and not target.endswith(".increase"):
-            return [], f"negative value {value:g} {unit}: expected a count or amount ≥ 0", "value"
-        if unit == "%" and value > 100:
-            return [], f"share {value:g} % is above 100 %", "value"
-        out.append(
-            {
-                "indicator": target,
-                "area_code": ctx.area_code,
-                "area_name": ctx.area_name,
-                "year": year,
-                "value": value,
-                "unit": unit,
-                "status": read.status or cell.get("status") or "reported",
-                "source_id": cell["source_id"],
-                "source_ref": cell["source_ref"],
-                "note": note,
-                "base_year": base,
-            }
-        )
-    if ctx.targets[-1].endswith(".increase") and base is None:
-        return [], f"an increase needs the year it is measured from (got {base_year!r})", "base_year"
-    return out, None, ""
 
 
 def duplicate_reason(row: dict, others: list[dict]) -> str:
@@ -319,59 +52,160 @@ def duplicate_reason(row: dict, others: list[dict]) -> str:
     return f"{what}, also in {places}: keep one of the rows"
 
 
-def split_duplicates(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Rows sharing a key (indicator, area, year, source) are all rejected, each naming the others:
-    which of two typed values is right cannot be known, so neither is kept silently."""
-    groups = defaultdict(list)
-    keys = [tuple(row[k] for k in OBSERVATIONS.key) for row in rows]
-    for key, row in zip(keys, rows):
-        groups[key].append(row)
-    kept, rejects = [], []
-    for key, row in zip(keys, rows):
-        group = groups[key]
-        if len(group) == 1:
-            kept.append(row)
-            continue
-        rejects.append(
+def _distinct(values: list, rule: Callable) -> list:
+    """``rule`` applied once per distinct value (keyed with its type, so 1, 1.0 and True stay apart)."""
+    keys = [(type(v), v) for v in values]
+    table = {k: rule(k[1]) for k in dict.fromkeys(keys)}
+    return [table[k] for k in keys]
+
+
+class _Rows:
+    """The observations and rejects of one table of cells, gathered column by column."""
+
+    def __init__(self, cells: pd.DataFrame):
+        n = len(cells)
+        self.col = {name: cells[name].tolist() if name in cells else [None] * n for name in CELLS.columns}
+        self.out: list[tuple] = []  # (cell, *MADE): the rest of an observation is its cell's
+        self.rejects: list[dict] = []
+
+    def reject(self, i: int, field_: str, reason: str) -> None:
+        col = self.col
+        self.rejects.append(
             {
-                "source_id": row["source_id"],
-                "source_ref": row["source_ref"],
-                "field": "area",
-                "raw_value": raw_text(row["_raw"]),
-                "reason": duplicate_reason(row, [o for o in group if o is not row]),
+                "source_id": col["source_id"][i],
+                "source_ref": col["source_ref"][i],
+                "field": field_,
+                "raw_value": raw_text(col["raw_value"][i]),
+                "reason": reason,
             }
         )
-    return kept, rejects
+
+    def frame(self) -> pd.DataFrame:
+        types = {"year": "int64", "value": "float64"}
+        if not self.out:
+            return pd.DataFrame([], columns=OBSERVATIONS.columns + list(EXTRA)).astype(types)
+        made = dict(zip(("cell",) + MADE, zip(*self.out)))
+        cells = made.pop("cell")
+        data = {**made, **{name: [self.col[field][i] for i in cells] for name, field in FROM_CELL.items()}}
+        return pd.DataFrame({name: data[name] for name in OBSERVATIONS.columns + list(EXTRA)}).astype(types)
+
+
+MADE = ("indicator", "area_code", "area_name", "year", "value", "unit", "status", "note", "base_year")
+FROM_CELL = {"source_id": "source_id", "source_ref": "source_ref", "_raw": "raw_value", "_area_raw": "area_raw"}
+EXTRA = ("base_year", "_raw", "_area_raw")  # besides the observation: its base year, what a duplicate names
+INFINITE = (float("inf"), float("-inf"))
+
+
+def _checked_values(column, values: tuple) -> tuple[list[float], tuple[str, str] | None]:
+    """The values in their catalogue units, or the (reason, field) of the first one out of range."""
+    out = []
+    for target, unit, factor, printed in zip(column.targets, column.units, column.factors, values):
+        value = printed if factor == 1 else float(f"{printed * factor:.12g}")  # 51,4 tạ/ha is 5.14 t/ha, no float noise
+        if abs(value) > MAX_MAGNITUDE:
+            return out, (f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value")
+        if value < 0 and not target.endswith(".increase"):
+            return out, (f"negative value {value:g} {unit}: expected a count or amount ≥ 0", "value")
+        if unit == "%" and value > 100:
+            return out, (f"share {value:g} % is above 100 %", "value")
+        out.append(value)
+    return out, None
+
+
+def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
+    """Every cell through the rules of ``kpi.cellrules`` in ``clean_cell``'s order, each rule once per
+    distinct value (year, indicator, base year, number text, column and area); returns the
+    cells marked missing."""
+    col = rows.col
+    indicators = _distinct(col["indicator"], lambda v: nfc(str(v or "")))
+    years = _distinct(col["year_raw"], parse_year)
+    bases = _distinct(col["base_year"], lambda b: parse_year(b) if b not in (None, "") else None)
+    area_raws = _distinct(col["area_raw"], str)
+    unit_raws = _distinct(col["unit_raw"], lambda u: str(u or ""))
+    columns: dict[tuple, tuple] = {}
+    areas: dict[tuple, tuple] = {}
+    out, missing = rows.out, 0
+    for i, raw in enumerate(col["raw_value"]):
+        year = years[i]
+        if year is None:
+            rows.reject(i, "year", f"year {col['year_raw'][i]!r} is not a year between {MIN_YEAR} and {MAX_YEAR}")
+            continue
+        indicator = indicators[i]
+        kind = type(raw)
+        if (kind is float or kind is int) and raw == raw and raw not in INFINITE:  # a plain number
+            value, high, status, unit_text = float(raw), None, None, ""
+        else:
+            read = read_value(raw, units.get(indicator, ""))
+            if read.error:
+                rows.reject(i, "value", read.error)
+                continue
+            if read.missing:
+                missing += 1
+                continue
+            value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
+        key = (indicator, unit_raws[i], unit_text, high is not None, str(raw) if high is not None else "")
+        if key not in columns:
+            columns[key] = _column_context(*key)
+        column, unit_problem = columns[key]
+        if column.reason:
+            rows.reject(i, column.field, column.reason)
+            continue
+        place = (area_raws[i], year)
+        if place not in areas:
+            areas[place] = _area(*place)
+        code, name, reason = areas[place]
+        if reason:
+            rows.reject(i, "area", reason)
+            continue
+        if unit_problem:
+            rows.reject(i, unit_problem.field, unit_problem.reason)
+            continue
+        values, bad = _checked_values(column, (value,) if high is None else (value, high))
+        if bad:
+            rows.reject(i, bad[1], bad[0])
+            continue
+        base = bases[i]
+        if column.targets[-1].endswith(".increase") and base is None:
+            rows.reject(i, "base_year", f"an increase needs the year it is measured from (got {col['base_year'][i]!r})")
+            continue
+        status = status or col["status"][i] or "reported"
+        note = col["note"][i] or ""
+        for target, unit, v in zip(column.targets, column.units, values):
+            out.append((i, target, code, name, year, v, unit, status, note, base))
+    return missing
+
+
+def _split_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Rows sharing a key (indicator, area, year, source) are all rejected, each naming the others:
+    which of two typed values is right cannot be known, so neither is kept silently."""
+    twice = frame.duplicated(list(OBSERVATIONS.key), keep=False)
+    if not twice.any():
+        return frame, []
+    rows = frame[twice].to_dict("records")
+    groups = defaultdict(list)
+    for row in rows:
+        groups[tuple(row[k] for k in OBSERVATIONS.key)].append(row)
+    rejects = [
+        {
+            "source_id": row["source_id"],
+            "source_ref": row["source_ref"],
+            "field": "area",
+            "raw_value": raw_text(row["_raw"]),
+            "reason": duplicate_reason(
+                row, [o for o in groups[tuple(row[k] for k in OBSERVATIONS.key)] if o is not row]
+            ),
+        }
+        for row in rows
+    ]
+    return frame[~twice].reset_index(drop=True), rejects
 
 
 def clean_cells(cells: pd.DataFrame) -> Cleaned:
     """Clean every extracted cell; rejects keep the place, the raw value and the reason."""
-    units = reference.catalogue()["unit"].to_dict()
-    rows, rejects, missing = [], [], 0
-    for cell in cells.to_dict("records"):
-        out, reason, field_ = clean_cell(cell, units)
-        if field_ == "missing":
-            missing += 1
-        elif reason:
-            rejects.append(
-                {
-                    "source_id": cell["source_id"],
-                    "source_ref": cell["source_ref"],
-                    "field": field_,
-                    "raw_value": raw_text(cell["raw_value"]),
-                    "reason": reason,
-                }
-            )
-        for o in out:  # what a duplicate's message names
-            o["_raw"], o["_area_raw"] = cell["raw_value"], cell["area_raw"]
-        rows.extend(out)
-    rows, duplicates = split_duplicates(rows)
-    rejects.extend(duplicates)
-    frame = pd.DataFrame(rows, columns=OBSERVATIONS.columns + ["base_year"])
-    frame = frame.astype({"year": "int64", "value": "float64"})
-    return Cleaned(
-        frame[OBSERVATIONS.columns], pd.DataFrame(rejects, columns=REJECTS.columns), missing, frame["base_year"]
-    )
+    rows = _Rows(cells)
+    missing = _clean_rows(rows, reference.catalogue()["unit"].to_dict())
+    frame, duplicates = _split_duplicates(rows.frame())
+    rejects = pd.DataFrame(rows.rejects + duplicates, columns=REJECTS.columns)
+    return Cleaned(frame[OBSERVATIONS.columns], rejects, missing, frame["base_year"])
 
 
 def clean_list(table: list[dict], spec: Layout) -> tuple[pd.DataFrame, list[dict]]:

@@ -101,72 +101,83 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
 
 
+def _ratio_rules(cat: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the ratio rules in catalogue order, the indicators each rule's ratio is printed as).
+
+    A ratio is printed as itself, or as the indicator whose ``printed_of`` names it.
+    """
+    rules = cat[(cat["numerator"] != "") & (cat["denominator"] != "")].reset_index(drop=True)
+    rules = rules.assign(rule_pos=range(len(rules)))[["rule_pos", "id", "numerator", "denominator", "factor", "unit"]]
+    rules = rules.rename(columns={"id": "rule", "unit": "rule_unit"})
+    printed_of = {row.printed_of: row.id for row in cat.itertuples() if row.printed_of}
+    printed = pd.DataFrame(
+        [(rule, shown) for rule in rules["rule"] for shown in dict.fromkeys([rule, printed_of.get(rule, "")])],
+        columns=["rule", "indicator"],
+    )
+    return rules, printed
+
+
 def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ratios from their parts; where the ratio is printed too, a check instead of a new row.
 
-    Returns (derived rows, findings where a printed ratio disagrees with its parts).
+    Every rule at once: numerators and denominators paired in one merge, checked against the
+    printed ratios in another; rows come in catalogue order of the rules, then in the order of
+    their parts in ``obs``.  Returns (derived rows, findings where a printed ratio disagrees
+    with its parts).
     """
-    cat = reference.catalogue()
-    rules = cat[(cat["numerator"] != "") & (cat["denominator"] != "")]
-    printed_of = {row.printed_of: row.id for row in cat.itertuples() if row.printed_of}
+    rules, shown = _ratio_rules(reference.catalogue())
     cell = ["area_code", "year", "source_id"]
-    rows, findings = [], []
-    for rule in rules.itertuples():
-        pairs = obs[obs["indicator"] == rule.numerator].merge(
-            obs.loc[obs["indicator"] == rule.denominator, cell + ["value", "status", "source_ref"]],
-            on=cell,
-            suffixes=("", "_d"),
+    obs = obs.reset_index(drop=True).assign(pos=range(len(obs)))
+    num = obs.merge(rules, left_on="indicator", right_on="numerator")
+    den = obs[cell + ["indicator", "value", "status", "source_ref", "pos"]].rename(
+        columns={"indicator": "denominator", "value": "value_d", "status": "status_d"}
+    )
+    pairs = num.merge(den.rename(columns={"source_ref": "source_ref_d", "pos": "pos_d"}), on=cell + ["denominator"])
+    pairs = pairs[pairs["value_d"] != 0].sort_values(["rule_pos", "pos", "pos_d"], ignore_index=True)
+    pairs = pairs.assign(
+        ratio=pairs["value"] / pairs["value_d"] * pairs["factor"],
+        ref=pairs["source_ref"] + " ÷ " + pairs["source_ref_d"],
+    )
+    printed = obs[cell + ["indicator", "value", "unit", "source_ref", "pos"]].merge(shown, on="indicator")
+    checked = pairs.merge(printed, on=cell + ["rule"], suffixes=("", "_p"))
+    checked = checked.sort_values(["rule_pos", "pos", "pos_d", "pos_p"], ignore_index=True)
+    findings = [
+        _ratio_finding(
+            c.rule,
+            c,
+            pd.Series({"value": c.value_p, "unit": c.unit_p, "source_ref": c.source_ref_p}),
+            c.ratio,
+            c.ref,
         )
-        pairs = pairs[pairs["value_d"] != 0]
-        if pairs.empty:
-            continue
-        pairs = pairs.assign(
-            ratio=pairs["value"] / pairs["value_d"] * rule.factor,
-            ref=pairs["source_ref"] + " ÷ " + pairs["source_ref_d"],
-        )
-        printed = obs.loc[
-            obs["indicator"].isin([rule.id, printed_of.get(rule.id, "")]),
-            cell + ["indicator", "value", "unit", "source_ref"],
-        ]
-        checked = pairs.merge(printed, on=cell, suffixes=("", "_p"))
-        for c in checked.itertuples(index=False):
-            if not agrees_with_printed(c.value_p, c.ratio):
-                findings.append(
-                    _ratio_finding(
-                        rule.id,
-                        c,
-                        pd.Series({"value": c.value_p, "unit": c.unit_p, "source_ref": c.source_ref_p}),
-                        c.ratio,
-                        c.ref,
-                    )
-                )
-        given = printed[printed["indicator"] == rule.id][cell]  # a printed ratio stays; its parts only check it
-        new = pairs.merge(given, on=cell, how="left", indicator=True)
-        new = new[new["_merge"] == "left_only"]
-        weak = new["status"].isin(WEAKEST_FIRST[:3]) | new["status_d"].isin(WEAKEST_FIRST[:3])
-        early = (new["status"] == "preliminary") | (new["status_d"] == "preliminary")
-        status = weak.map({True: "estimate", False: "derived"}).where(weak | ~early, "preliminary")
-        rows.append(
-            pd.DataFrame(
-                {
-                    "indicator": rule.id,
-                    "area_code": new["area_code"],
-                    "area_name": new["area_name"],
-                    "year": new["year"],
-                    "value": new["ratio"],
-                    "unit": rule.unit,
-                    "status": status,
-                    "source_id": new["source_id"],
-                    "source_ref": new["ref"],
-                    "note": [
-                        f"{plain_number(a)} / {plain_number(b)}" + (" × 100" if rule.factor == 100 else "")
-                        for a, b in zip(new["value"], new["value_d"])
-                    ],
-                },
-                columns=OBSERVATIONS.columns,
-            )
-        )
-    derived = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OBSERVATIONS.columns)
+        for c in checked.itertuples(index=False)
+        if not agrees_with_printed(c.value_p, c.ratio)
+    ]
+    given = printed.loc[printed["indicator"] == printed["rule"], cell + ["rule"]]  # a printed ratio stays
+    new = pairs.merge(given, on=cell + ["rule"], how="left", indicator=True)
+    new = new[new["_merge"] == "left_only"]
+    if new.empty:
+        return pd.DataFrame(columns=OBSERVATIONS.columns), pd.DataFrame(findings, columns=FINDINGS.columns)
+    weak = new["status"].isin(WEAKEST_FIRST[:3]) | new["status_d"].isin(WEAKEST_FIRST[:3])
+    early = (new["status"] == "preliminary") | (new["status_d"] == "preliminary")
+    status = weak.map({True: "estimate", False: "derived"}).where(weak | ~early, "preliminary")
+    derived = pd.DataFrame(
+        {
+            "indicator": new["rule"],
+            "area_code": new["area_code"],
+            "area_name": new["area_name"],
+            "year": new["year"],
+            "value": new["ratio"],
+            "unit": new["rule_unit"],
+            "status": status,
+            "source_id": new["source_id"],
+            "source_ref": new["ref"],
+            "note": [
+                f"{plain_number(a)} / {plain_number(b)}" + (" × 100" if f == 100 else "")
+                for a, b, f in zip(new["value"], new["value_d"], new["factor"])
+            ],
+        },
+        columns=OBSERVATIONS.columns,
+    ).reset_index(drop=True)
     return derived, pd.DataFrame(findings, columns=FINDINGS.columns)
 
 
@@ -268,23 +279,29 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     links = []
     for year in sorted(set(additive["year"])):
-        for district in districts:
-            units = set(gaz.units_of_year(int(year), parent=district)["code"])
-            links += [(year, district, code, len(units)) for code in units]
+        in_force = gaz.units_of_year(int(year))
+        for district, units in in_force.groupby("parent")["code"]:
+            if district in set(districts):
+                codes = set(units)
+                links += [(year, district, code, len(codes)) for code in codes]
     columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
     parts = additive.merge(
         pd.DataFrame(links, columns=["year", "district", "area_code", "expected"]), on=["year", "area_code"]
     )
     if parts.empty:
         return pd.DataFrame(columns=columns)
-    sums = parts.groupby(["indicator", "year", "source_id", "district"], as_index=False).agg(
-        unit=("unit", "first"),
-        value=("value", "sum"),
-        units=("area_code", "nunique"),
-        expected=("expected", "first"),
-        status=("status", lambda s: next((w for w in WEAKEST_FIRST if w in set(s)), "derived")),
-        ref=("source_ref", lambda refs: span_ref(list(refs))),
-    )
+    keys = ["indicator", "year", "source_id", "district"]
+    grouped = parts.groupby(keys)
+    sums = grouped.agg(
+        unit=("unit", "first"), value=("value", "sum"), units=("area_code", "nunique"), expected=("expected", "first")
+    ).reset_index()
+    rank = parts["status"].map({w: i for i, w in enumerate(WEAKEST_FIRST)})  # NaN: none of the weak statuses
+    weakest = rank.groupby([parts[k] for k in keys]).min().to_numpy()
+    sums["status"] = [WEAKEST_FIRST[int(r)] if r == r else "derived" for r in weakest]
+    refs: list[list[str]] = [[] for _ in range(len(sums))]
+    for group, ref in zip(grouped.ngroup().to_numpy(), parts["source_ref"].tolist()):  # row order within each
+        refs[group].append(ref)
+    sums["ref"] = [span_ref(r) for r in refs]
     return sums[columns]
 
 

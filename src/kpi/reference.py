@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def per_folder(maxsize: int = 64):
 
         @functools.wraps(fn)
         def call(*args):
-            return cached(config.reference_dir(), *args)
+            return cached(os.environ.get("KPI_REFERENCE_DIR"), *args)  # the folder as the environment names it
 
         call.cache_clear = cached.cache_clear
         return call
