@@ -30,6 +30,16 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    if args.jobs == 1 and args.executor == "local" and (args.only is None or args.areas is not None):
+        from kpi import config, engine
+
+        engine.prestart_for_build(
+            Path(args.reports_dir or config.reports_dir()),
+            Path(args.notebooks_dir or config.notebooks_dir()),
+            config.DataPaths.of(args.data_dir).root,
+            many=args.areas is not None,
+            force=args.force,
+        )
     from kpi import build
 
     result = build.build(

@@ -28,9 +28,8 @@ import jupyter_client
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from traitlets import Unicode, default
 
-from kpi import render
 from kpi.failures import describe_failure, first_line
-from kpi.runs import FAILED, KERNEL_NAME, KERNEL_START_TIMEOUT_S, OK, Failure, NotebookResult, Task
+from kpi.runs import FAILED, KERNEL_LOG, KERNEL_NAME, KERNEL_START_TIMEOUT_S, OK, Failure, NotebookResult, Task
 from kpi.write import atomic_write_text
 
 if TYPE_CHECKING:
@@ -120,6 +119,8 @@ def run_task(task: Task) -> NotebookResult:
 
 def finish(task: Task, failure: Failure | None, started: float) -> NotebookResult:
     """Render an executed notebook to its report and say how it went (a render that fails fails alone)."""
+    from kpi import render  # here, not above: starting a kernel needs no pandas
+
     title = task.title
     try:
         nb = read_for_render(task)
@@ -281,6 +282,21 @@ PRELOAD = "kpi.report"  # what every report notebook imports first: pandas, matp
 def prestart(log: str, cwd: str) -> None:
     """Start this thread's warm kernel ahead of its first notebook (it imports while the build ingests)."""
     warm_kernel(log).start(cwd)
+
+
+def prestart_for_build(reports_dir: Path, notebooks_dir: Path, data_dir: Path, many: bool, force: bool) -> bool:
+    """Start the warm kernel of a local one-job build first of all, before the build imports pandas and
+    ingests, when the data must be ingested (then every report runs): the kernel imports
+    ``kpi.report`` meanwhile.  ``many``: several notebooks or areas (one notebook runs in a kernel
+    of its own).  Returns whether it started one; the build then finds it running."""
+    from kpi import stamps
+
+    notebooks = [p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith(".")]
+    if not (many or len(notebooks) > 1) or not (force or stamps.current_version(data_dir) is None):
+        return False
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    prestart(str(reports_dir.resolve() / KERNEL_LOG), str(notebooks_dir.resolve()))
+    return True
 
 
 _warm = threading.local()  # one warm kernel per worker thread (a Dask worker may run several threads)

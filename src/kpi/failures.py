@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpi import render
-from kpi.runs import Failure
+from kpi.runs import INJECTED_TAG, PAPERMILL_ERROR_TAG, Failure
 
 if TYPE_CHECKING:
     import nbformat
@@ -44,7 +43,7 @@ def first_line(exc: object) -> str:
 
 def own_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     """The notebook's cells as its author numbers them: without papermill's injected and banner cells."""
-    added = {render.INJECTED_TAG, render.PAPERMILL_ERROR_TAG}
+    added = {INJECTED_TAG, PAPERMILL_ERROR_TAG}
     return [c for c in nb.cells if not added.intersection(c.get("metadata", {}).get("tags", []))]
 
 

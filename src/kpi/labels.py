@@ -193,9 +193,14 @@ def fmt_change(value: float | None, lang: str, unit: str = "", decimals: int | N
 
 def area_name(code: str, year: int | None, lang: str) -> str:
     """The area's name in the era of ``year`` (03390 is Thị trấn Tam Đường up to 2024, Xã Bình Lư after)."""
+    return _area_name(code, None if year is None else int(year), check_lang(lang))
+
+
+@reference.per_folder(1 << 12)
+def _area_name(code: str, year: int | None, lang: str) -> str:
     gaz = reference.gazetteer()
     eras = [reference.era_of_year(year), "all", "former"] if year is not None else ["pre2025", "all", "former"]
     rows = gaz.areas[(gaz.areas["code"] == code) & gaz.areas["era"].isin(eras)]
     if rows.empty:
         return code
-    return rows.iloc[0]["name_vi" if check_lang(lang) == "vi" else "name_en"]
+    return rows.iloc[0]["name_vi" if lang == "vi" else "name_en"]

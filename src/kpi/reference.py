@@ -211,13 +211,16 @@ def column_header(row: pd.Series) -> str:
     return f"{row['name_vi']} - {row['name_en']}"
 
 
-def form_columns() -> dict[str, list[tuple[str, str]]]:
+@per_folder(4)
+def form_columns() -> dict[str, tuple[tuple[str, str], ...]]:
     """Per theme, the (header, indicator) of every column of the yearly form (``kpi.layouts``):
     one per collectable indicator of the catalogue, so a new indicator is a new column."""
     cat = catalogue()
     collect = collectable(cat)
     return {
-        theme: [(column_header(r), r["id"]) for _, r in rows.iterrows()]
+        theme: tuple(
+            (f"{vi} - {en}", ind) for vi, en, ind in zip(rows["name_vi"], rows["name_en"], rows["id"], strict=True)
+        )
         for theme, rows in collect.groupby("theme", sort=False)
     }
 

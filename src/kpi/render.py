@@ -22,15 +22,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from kpi import labels
+from kpi.runs import ANALYST_TAG, INJECTED_TAG, PAPERMILL_ERROR_TAG, PARAMETERS_TAG
 from kpi.text import fold
 
 if TYPE_CHECKING:
     import nbformat
 
-INJECTED_TAG = "injected-parameters"  # the cell papermill adds with the build's parameters
-PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's own error banners; the header says it instead
-PARAMETERS_TAG = "parameters"
-ANALYST_TAG = "analyst-note"  # prose for the analyst reading the notebook; the report says it in its language
 NAV_START, NAV_END = "<!--kpi-nav-->", "<!--/kpi-nav-->"
 INDEX_FILE = "index.html"
 

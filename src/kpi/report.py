@@ -66,6 +66,7 @@ class Context:
     theme: str = field(default="", init=False)  # set by ``heading``: names the downloads
     section_title: str = field(default="", init=False)  # the heading tables stand under (not repeated over them)
     said_empty: str = field(default="", init=False)  # the "no data" line just shown: not shown twice in a row
+    changes: pd.DataFrame | None = field(default=None, init=False)  # the area's changes, once asked for
 
     def __post_init__(self) -> None:
         self.scope = Scope(self.p.baseline_year, self.p.target_year, self.p.area_code, self.p.lang)
@@ -143,10 +144,14 @@ class Context:
 
     # --- the story ----------------------------------------------------------------------
     def _changes(self) -> pd.DataFrame:
-        """The area's two-period changes (none when the area has no figure at all)."""
-        if views.of_area(self.obs, self.scope).empty:
-            return pd.DataFrame(columns=CHANGES.columns)
-        return compare(self.obs, self.scope.baseline, self.scope.target, area=self.scope.area, priority=self.priority)
+        """The area's two-period changes (none when the area has no figure at all), worked out once."""
+        if self.changes is None:
+            if views.of_area(self.obs, self.scope).empty:
+                self.changes = pd.DataFrame(columns=CHANGES.columns)
+            else:
+                s = self.scope
+                self.changes = compare(self.obs, s.baseline, s.target, area=s.area, priority=self.priority)
+        return self.changes.copy()
 
     def story(self, theme: str | None = None) -> None:
         """Key figures and one sentence per theme (every theme for the overview)."""

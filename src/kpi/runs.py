@@ -19,6 +19,10 @@ KERNEL_START_TIMEOUT_S = 60  # a cold kernel start (imports on a slow disk) take
 KERNEL_NAME = "kpi-project"  # a label only: ProjectKernelSpecManager never looks a kernelspec up
 
 
+INJECTED_TAG = "injected-parameters"  # the cell papermill adds with the build's parameters
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's own error banners; the header says it instead
+PARAMETERS_TAG = "parameters"
+ANALYST_TAG = "analyst-note"  # prose for the analyst reading the notebook; the report says it in its language
 KERNEL_LOG = ".warm-kernels.log"  # stderr of the kernels reused across reports (builds of many areas)
 
 
