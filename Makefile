@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report ingest lint test lab bench clean
+.PHONY: help venv report ingest lint test quick lab bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
@@ -32,6 +32,9 @@ lint: $(STAMP) ## ruff: lint and format check of the code, tests and benchmarks
 
 test: lint ## lint, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
+
+quick: $(STAMP) ## the inner loop: every test but the slow ones (real builds, kernels, subprocesses)
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 lab: $(STAMP) ## start JupyterLab on notebooks/ with the project's kernel
 	$(BIN)/jupyter lab notebooks/

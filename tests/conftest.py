@@ -53,3 +53,10 @@ def report_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
         out[name] = {r.theme: r.html_path.read_text(encoding="utf-8") for r in result.notebooks}
         out[name]["_paths"] = {r.theme: r.html_path for r in result.notebooks}
     return out
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs its own copy of the data ingests it: slow, left out of ``make quick``."""
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

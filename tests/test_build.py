@@ -33,6 +33,8 @@ from kpi import buildstate, config, engine
 from kpi.errors import ParameterError
 from kpi.write import Busy, run_lock
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 FIXTURES = Path(__file__).parent / "data" / "notebooks"
 RUN = Path("vi") / "106" / "2012-2022"  # the report folder of the default parameters
 

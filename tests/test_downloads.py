@@ -17,6 +17,8 @@ import shutil
 import openpyxl
 import pytest
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 THEMES = ["overview", "crops", "tea", "livestock", "fish", "initiatives"]
 SETS = ["vi", "en", "vi-2018", "en-2018"]
 PREFIXES = ("trên ", "dưới ", "ước ", "sơ bộ ", "over ", "under ", "about ", "prel. ")

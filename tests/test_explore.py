@@ -18,6 +18,8 @@ from nbclient import NotebookClient
 from kpi import config, ingest
 from kpi.engine import ProjectKernelManager
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

@@ -21,6 +21,8 @@ from kpi import ingest
 from .test_hostile_kit import ods_file, ods_number, ods_row, ods_text, rejects_of
 from .yearly import add_to_raw, filled_form
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 MAX_PEAK_MB = 300  # `kpi check` on any spreadsheet stays under this (the issue's bound)
 
 MEASURE = textwrap.dedent("""

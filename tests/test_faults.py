@@ -6,7 +6,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from kpi import ingest
+
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
 
 KILL_WHILE_WRITING = textwrap.dedent("""
     import os, sys

@@ -24,6 +24,8 @@ from .test_hostile_kit import (
     snapshot,
 )
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 __all__ = ["ingested_once", "prepared"]  # fixtures used here
 
 

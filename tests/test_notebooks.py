@@ -13,6 +13,8 @@ from kpi import build as kbuild
 from kpi import config, engine
 from kpi.errors import ParameterError
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
 # what would load something from another host (a link the reader clicks loads nothing by itself)
 REMOTE = re.compile(

@@ -15,6 +15,8 @@ from kpi import config
 
 from .yearly import filled_form
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 IMPORT_ALL_WITHOUT_FCNTL = textwrap.dedent("""
     import importlib, pkgutil, sys, warnings
     sys.modules["fcntl"] = None          # as on Windows: `import fcntl` raises ImportError

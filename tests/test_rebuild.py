@@ -19,6 +19,8 @@ from kpi import config, ingest
 
 from .yearly import add_to_raw, filled_form
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 THEMES = {
     "1_TrongTrot": "02_crops",
     "2_Che": "03_tea",

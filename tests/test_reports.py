@@ -21,6 +21,8 @@ from kpi import charts, config, display, figures, render
 from kpi.errors import KpiError
 from kpi.views import Chart
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 THEMES = ["overview", "crops", "tea", "livestock", "fish", "initiatives"]
 NBSP = "\u00a0"
 

@@ -24,6 +24,8 @@ from kpi.executors import executor
 
 from .yearly import add_to_raw, filled_form
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 AREAS = ["106", "03413"]  # the district and Sơn Bình
 
 

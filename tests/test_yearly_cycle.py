@@ -14,6 +14,8 @@ from kpi.check import check_file
 
 from .yearly import add_to_raw, filled_form
 
+pytestmark = pytest.mark.slow  # real builds, kernels or subprocesses: left out of `make quick`
+
 
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
