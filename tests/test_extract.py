@@ -6,7 +6,8 @@ from openpyxl import Workbook
 
 from kpi import layouts
 from kpi.errors import SourceError
-from kpi.extract import extract, header_texts
+from kpi.extract import extract
+from kpi.headers import header_texts
 from kpi.layouts import Layout
 from kpi.reference import SourceRecord
 

@@ -259,6 +259,30 @@ def refuse_two_areas(rows: pd.DataFrame, code: str) -> None:
         )
 
 
+LABELLED = frozenset(  # the columns ``labelled`` names in the reader's language; the others are kept as they are
+    [
+        "indicator",
+        "area_code",
+        "area_name",
+        "year",
+        "value",
+        "unit",
+        "status",
+        "baseline_status",
+        "target_status",
+        "source_id",
+        "source_ref",
+        "change_abs",
+        "change_pct",
+        "cagr_pct",
+        "baseline_value",
+        "target_value",
+        "baseline_year",
+        "target_year",
+    ]
+)
+
+
 def labelled(frame: pd.DataFrame, lang: str = config.DEFAULT_LANG) -> pd.DataFrame:
     """A table for reading: indicator, area, unit and status in ``lang`` ("vi" or "en"), columns named so.
 
@@ -298,28 +322,8 @@ def labelled(frame: pd.DataFrame, lang: str = config.DEFAULT_LANG) -> pd.DataFra
     for key, name in (("source_id", "source"), ("source_ref", "place")):
         if key in frame:
             out[col(name)] = frame[key]
-    done = {
-        "indicator",
-        "area_code",
-        "area_name",
-        "year",
-        "value",
-        "unit",
-        "status",
-        "baseline_status",
-        "target_status",
-        "source_id",
-        "source_ref",
-        "change_abs",
-        "change_pct",
-        "cagr_pct",
-        "baseline_value",
-        "target_value",
-        "baseline_year",
-        "target_year",
-    }
     for key in frame.columns:  # the rest (a conflict's values and message, a note) as they are
-        if key not in done and key not in out:
+        if key not in LABELLED and key not in out:
             out[key] = frame[key]
     return out.assign(
         **{"indicator_id": frame["indicator"]} if "indicator" in frame else {},

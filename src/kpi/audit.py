@@ -12,7 +12,7 @@ import pandas as pd
 
 from kpi import labels
 from kpi.cite import References
-from kpi.views import MAX_ROWS, Notes, Scope, Table, in_period, status_text
+from kpi.views import MAX_ROWS, Notes, Scope, Table, in_period, of_area, status_text
 
 
 def _shorten(table: pd.DataFrame, scope: Scope) -> tuple[pd.DataFrame, str]:
@@ -217,3 +217,17 @@ def edition_table(changes: pd.DataFrame, scope: Scope, refs: References, note_of
         more=more,
         caption=caption,
     )
+
+
+def edition_block(previous: str | None, changes: pd.DataFrame, s: Scope, refs, note_of: dict) -> tuple:
+    """What the overview says of the previous edition: (sentence, its style, table of changes or None)."""
+    if previous is None:
+        return s.t("text", "first_edition"), "empty", None
+    changes = of_area(changes, s, children=True)
+    shown = in_period(changes, s)
+    if shown.empty:
+        return s.t("text", "no_edition_changes", previous=previous), "empty", None
+    counts = shown["change"].value_counts()
+    summary = ", ".join(f"{s.t('edition_change', k)}: {counts[k]}" for k in counts.index)
+    intro = s.t("text", "edition_summary", previous=previous, summary=summary)
+    return intro, "intro", edition_table(changes, s, refs, note_of)

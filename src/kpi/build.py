@@ -104,43 +104,6 @@ def pages_of(notebooks: list[Path], run: Run) -> dict[str, tuple[str, Path, str]
     return pages
 
 
-def counterpart(key: str) -> str:
-    """The run of the other language with the same area and period: ``vi/106/2012-2022`` → ``en/…``."""
-    lang, rest = key.split("/", 1)
-    return f"{'en' if lang == 'vi' else 'vi'}/{rest}"
-
-
-def nav_of(state: dict, key: str, name: str, page: Path, siblings: list[render.PageRef], reports_dir: Path) -> str:
-    other = state["runs"].get(counterpart(key), {}).get("notebooks", {}).get(name, {})
-    other_path = reports_dir / other["html"] if other.get("html") else None
-    return render.nav_html(page, reports_dir / INDEX_FILE, siblings, other_path, key.split("/", 1)[0])
-
-
-def sibling_refs(entries: dict[str, dict], reports_dir: Path, lang: str) -> list[render.PageRef]:
-    return [
-        render.PageRef(
-            labels.text("themes", e["theme"], lang) if e.get("theme") else Path(name).stem, reports_dir / e["html"]
-        )
-        for name, e in sorted(entries.items())
-        if e.get("html")
-    ]
-
-
-def refresh_navs(state: dict, runs: list[Run]) -> None:
-    """Re-link the pages of this build's runs and of their other-language editions (which may be new)."""
-    if not runs:
-        return
-    reports_dir = runs[0].reports_dir
-    keys = dict.fromkeys(k for run in runs for k in (run.key, counterpart(run.key)))
-    for key in keys:
-        entries = state["runs"].get(key, {}).get("notebooks", {})
-        siblings = sibling_refs(entries, reports_dir, key.split("/", 1)[0])
-        for name, entry in entries.items():
-            page = reports_dir / entry["html"] if entry.get("html") else None
-            if page is not None and page.is_file():
-                render.refresh_nav(page, nav_of(state, key, name, page, siblings, reports_dir))
-
-
 def plan(
     notebooks: list[Path],
     run: Run,
@@ -182,7 +145,7 @@ def plan(
                 header=common["header"][run.area],
                 title=title,
                 theme=theme,
-                nav=nav_of(state or {"runs": {}}, run.key, notebook.name, html_path, siblings, run.reports_dir),
+                nav=render.nav_of(state or {"runs": {}}, run.key, notebook.name, html_path, siblings, run.reports_dir),
                 inputs=inputs,
                 timeout=timeout,
                 reuse_kernel=reuse_kernel,
@@ -281,34 +244,53 @@ def build(
         with run_lock(first.reports_dir, "build"):
             # Load inputs.
             state = buildstate.load_state(first.reports_dir)
-            if (
-                reuse_kernel
-                and jobs == 1
-                and pool.name == "local"
-                and (force or not stamps.current_version(first.data_dir, inputs))
-            ):  # new data: the reports will run; their kernel starts meanwhile
-                from kpi import engine
-
-                engine.prestart(str(first.reports_dir / KERNEL_LOG), str(notebooks[0].parent))
+            if reuse_kernel and jobs == 1 and pool.name == "local":
+                prestart_if_new_data(first, notebooks[0].parent, force, inputs)
             version = ingest_if_changed(first.data_dir, force, inputs, pool, echo)
             if not runs or any(known.get(r.key) is None for r in runs):
                 from kpi import params
 
                 params.check_years(stamps.processed_years(first.data_dir), baseline, target)
             if "all" in codes:
-                runs = [checks(c) for c in dict.fromkeys([r.area for r in runs] + all_areas(first.data_dir, target))]
-                echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
+                runs = every_area(runs, checks, first.data_dir, target, echo)
             common = common_inputs(runs, version)
             # Process data.
             done = run_notebooks(notebooks, runs, state, common, force, timeout, reuse_kernel, jobs, pool, echo)
             # Save outputs.
-            outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area]) for run in runs]
-            state = buildstate.save_states(state, outcomes, {p.name for p in notebooks[0].parent.glob("*.ipynb")})
-            refresh_navs(state, runs)
-            index_path = first.reports_dir / INDEX_FILE
-            atomic_write_text(index_path, render.index_html(state, runs[0].lang, first.reports_dir))
+            outcomes, index_path = save_outputs(state, done, runs, common, notebooks[0].parent)
     finally:
         stop_kernels(pool, reuse_kernel)
+    return finished(outcomes, index_path, version, started, echo)
+
+
+def every_area(runs: list[Run], checks: Callable[..., Run], data_dir: Path, target: int, echo: Callable) -> list[Run]:
+    """``--areas all``: the runs named, then one per area with data in the target year."""
+    runs = [checks(c) for c in dict.fromkeys([r.area for r in runs] + all_areas(data_dir, target))]
+    echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
+    return runs
+
+
+def save_outputs(state: dict, done: dict, runs: list[Run], common: dict, folder: Path) -> tuple[list, Path]:
+    """The build state, the navigation of every page and the index; (run, results, header) per run."""
+    outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area]) for run in runs]
+    state = buildstate.save_states(state, outcomes, {p.name for p in folder.glob("*.ipynb")})
+    render.refresh_navs(state, runs)
+    index_path = runs[0].reports_dir / INDEX_FILE
+    atomic_write_text(index_path, render.index_html(state, runs[0].lang, runs[0].reports_dir))
+    return outcomes, index_path
+
+
+def prestart_if_new_data(first: Run, notebooks_folder: Path, force: bool, inputs: Callable[[], str]) -> None:
+    """New data: every report will run, so their warm kernel starts while the data is ingested
+    (``kpi build`` on the command line has usually started it already)."""
+    if force or not stamps.current_version(first.data_dir, inputs):
+        from kpi import engine
+
+        engine.prestart(str(first.reports_dir / KERNEL_LOG), str(notebooks_folder))
+
+
+def finished(outcomes: list, index_path: Path, version: str, started: float, echo: Callable) -> BuildResult:
+    """The build's result, and its one-line summary."""
     results = [r for _, rs, _ in outcomes for r in rs]
     counts = {s: sum(r.status == s for r in results) for s in (OK, SKIPPED, FAILED)}
     echo(

@@ -141,3 +141,28 @@ def _listing(wb: Workbook, title: str, header: list[str], rows: list[tuple]) -> 
         ws.append(list(row))
     workbook.style_header(ws)
     workbook.fit_widths(ws)
+
+
+def workbook_section(shown: list, s: Scope, refs, indicators: list[str], stem: str) -> str:
+    """The link at the end of a report: every table and chart shown as one workbook, with a sheet of
+    the numbered sources and one of the notes (definitions, caveats, method, symbols)."""
+    from kpi import display
+
+    sources = [(n, doc.text, doc.url, detail) for n, doc, detail in refs.entries()]
+    kinds = {k: s.t("sections", k) for k in ("definitions", "notes", "method", "symbols")}
+    notes = [(kinds["definitions"], labels.indicator_name(i, s.lang), labels.definition(i, s.lang)) for i in indicators]
+    notes += [
+        (kinds["notes"], item.title, f"{letter}: {text}")
+        for item in shown
+        if isinstance(item, Table)
+        for letter, text in item.notes
+    ]
+    notes += [
+        (kinds["method"], "", s.t("method", k, baseline=s.baseline, target=s.target))
+        for k in ("period", "baseline", "ratios", "priority", "statuses")
+    ]
+    notes += [(kinds["symbols"], symbol, meaning) for symbol, meaning in display.symbol_rows(s)]
+    notes += [(kinds["symbols"], "", s.t("symbols", "markers"))]
+    href = data_uri(report_workbook(shown, s, sources, notes), XLSX_MIME)
+    section = display.section_html(s.t("download", "xlsx"), s.t("download", "xlsx_intro"))
+    return f'<div class="kpi-download-all">{section}{link(href, f"{stem}.xlsx", s.t("download", "xlsx"))}</div>'

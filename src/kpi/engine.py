@@ -20,7 +20,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from traitlets import Unicode, default
 
 from kpi.failures import describe_failure, first_line
+from kpi.runlog import papermill_log, run_log_path
 from kpi.runs import FAILED, KERNEL_LOG, KERNEL_NAME, KERNEL_START_TIMEOUT_S, OK, Failure, NotebookResult, Task
 from kpi.write import atomic_write_text
 
@@ -185,7 +185,7 @@ def execute(task: Task) -> Failure | None:
         }
     failure = None
     try:
-        with papermill_log(log):
+        with papermill_log(log, _warm_engine_registered):
             _executed[task.executed_path] = papermill.execute_notebook(
                 str(task.notebook),
                 str(partial),
@@ -382,50 +382,6 @@ def _warm_engine() -> type:
 
     papermill_engines.register(WARM_ENGINE, WarmEngine)
     return WarmEngine
-
-
-def run_log_path(executed_path: Path) -> Path:
-    """``_executed/<notebook>.log``: papermill's messages and the kernel's stderr, for debugging."""
-    return executed_path.with_suffix(".log")
-
-
-class _RunLog(logging.Handler):
-    """papermill's log (which repeats every cell error) into the log file of the notebook this thread
-    runs, not the terminal; installed once, so concurrent runs (threads of a Dask worker) never
-    move each other's handlers.  Outside a run, warnings go where Python sends unhandled ones."""
-
-    target = threading.local()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        path = getattr(self.target, "path", None)
-        if path is None:
-            if record.levelno >= logging.WARNING:
-                logging.lastResort.handle(record)
-            return
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(self.format(record) + "\n")
-
-
-def _install_run_log() -> None:
-    logger = logging.getLogger("papermill")
-    if not any(isinstance(h, _RunLog) for h in logger.handlers):
-        handler = _RunLog()
-        handler.setFormatter(logging.Formatter("[papermill] %(levelname)s | %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-
-
-@contextlib.contextmanager
-def papermill_log(path: Path) -> Iterator[None]:
-    """papermill's messages of this thread's run go to ``path`` while it lasts."""
-    _install_run_log()
-    _warm_engine_registered()
-    previous = getattr(_RunLog.target, "path", None)
-    _RunLog.target.path = path
-    try:
-        yield
-    finally:
-        _RunLog.target.path = previous
 
 
 _warm_engine_registered = functools.cache(_warm_engine)

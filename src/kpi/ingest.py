@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,20 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi import (
-    __version__,
-    config,
-    derive,
-    editions,
-    labels,
-    reads,
-    reference,
-    safety,
-    schema,
-    sources,
-    stamps,
-    validate,
-)
+from kpi import config, derive, editions, reads, reference, safety, sources, stamps, summary, validate
 from kpi.book import reader_failure
 from kpi.cells import Extracted, cells_frame
 from kpi.changes import compare
@@ -40,8 +26,6 @@ from kpi.extract import extract
 from kpi.layouts import load as layout_of
 from kpi.schema import CHANGES, OBSERVATIONS, REJECTS
 from kpi.write import run_lock, staged_folder, write_json, write_table
-
-CONSOLE_ROWS = 20  # rejects, findings and conflicts the summary prints; every one is in its CSV
 
 
 @dataclass
@@ -152,14 +136,26 @@ def read_all(
     return parts
 
 
-def data_version(obs: pd.DataFrame) -> str:
-    """A short hash of the observations, whatever their row order: the data version printed on every report.
-
-    Rows are hashed one by one (pandas' stable row hash) and the sorted row hashes are digested,
-    so a nation-sized table is never turned into one big string.
-    """
-    rows = pd.util.hash_pandas_object(obs[OBSERVATIONS.columns], index=False).sort_values().to_numpy()
-    return hashlib.sha256(rows.tobytes()).hexdigest()[:12]
+def sources_table(records: list[reference.SourceRecord]) -> pd.DataFrame:
+    """One row per raw source: its priority, title, file, layout and checksum, and how readers cite it."""
+    return pd.DataFrame(
+        [
+            {
+                "source_id": r.source_id,
+                "priority": r.priority,
+                "title": r.meta["title"],
+                "file": r.path.name,
+                "layout": r.meta["layout"],
+                "sha256": r.meta["sha256"],
+                # cited for readers by the reports (kpi.cite): who issued it, where in it, where it is online, when read
+                "source": str(r.meta.get("source") or ""),
+                "section": str(r.meta.get("section") or ""),
+                "url": str(r.meta.get("url") or ""),
+                "accessed": str(r.meta.get("accessed") or ""),
+            }
+            for r in records
+        ]
+    ).sort_values(["priority", "source_id"], ignore_index=True)
 
 
 def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]]) -> dict:
@@ -202,31 +198,13 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
         ],
         ignore_index=True,
     )
-    source_table = pd.DataFrame(
-        [
-            {
-                "source_id": r.source_id,
-                "priority": r.priority,
-                "title": r.meta["title"],
-                "file": r.path.name,
-                "layout": r.meta["layout"],
-                "sha256": r.meta["sha256"],
-                # cited for readers by the reports (kpi.cite): who issued it, where in it, where it is online, when read
-                "source": str(r.meta.get("source") or ""),
-                "section": str(r.meta.get("section") or ""),
-                "url": str(r.meta.get("url") or ""),
-                "accessed": str(r.meta.get("accessed") or ""),
-            }
-            for r in records
-        ]
-    ).sort_values(["priority", "source_id"], ignore_index=True)
     return {
         "observations": obs,
         "rejects": pd.concat(rejects, ignore_index=True),
         "findings": findings,
         "conflicts": sources.conflicts(obs, priority),
         "lists": lists,
-        "sources": source_table,
+        "sources": sources_table(records),
         "missing": missing,
     }
 
@@ -263,7 +241,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             sources=tables["sources"],
             missing_cells=tables["missing"],
             seconds=0.0,
-            data_version=data_version(tables["observations"]),
+            data_version=reads.data_version(tables["observations"]),
             out_dir=paths.processed,
         )
         with staged_folder(paths.processed) as out:
@@ -271,7 +249,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             write_json({"inputs": inputs, "data_version": result.data_version}, out / stamps.STAMP_FILE)
         editions.snapshot(result.data_version, paths.root)  # the overview lists what changed since the last one
         result.seconds = time.perf_counter() - started
-        result.summary_lines = summary(result)
+        result.summary_lines = summary.summary(result)
         return result
 
 
@@ -314,149 +292,11 @@ def write_outputs(result: IngestResult, out: Path) -> None:
     write_table(result.sources, out / "sources.csv")
     for name, table in result.lists.items():
         write_table(table, out / "lists" / f"{name}.csv")
-    report = validation_report(result)
+    report = summary.validation_report(result)
     write_json(report, out / "validation.json")
-    (out / "validation.md").write_text(validation_markdown(report), encoding="utf-8")
-    write_json(datapackage(result), out / "datapackage.json")
+    (out / "validation.md").write_text(summary.validation_markdown(report), encoding="utf-8")
+    write_json(summary.datapackage(result), out / "datapackage.json")
     write_json(
         reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources),
         out / reads.FINGERPRINTS,
     )  # what each report reads: only reports whose inputs changed are rebuilt
-
-
-def counts(obs: pd.DataFrame) -> dict:
-    theme = obs["indicator"].map(reference.catalogue()["theme"])
-    return {
-        "by_theme": theme.value_counts().sort_index().to_dict(),
-        "by_source": obs["source_id"].value_counts().sort_index().to_dict(),
-        "by_year": {int(k): int(v) for k, v in obs["year"].value_counts().sort_index().items()},
-        "by_status": obs["status"].value_counts().sort_index().to_dict(),
-    }
-
-
-def validation_report(result: IngestResult) -> dict:
-    return {
-        "kpi_version": __version__,
-        "data_version": result.data_version,
-        "observations": len(result.observations),
-        "counts": counts(result.observations),
-        "missing_cells": result.missing_cells,
-        "rejects": result.rejects.to_dict("records"),
-        "findings": result.findings.to_dict("records"),
-        "conflicts": result.conflicts.to_dict("records"),
-    }
-
-
-def validation_markdown(report: dict) -> str:
-    lines = [
-        f"# Validation report (data version {report['data_version']})",
-        "",
-        f"- observations: {report['observations']}",
-        f"- cells marked missing (`-`, empty): {report['missing_cells']}",
-        f"- rejects: {len(report['rejects'])}",
-        f"- findings: {len(report['findings'])}",
-        f"- conflicts between sources: {len(report['conflicts'])}",
-        "",
-    ]
-    for title, rows, fields in [
-        ("Rejects", report["rejects"], ["source_ref", "raw_value", "reason"]),
-        ("Findings", report["findings"], ["check", "indicator", "area_code", "year", "message"]),
-        ("Conflicts", report["conflicts"], ["indicator", "area_code", "year", "message"]),
-    ]:
-        lines += [f"## {title}", ""]
-        if not rows:
-            lines += ["None.", ""]
-            continue
-        lines += ["| " + " | ".join(fields) + " |", "|" + "---|" * len(fields)]
-        lines += ["| " + " | ".join(str(r[f]).replace("|", "\\|") for f in fields) + " |" for r in rows]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def datapackage(result: IngestResult) -> dict:
-    """A Frictionless data package descriptor of the processed tables, from their schemas (``kpi.schema``).
-
-    Lists (OCOP products, partner projects, varieties) have the columns of their layouts; their
-    fields are described by type only.
-    """
-    cat = reference.catalogue()
-    used = cat.loc[sorted(set(result.observations["indicator"]))]
-    indicators = [
-        {
-            "id": r.id,
-            "name_vi": r.name_vi,
-            "name_en": r.name_en,
-            "unit": r.unit,
-            "aggregation": r.aggregation,
-            "nature": r.nature,
-            "definition": r.definition,
-        }
-        for r in used.itertuples()
-    ]
-    resources = [
-        {**table.descriptor(), **({"indicators": indicators} if table is schema.OBSERVATIONS else {})}
-        for table in schema.WRITTEN
-    ]
-    types = {"int64": "integer", "float64": "number"}
-    resources += [
-        {
-            "name": name,
-            "path": f"lists/{name}.csv",
-            "format": "csv",
-            "encoding": "utf-8",
-            "schema": {"fields": [{"name": c, "type": types.get(str(t[c].dtype), "string")} for c in t.columns]},
-        }
-        for name, t in result.lists.items()
-    ]
-    years = result.observations["year"]
-    return {
-        "name": "tam-duong-kpi",
-        "title": f"{labels.publication('en')['series']}, {years.min()}-{years.max()}",
-        "version": result.data_version,
-        "licenses": [{"name": "CC-BY-4.0"}],
-        "sources": [{"title": r.title, "path": f"raw/{r.file}"} for r in result.sources.itertuples()],
-        "resources": resources,
-    }
-
-
-def capped(lines: list[str], total: int, table: str) -> list[str]:
-    """The first ``CONSOLE_ROWS`` lines of a list, and how many more there are in ``table``."""
-    more = total - min(total, CONSOLE_ROWS)
-    return lines[:CONSOLE_ROWS] + ([f"  … and {more:,} more (all in {table})"] if more else [])
-
-
-def summary(result: IngestResult) -> list[str]:
-    c = counts(result.observations)
-    fmt = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())
-    head = CONSOLE_ROWS
-    lines = [
-        f"{len(result.observations)} observations (data version {result.data_version}) in {result.seconds:.2f} s",
-        f"  by theme:  {fmt(c['by_theme'])}",
-        f"  by source: {fmt(c['by_source'])}",
-        f"  by year:   {fmt(c['by_year'])}",
-        f"  by status: {fmt(c['by_status'])}",
-        f"cells marked missing: {result.missing_cells}",
-        f"rejects: {len(result.rejects)}" + (" (see rejects.csv)" if len(result.rejects) else ""),
-    ]
-    lines += capped(
-        [f"  {r.source_ref}: {r.raw_value!r}: {r.reason}" for r in result.rejects.head(head).itertuples()],
-        len(result.rejects),
-        "rejects.csv",
-    )
-    lines.append(f"findings: {len(result.findings)}")
-    lines += capped(
-        [
-            f"  [{r.check}] {r.indicator} {r.area_code} {r.year}: {r.message}"
-            for r in result.findings.head(head).itertuples()
-        ],
-        len(result.findings),
-        "findings.csv",
-    )
-    lines.append(f"conflicts between sources: {len(result.conflicts)}")
-    lines += capped(
-        [f"  {r.message} (chosen: {r.chosen_source})" for r in result.conflicts.head(head).itertuples()],
-        len(result.conflicts),
-        "conflicts.csv",
-    )
-    lines.append(f"written to {result.out_dir}")
-    return lines

@@ -145,3 +145,17 @@ def data_inputs(reads: Reads, processed: Path, data_version: str) -> str:
         "sources": prints["sources"],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def data_version(obs: pd.DataFrame) -> str:
+    """A short hash of the observations, whatever their row order: the data version printed on every report.
+
+    Rows are hashed one by one (pandas' stable row hash) and the sorted row hashes are digested,
+    so a nation-sized table is never turned into one big string.
+    """
+    import pandas as pd
+
+    from kpi.schema import OBSERVATIONS
+
+    rows = pd.util.hash_pandas_object(obs[OBSERVATIONS.columns], index=False).sort_values().to_numpy()
+    return hashlib.sha256(rows.tobytes()).hexdigest()[:12]

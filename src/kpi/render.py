@@ -317,3 +317,38 @@ def _edition_cell(entry: dict | None, lang: str, reports_dir: Path) -> str:
         else ""
     )
     return f"{link}<br>{chip} {html.escape(where)}: <code>{html.escape(entry.get('error') or '')}</code>{executed}"
+
+
+def counterpart(key: str) -> str:
+    """The run of the other language with the same area and period: ``vi/106/2012-2022`` → ``en/…``."""
+    lang, rest = key.split("/", 1)
+    return f"{'en' if lang == 'vi' else 'vi'}/{rest}"
+
+
+def nav_of(state: dict, key: str, name: str, page: Path, siblings: list[PageRef], reports_dir: Path) -> str:
+    other = state["runs"].get(counterpart(key), {}).get("notebooks", {}).get(name, {})
+    other_path = reports_dir / other["html"] if other.get("html") else None
+    return nav_html(page, reports_dir / INDEX_FILE, siblings, other_path, key.split("/", 1)[0])
+
+
+def sibling_refs(entries: dict[str, dict], reports_dir: Path, lang: str) -> list[PageRef]:
+    return [
+        PageRef(labels.text("themes", e["theme"], lang) if e.get("theme") else Path(name).stem, reports_dir / e["html"])
+        for name, e in sorted(entries.items())
+        if e.get("html")
+    ]
+
+
+def refresh_navs(state: dict, runs: list) -> None:
+    """Re-link the pages of this build's runs and of their other-language editions (which may be new)."""
+    if not runs:
+        return
+    reports_dir = runs[0].reports_dir
+    keys = dict.fromkeys(k for run in runs for k in (run.key, counterpart(run.key)))
+    for key in keys:
+        entries = state["runs"].get(key, {}).get("notebooks", {})
+        siblings = sibling_refs(entries, reports_dir, key.split("/", 1)[0])
+        for name, entry in entries.items():
+            page = reports_dir / entry["html"] if entry.get("html") else None
+            if page is not None and page.is_file():
+                refresh_nav(page, nav_of(state, key, name, page, siblings, reports_dir))

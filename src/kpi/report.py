@@ -31,6 +31,7 @@ from kpi import (
     figures,
     labels,
     params,
+    reads,
     reference,
     reorg,
     story,
@@ -38,7 +39,6 @@ from kpi import (
 )
 from kpi.changes import compare
 from kpi.cite import References
-from kpi.ingest import data_version
 from kpi.render import slug
 from kpi.schema import CHANGES
 from kpi.sources import pick
@@ -218,22 +218,11 @@ class Context:
         title_key: str = "",
     ) -> None:
         """A processed list (OCOP products, partners, varieties) with the chosen columns, labelled."""
-        table = api.load_table(f"lists/{name}", self.p.data_dir)
-        for role, wanted in (where or {}).items():
-            table = table[table[role].astype(str).str.contains(wanted, case=False, regex=False)]
-        if "year" in table:
-            table = views.in_period(table, self.scope)
-        if self.scope.area not in self._top_areas() and "area_codes" in table:
-            table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: self.scope.area in c)]
+        table = views.filtered_list(api.load_table(f"lists/{name}", self.p.data_dir), where or {}, self.scope)
         words = [slug(labels.value_label(role, w, self.lang)) for role, w in (where or {}).items()]
         name = "-".join([name, *words])  # the same list filtered twice: names in the edition's language
         title = title or (self.t("sections", title_key, **self.scope.years) if title_key else "")
         self._show_table(views.list_table(table, columns, self.scope, self.refs, name, title))
-
-    def _top_areas(self) -> set[str]:
-        """Areas whose lists are the whole list: the district (or any area without a parent in the data)."""
-        areas = reference.gazetteer().areas
-        return set(areas.loc[areas["level"].isin(["district", "province"]), "code"])
 
     def checks(self) -> None:
         """Validation findings and source conflicts of the period, in the reader's language."""
@@ -246,21 +235,10 @@ class Context:
         """Values new, revised or gone since the previous build's data (editions kept by ``kpi build``)."""
         current = api.load_observations(self.p.data_dir)
         previous, changes = editions.changes_since_previous(current, self.data_version, self.p.data_dir)
-        if previous is None:
-            display.show(f'<p class="kpi-empty">{display.esc(self.t("text", "first_edition"))}</p>')
-            return
-        changes = views.of_area(changes, self.scope, children=True)
-        in_period = views.in_period(changes, self.scope)
-        if in_period.empty:
-            display.show(
-                f'<p class="kpi-empty">{display.esc(self.t("text", "no_edition_changes", previous=previous))}</p>'
-            )
-            return
-        counts = in_period["change"].value_counts()
-        summary = ", ".join(f"{self.t('edition_change', k)}: {counts[k]}" for k in counts.index)
-        intro = self.t("text", "edition_summary", previous=previous, summary=summary)
-        display.show(f'<p class="kpi-intro">{display.esc(intro)}</p>')
-        self._show_table(audit.edition_table(changes, self.scope, self.refs, self.note_of))
+        intro, kind, table = audit.edition_block(previous, changes, self.scope, self.refs, self.note_of)
+        display.show(f'<p class="kpi-{kind}">{display.esc(intro)}</p>')
+        if table is not None:
+            self._show_table(table)
 
     # --- charts -------------------------------------------------------------------------
     def _series(self, rows: pd.DataFrame) -> pd.Series:
@@ -419,30 +397,7 @@ class Context:
         """Every table and chart of the report as one workbook, with its sources and notes."""
         if not self.shown:
             return ""
-        s = self.scope
-        sources = [(n, doc.text, doc.url, detail) for n, doc, detail in self.refs.entries()]
-        kinds = {k: s.t("sections", k) for k in ("definitions", "notes", "method", "symbols")}
-        notes = [
-            (kinds["definitions"], labels.indicator_name(i, s.lang), labels.definition(i, s.lang))
-            for i in self.indicators_shown
-        ]
-        notes += [
-            (kinds["notes"], item.title, f"{letter}: {text}")
-            for item in self.shown
-            if isinstance(item, Table)
-            for letter, text in item.notes
-        ]
-        notes += [
-            (kinds["method"], "", s.t("method", k, baseline=s.baseline, target=s.target))
-            for k in ("period", "baseline", "ratios", "priority", "statuses")
-        ]
-        notes += [(kinds["symbols"], symbol, meaning) for symbol, meaning in display.symbol_rows(s)]
-        notes += [(kinds["symbols"], "", s.t("symbols", "markers"))]
-        data = downloads.report_workbook(self.shown, s, sources, notes)
-        href = downloads.data_uri(data, downloads.XLSX_MIME)
-        section = display.section_html(s.t("download", "xlsx"), s.t("download", "xlsx_intro"))
-        button = downloads.link(href, f"{self._stem()}.xlsx", s.t("download", "xlsx"))
-        return f'<div class="kpi-download-all">{section}{button}</div>'
+        return downloads.workbook_section(self.shown, self.scope, self.refs, self.indicators_shown, self._stem())
 
 
 def start(
@@ -452,7 +407,7 @@ def start(
     p = params.check(baseline_year, target_year, area_code, lang, data_dir)
     obs = api.load_observations(p.data_dir)
     p = params.check(baseline_year, target_year, area_code, lang, data_dir, observations=obs)
-    version = data_version(obs)
+    version = reads.data_version(obs)
     obs = reorg.in_units_of_year(obs, p.target_year)
     if "note" not in obs:
         obs = obs.assign(note="")

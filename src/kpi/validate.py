@@ -111,6 +111,28 @@ def validate_observations(obs: pd.DataFrame) -> pd.DataFrame:
     return obs
 
 
+def _parents(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
+    """The parent (district) of each row's area in the era of its year; '' for none."""
+    era = obs["year"].map(reference.era_of_year)
+    links = areas[["code", "era", "parent"]]
+    every_era = (
+        links[links["era"].isin(["all", "former"])]
+        .drop(columns="era")
+        .merge(pd.DataFrame({"era": ["pre2025", "post2025"]}), how="cross")
+    )
+    return (
+        obs[["area_code"]]
+        .assign(era=era)
+        .merge(
+            pd.concat([links, every_era]).drop_duplicates(["code", "era"]),
+            left_on=["area_code", "era"],
+            right_on=["code", "era"],
+            how="left",
+        )["parent"]
+        .fillna("")
+    )
+
+
 def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame:
     """Commune parts against the district total of the same source, indicator and year.
 
@@ -122,27 +144,7 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame
     additive = obs[
         (obs["indicator"].map(cat["aggregation"]) == "sum") & ~obs["area_code"].str.contains("+", regex=False)
     ]
-    era = additive["year"].map(reference.era_of_year)
-    links = areas[["code", "era", "parent"]]
-    parent = (
-        additive[["area_code"]]
-        .assign(era=era)
-        .merge(
-            pd.concat(
-                [
-                    links,
-                    links[links["era"].isin(["all", "former"])]
-                    .drop(columns="era")
-                    .merge(pd.DataFrame({"era": ["pre2025", "post2025"]}), how="cross"),
-                ]
-            ).drop_duplicates(["code", "era"]),
-            left_on=["area_code", "era"],
-            right_on=["code", "era"],
-            how="left",
-        )["parent"]
-        .fillna("")
-    )
-    parts = additive.assign(parent=parent.values)
+    parts = additive.assign(parent=_parents(additive, areas).values)
     parts = parts[parts["parent"] != ""]
     keys = ["indicator", "year", "source_id", "parent"]
     sums = parts.groupby(keys, as_index=False).agg(parts_value=("value", "sum"), communes=("value", "size"))

@@ -377,3 +377,21 @@ def alt_points(rows: pd.DataFrame, scope: Scope, label: str = "year", limit: int
         parts.append(f"{getattr(r, label)}: {labels.fmt_value(r.value, r.unit, scope.lang)}{status}")
     more = f"; … (+{len(rows) - limit})" if len(rows) > limit else ""
     return "; ".join(parts) + more + "."
+
+
+def top_areas() -> set[str]:
+    """Areas whose lists are the whole list: the district (or any area without a parent in the data)."""
+    areas = reference.gazetteer().areas
+    return set(areas.loc[areas["level"].isin(["district", "province"]), "code"])
+
+
+def filtered_list(table: pd.DataFrame, where: dict[str, str], s: Scope) -> pd.DataFrame:
+    """A processed list's rows: those whose columns contain the words of ``where``, of the period
+    (when it has years) and of the area (a commune sees the things listed for it)."""
+    for role, wanted in where.items():
+        table = table[table[role].astype(str).str.contains(wanted, case=False, regex=False)]
+    if "year" in table:
+        table = in_period(table, s)
+    if s.area not in top_areas() and "area_codes" in table:
+        table = table[table["area_codes"].fillna("").str.split(";").map(lambda c: s.area in c)]
+    return table
