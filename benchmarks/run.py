@@ -183,7 +183,9 @@ def papermill_cli(data: Path, out: Path, reference: Path | None, area: str = "10
     out.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(sys.executable).parent
     seconds = []
-    for notebook in sorted(config.NOTEBOOKS_DIR.glob("*.ipynb")):
+    from kpi import render
+
+    for notebook in sorted(p for p in config.NOTEBOOKS_DIR.glob("*.ipynb") if render.is_report(p)):
         executed = out / notebook.name
         start = time.perf_counter()
         subprocess.run(
@@ -228,12 +230,9 @@ def largest_html_kb(*folders: Path) -> float:
 
 
 def seed_ingest_stamp(source: Path, target: Path) -> None:
-    """A new reports folder that knows the data is already ingested (so only the reports are timed)."""
-    state = json.loads((source / ".build-state.json").read_text(encoding="utf-8"))
+    """A new reports folder for the same data: its ingest stamp (``processed/ingest-stamp.json``) says
+    the data is ingested, so only the reports are timed."""
     target.mkdir(parents=True)
-    (target / ".build-state.json").write_text(
-        json.dumps({"format": state["format"], "runs": {}, "ingest": state["ingest"]}), encoding="utf-8"
-    )
 
 
 # --------------------------------------------------------------------------- the machine

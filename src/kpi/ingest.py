@@ -41,6 +41,7 @@ class IngestResult:
     data_version: str
     out_dir: Path
     summary_lines: list[str] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds: read and clean, process, write
 
     @property
     def exit_code(self) -> int:
@@ -229,8 +230,10 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             unexpected = exc.unexpected
         if problems:  # named as the user gave the folder: data/raw, d3/raw, /srv/kpi/data/raw
             raise SourceError(str(paths.raw), problems, unexpected)
+        read_s = time.perf_counter()
         # Process data.
         tables = process(records, parts)
+        process_s = time.perf_counter()
         # Save outputs.
         result = IngestResult(
             observations=tables["observations"],
@@ -249,6 +252,11 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             write_json({"inputs": inputs, "data_version": result.data_version}, out / stamps.STAMP_FILE)
         editions.snapshot(result.data_version, paths.root)  # the overview lists what changed since the last one
         result.seconds = time.perf_counter() - started
+        result.stages = {
+            "read and clean": read_s - started,
+            "derive and check": process_s - read_s,
+            "write": started + result.seconds - process_s,
+        }
         result.summary_lines = summary.summary(result)
         return result
 
