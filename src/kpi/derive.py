@@ -277,17 +277,24 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
     gaz = reference.gazetteer()
     additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
+    districts = set(districts)
     links = []
     for year in sorted(set(additive["year"])):
-        in_force = gaz.units_of_year(int(year))
-        for district, units in in_force.groupby("parent")["code"]:
-            if district in set(districts):
-                codes = set(units)
-                links += [(year, district, code, len(codes)) for code in codes]
+        units = gaz.units_of_year(int(year))[["parent", "code"]].drop_duplicates()
+        units = units[units["parent"].isin(districts)]
+        links.append(
+            pd.DataFrame(
+                {
+                    "year": year,
+                    "district": units["parent"],
+                    "area_code": units["code"],
+                    "expected": units.groupby("parent")["code"].transform("size"),
+                }
+            )
+        )
     columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
-    parts = additive.merge(
-        pd.DataFrame(links, columns=["year", "district", "area_code", "expected"]), on=["year", "area_code"]
-    )
+    links = pd.concat(links) if links else pd.DataFrame(columns=["year", "district", "area_code", "expected"])
+    parts = additive.merge(links, on=["year", "area_code"])
     if parts.empty:
         return pd.DataFrame(columns=columns)
     keys = ["indicator", "year", "source_id", "district"]
