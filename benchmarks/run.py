@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import time
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import synth  # noqa: E402
+from readers import floor, openpyxl_only, pandas_calamine, pandas_openpyxl, sample, timed  # noqa: E402
 
 from kpi import config  # noqa: E402
 
@@ -63,7 +63,6 @@ TARGET_BUILD_S = 4.5  # the default build
 TARGET_NOOP_S = 0.5  # a rebuild with nothing changed
 TARGET_HTML_KB = 600  # one report, to be e-mailed
 
-TOKENS = re.compile(rb"<[^>]*>|[^<]+")
 
 INGEST_CHILD = """
 import json, resource, statistics, sys, time
@@ -82,56 +81,6 @@ HISTORY = "## Earlier runs\n"  # results.md keeps, under this heading, what earl
 
 
 # --------------------------------------------------------------------------- readers
-
-
-def floor(files: list[Path]) -> int:
-    """Unzip every workbook and tokenise each sheet's XML: the least any reader must do."""
-    tokens = 0
-    for path in files:
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    tokens += sum(1 for _ in TOKENS.finditer(z.read(name)))
-    return tokens
-
-
-def pandas_openpyxl(files: list[Path]) -> None:
-    import pandas as pd
-
-    for path in files:
-        pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
-
-
-def openpyxl_only(files: list[Path]) -> None:
-    from openpyxl import load_workbook
-
-    for path in files:
-        wb = load_workbook(path, read_only=True, data_only=True)
-        for ws in wb.worksheets:
-            for _row in ws.iter_rows(values_only=True):
-                pass
-        wb.close()
-
-
-def pandas_calamine(files: list[Path]) -> None:
-    import pandas as pd
-
-    for path in files:
-        pd.read_excel(path, sheet_name=None, header=None, engine="calamine")
-
-
-def timed(fn, *args) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
-def sample(files: list[Path], share: float) -> list[Path]:
-    """Every k-th file (a fixed, spread sample) when the slow readers would take too long on all."""
-    if share >= 1:
-        return files
-    step = round(1 / share)
-    return files[::step]
 
 
 # --------------------------------------------------------------------------- runs in fresh processes

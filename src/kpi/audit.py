@@ -113,7 +113,6 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
     c, lang = scope.col, scope.lang
     notes = Notes(lang)
     other_notes = [note_of.get((s, r)) for s, r in zip(rows["other_source"], rows["other_ref"])]
-    chosen_notes = [None] * len(rows)  # conflicts.csv names the chosen value's source, not its place
     chosen = [
         labels.fmt_value(v, u, lang, s) for v, u, s in zip(rows["chosen_value"], rows["unit"], rows["chosen_status"])
     ]
@@ -133,8 +132,8 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
             ],
         }
     )
+    # caveats are those of the other value: conflicts.csv names the chosen value's source, not its place
     marks = {(i, c("other_value")): m for i, m in enumerate(map(notes.mark, other_notes)) if m}
-    marks.update({(i, c("chosen")): m for i, m in enumerate(map(notes.mark, chosen_notes)) if m})
     data = pd.DataFrame(
         {
             c("indicator"): shown[c("indicator")],
@@ -150,9 +149,7 @@ def conflicts_table(conflicts: pd.DataFrame, scope: Scope, refs: References, not
                 refs.citation(s, r, n) for s, r, n in zip(rows["other_source"], rows["other_ref"], other_notes)
             ],
             c("place"): rows["other_ref"],
-            c("note"): [
-                " ".join(x for x in (notes.texts(a), notes.texts(b)) if x) for a, b in zip(chosen_notes, other_notes)
-            ],
+            c("note"): [notes.texts(n) for n in other_notes],
         }
     )
     shown, caption = _one_area(shown, scope)

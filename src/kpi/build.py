@@ -215,9 +215,8 @@ def build(
     """Ingest, execute and render every notebook, write the index; progress goes to stdout.
 
     ``areas`` (codes, or ``"all"``: every area with data in the target year and the district)
-    builds one set of reports per area instead of ``area``; their notebooks run in warm kernels,
-    one per worker, reused from one report to the next.  ``executor="dask"`` with a scheduler
-    address sends the files to read and the reports to render to a Dask cluster.
+    builds one set of reports per area, in warm kernels reused from one report to the next;
+    ``executor="dask"`` with a scheduler address sends files and reports to a Dask cluster.
 
     Raises KpiError (one line) for bad parameters, unreadable data or a missing notebooks folder;
     a notebook that fails is a result with status ``failed`` and makes ``exit_code`` 1.
@@ -228,9 +227,7 @@ def build(
     echo = lambda line: print(line, flush=True)
     reports = Path(reports_dir) if reports_dir is not None else config.REPORTS_DIR
     data = Path(data_dir) if data_dir is not None else config.DATA_DIR
-    codes = split_areas(areas) if areas is not None else [area]
-    if not codes:
-        raise ParameterError(f"--areas {areas!r}: expected area codes separated by commas, or all")
+    codes = area_codes(area, areas)
     checks = functools.partial(
         check_run, baseline, target, lang=lang, data_dir=data, reports_dir=reports, jobs=jobs, timeout=timeout
     )
@@ -248,9 +245,7 @@ def build(
                 prestart_if_new_data(first, notebooks[0].parent, force, inputs)
             version = ingest_if_changed(first.data_dir, force, inputs, pool, echo)
             if not runs or any(known.get(r.key) is None for r in runs):
-                from kpi import params
-
-                params.check_years(stamps.processed_years(first.data_dir), baseline, target)
+                check_years(first.data_dir, baseline, target)
             if "all" in codes:
                 runs = every_area(runs, checks, first.data_dir, target, echo)
             common = common_inputs(runs, version)
@@ -261,6 +256,21 @@ def build(
     finally:
         stop_kernels(pool, reuse_kernel)
     return finished(outcomes, index_path, version, started, echo)
+
+
+def check_years(data_dir: Path, baseline: int, target: int) -> None:
+    """The period's years against the years of the ingested data (runs not checked before)."""
+    from kpi import params
+
+    params.check_years(stamps.processed_years(data_dir), baseline, target)
+
+
+def area_codes(area: str, areas: str | list[str] | None) -> list[str]:
+    """The areas a build makes reports for: ``area``, or those of ``--areas`` (codes, or ``all``)."""
+    codes = split_areas(areas) if areas is not None else [area]
+    if not codes:
+        raise ParameterError(f"--areas {areas!r}: expected area codes separated by commas, or all")
+    return codes
 
 
 def every_area(runs: list[Run], checks: Callable[..., Run], data_dir: Path, target: int, echo: Callable) -> list[Run]:

@@ -1,8 +1,8 @@
 """The rules one value cell is cleaned by: its year, its number text, where it goes (indicator,
 area, unit) and the range of its value, each with the reason a person is given.
 
-``kpi.clean`` applies them to whole tables of cells, each rule once per distinct value;
-``clean_cell`` applies them to one cell, in the order that decides which reason a cell gets.
+``kpi.clean`` applies them to whole tables of cells, each rule once per distinct value, in the
+order that decides which reason a cell gets: year, value, indicator, area, unit, range.
 """
 
 from __future__ import annotations
@@ -212,85 +212,16 @@ def _area(area_raw: str, year: int) -> tuple[str, str, str | None]:
     return match.code, match.name, None
 
 
-def _context(
-    indicator: str,
-    year: int,
-    area_raw: str,
-    unit_raw: str,
-    cell_unit: str,
-    is_range: bool,
-    raw_for_message: str,
-) -> _Context:
-    """Where a value goes; the checks in order: indicator (and range), area, unit."""
-    column, unit_problem = _column_context(indicator, unit_raw, cell_unit, is_range, raw_for_message)
-    if column.reason:
-        return column
-    code, name, reason = _area(area_raw, year)
-    if reason:
-        return _Context(reason=reason, field="area")
-    if unit_problem:
-        return unit_problem
-    return _Context(column.targets, column.units, column.factors, code, name)
-
-
-def clean_cell(cell: dict, units: dict[str, str]) -> tuple[list[dict], str | None, str]:
-    """Clean one extracted cell; returns (observations, reason it was rejected, field).
-
-    The checks run in a fixed order (year, value, indicator, area, unit, range of the value) so
-    a cell gets one reason, the first; what depends only on the column or row (indicator,
-    area, unit) is computed once per distinct context.  ``units`` maps indicator ids to their
-    catalogue unit.
-    """
-    indicator = nfc(str(cell["indicator"] or ""))
-    year = parse_year(cell["year_raw"])
-    if year is None:
-        return [], f"year {cell['year_raw']!r} is not a year between {MIN_YEAR} and {MAX_YEAR}", "year"
-    expected = units.get(indicator, "")
-    raw = cell["raw_value"]
-    read = read_value(raw, expected)
-    if read.error:
-        return [], read.error, "value"
-    if read.missing:
-        return [], None, "missing"
-    ctx = _context(
-        indicator,
-        year,
-        str(cell["area_raw"]),
-        str(cell["unit_raw"] or ""),
-        read.unit_text,
-        read.high is not None,
-        str(raw) if read.high is not None else "",
-    )
-    if ctx.reason:
-        return [], ctx.reason, ctx.field
+def checked_values(column: _Context, values: tuple) -> tuple[list[float], tuple[str, str] | None]:
+    """The values in their catalogue units, or the (reason, field) of the first one out of range."""
     out = []
-    values = (read.value,) if read.high is None else (read.value, read.high)
-    base_year = cell.get("base_year")
-    base = parse_year(base_year) if base_year not in (None, "") else None
-    note = cell["note"] or ""
-    for target, unit, factor, printed in zip(ctx.targets, ctx.units, ctx.factors, values):
+    for target, unit, factor, printed in zip(column.targets, column.units, column.factors, values):
         value = printed if factor == 1 else float(f"{printed * factor:.12g}")  # 51,4 tạ/ha is 5.14 t/ha, no float noise
         if abs(value) > MAX_MAGNITUDE:
-            return [], f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value"
+            return out, (f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value")
         if value < 0 and not target.endswith(".increase"):
-            return [], f"negative value {value:g} {unit}: expected a count or amount ≥ 0", "value"
+            return out, (f"negative value {value:g} {unit}: expected a count or amount ≥ 0", "value")
         if unit == "%" and value > 100:
-            return [], f"share {value:g} % is above 100 %", "value"
-        out.append(
-            {
-                "indicator": target,
-                "area_code": ctx.area_code,
-                "area_name": ctx.area_name,
-                "year": year,
-                "value": value,
-                "unit": unit,
-                "status": read.status or cell.get("status") or "reported",
-                "source_id": cell["source_id"],
-                "source_ref": cell["source_ref"],
-                "note": note,
-                "base_year": base,
-            }
-        )
-    if ctx.targets[-1].endswith(".increase") and base is None:
-        return [], f"an increase needs the year it is measured from (got {base_year!r})", "base_year"
-    return out, None, ""
+            return out, (f"share {value:g} % is above 100 %", "value")
+        out.append(value)
+    return out, None

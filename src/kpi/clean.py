@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from kpi import reference
-from kpi.cellrules import _area, _column_context, parse_year, read_value
+from kpi.cellrules import _area, _column_context, checked_values, parse_year, read_value
 from kpi.cells import raw_text
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.layouts import Layout
-from kpi.schema import CELLS, MAX_MAGNITUDE, OBSERVATIONS, REJECTS
+from kpi.schema import CELLS, OBSERVATIONS, REJECTS
 from kpi.text import fold, nfc, parse_number
 
 
@@ -93,26 +93,10 @@ class _Rows:
 MADE = ("indicator", "area_code", "area_name", "year", "value", "unit", "status", "note", "base_year")
 FROM_CELL = {"source_id": "source_id", "source_ref": "source_ref", "_raw": "raw_value", "_area_raw": "area_raw"}
 EXTRA = ("base_year", "_raw", "_area_raw")  # besides the observation: its base year, what a duplicate names
-INFINITE = (float("inf"), float("-inf"))
-
-
-def _checked_values(column, values: tuple) -> tuple[list[float], tuple[str, str] | None]:
-    """The values in their catalogue units, or the (reason, field) of the first one out of range."""
-    out = []
-    for target, unit, factor, printed in zip(column.targets, column.units, column.factors, values):
-        value = printed if factor == 1 else float(f"{printed * factor:.12g}")  # 51,4 tạ/ha is 5.14 t/ha, no float noise
-        if abs(value) > MAX_MAGNITUDE:
-            return out, (f"{value:g} {unit} is an implausible magnitude (above {MAX_MAGNITUDE:g})", "value")
-        if value < 0 and not target.endswith(".increase"):
-            return out, (f"negative value {value:g} {unit}: expected a count or amount ≥ 0", "value")
-        if unit == "%" and value > 100:
-            return out, (f"share {value:g} % is above 100 %", "value")
-        out.append(value)
-    return out, None
 
 
 def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
-    """Every cell through the rules of ``kpi.cellrules`` in ``clean_cell``'s order, each rule once per
+    """Every cell through the rules of ``kpi.cellrules`` in their order, each rule once per
     distinct value (year, indicator, base year, number text, column and area); returns the
     cells marked missing."""
     col = rows.col
@@ -130,18 +114,14 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
             rows.reject(i, "year", f"year {col['year_raw'][i]!r} is not a year between {MIN_YEAR} and {MAX_YEAR}")
             continue
         indicator = indicators[i]
-        kind = type(raw)
-        if (kind is float or kind is int) and raw == raw and raw not in INFINITE:  # a plain number
-            value, high, status, unit_text = float(raw), None, None, ""
-        else:
-            read = read_value(raw, units.get(indicator, ""))
-            if read.error:
-                rows.reject(i, "value", read.error)
-                continue
-            if read.missing:
-                missing += 1
-                continue
-            value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
+        read = read_value(raw, units.get(indicator, ""))  # plain numbers quickly, texts once each
+        if read.error:
+            rows.reject(i, "value", read.error)
+            continue
+        if read.missing:
+            missing += 1
+            continue
+        value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
         key = (indicator, unit_raws[i], unit_text, high is not None, str(raw) if high is not None else "")
         if key not in columns:
             columns[key] = _column_context(*key)
@@ -159,7 +139,7 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
         if unit_problem:
             rows.reject(i, unit_problem.field, unit_problem.reason)
             continue
-        values, bad = _checked_values(column, (value,) if high is None else (value, high))
+        values, bad = checked_values(column, (value,) if high is None else (value, high))
         if bad:
             rows.reject(i, bad[1], bad[0])
             continue

@@ -157,10 +157,15 @@ def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     new = new[new["_merge"] == "left_only"]
     if new.empty:
         return pd.DataFrame(columns=OBSERVATIONS.columns), pd.DataFrame(findings, columns=FINDINGS.columns)
+    return _derived_ratios(new), pd.DataFrame(findings, columns=FINDINGS.columns)
+
+
+def _derived_ratios(new: pd.DataFrame) -> pd.DataFrame:
+    """Observation rows of the ratios computed from their parts: as weak as the weaker part."""
     weak = new["status"].isin(WEAKEST_FIRST[:3]) | new["status_d"].isin(WEAKEST_FIRST[:3])
     early = (new["status"] == "preliminary") | (new["status_d"] == "preliminary")
     status = weak.map({True: "estimate", False: "derived"}).where(weak | ~early, "preliminary")
-    derived = pd.DataFrame(
+    return pd.DataFrame(
         {
             "indicator": new["rule"],
             "area_code": new["area_code"],
@@ -178,7 +183,6 @@ def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         },
         columns=OBSERVATIONS.columns,
     ).reset_index(drop=True)
-    return derived, pd.DataFrame(findings, columns=FINDINGS.columns)
 
 
 def _ratio_finding(indicator: str, n, printed: pd.Series, value: float, ref: str) -> dict:
