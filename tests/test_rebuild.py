@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from kpi import build as kbuild
-from kpi import config, ingest
+from kpi import config, ingest, labels
 
 from .yearly import add_to_raw, filled_form
 
@@ -34,7 +34,8 @@ def inputs_of(data_dir: Path) -> dict[str, str]:
     """Each report notebook's inputs hash for 2012 → 2023, as ``kpi build`` computes it."""
     version = ingest.run(data_dir).data_version
     run = kbuild.check_run(2012, 2023, "106", "vi", data_dir, data_dir.parent / "reports", 1, 60)
-    common = {"data_version": version, "library": "same", "header": {"106": {}}}
+    header = {"106": {"area_name": labels.area_name("106", 2023, "vi")}}
+    common = {"data_version": version, "library": "same", "header": header}
     tasks, _ = kbuild.plan(kbuild.find_notebooks(config.NOTEBOOKS_DIR), run, {}, common, True, 60)
     return {t.notebook.stem: t.inputs for t in tasks}
 

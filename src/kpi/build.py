@@ -94,13 +94,13 @@ def find_notebooks(notebooks_dir: Path, only: str | list[str] | None = None) -> 
     return found
 
 
-def pages_of(notebooks: list[Path], run: Run) -> dict[str, tuple[str, Path, str]]:
+def pages_of(notebooks: list[Path], run: Run, area_name: str) -> dict[str, tuple[str, Path, str]]:
     """Each notebook's theme, report path and title in this run (the names say theme, area, period, language)."""
     pages = {}
     for notebook in notebooks:
         theme = render.notebook_theme(notebook)
-        path = run.folder / render.file_name(notebook, theme, run.area, run.baseline, run.target, run.lang)
-        pages[notebook.name] = (theme, path, render.title(theme, "\0", run.area, run.baseline, run.target, run.lang))
+        path = run.folder / render.file_name(notebook, theme, area_name, run.baseline, run.target, run.lang)
+        pages[notebook.name] = (theme, path, render.title(theme, "\0", area_name, run.baseline, run.target, run.lang))
     return pages
 
 
@@ -116,7 +116,7 @@ def plan(
 ) -> tuple[list[Task], list[NotebookResult]]:
     """Split the notebooks into tasks to run and results of reports that are up to date."""
     tasks, skipped = [], []
-    pages = pages_of(notebooks, run)
+    pages = pages_of(notebooks, run, common["header"][run.area]["area_name"])
     siblings = [
         render.PageRef(labels.text("themes", theme, run.lang) if theme else Path(name).stem, path)
         for name, (theme, path, _) in pages.items()
@@ -241,14 +241,15 @@ def build(
         with run_lock(first.reports_dir, "build"):
             # Load inputs.
             state = buildstate.load_state(first.reports_dir)
-            if reuse_kernel and jobs == 1 and pool.name == "local":
-                prestart_if_new_data(first, notebooks[0].parent, force, inputs)
+            if reuse_kernel and pool.name == "local":
+                kernels = min(jobs, len(notebooks) * max(len(runs), 1))
+                prestart_if_new_data(first, notebooks[0].parent, force, inputs, kernels)
             version = ingest_if_changed(first.data_dir, force, inputs, pool, echo)
             if not runs or any(known.get(r.key) is None for r in runs):
                 check_years(first.data_dir, baseline, target)
             if "all" in codes:
                 runs = every_area(runs, checks, first.data_dir, target, echo)
-            common = common_inputs(runs, version)
+            common = common_inputs(runs, version, known)
             # Process data.
             done = run_notebooks(notebooks, runs, state, common, force, timeout, reuse_kernel, jobs, pool, echo)
             # Save outputs.
@@ -290,13 +291,15 @@ def save_outputs(state: dict, done: dict, runs: list[Run], common: dict, folder:
     return outcomes, index_path
 
 
-def prestart_if_new_data(first: Run, notebooks_folder: Path, force: bool, inputs: Callable[[], str]) -> None:
-    """New data: every report will run, so their warm kernel starts while the data is ingested
-    (``kpi build`` on the command line has usually started it already)."""
+def prestart_if_new_data(
+    first: Run, notebooks_folder: Path, force: bool, inputs: Callable[[], str], kernels: int
+) -> None:
+    """New data: every report will run, so their warm kernels start while the data is ingested
+    (``kpi build`` on the command line has usually started them already)."""
     if force or not stamps.current_version(first.data_dir, inputs):
         from kpi import engine
 
-        engine.prestart(str(first.reports_dir / KERNEL_LOG), str(notebooks_folder))
+        engine.prestart(str(first.reports_dir / KERNEL_LOG), str(notebooks_folder), kernels)
 
 
 def finished(outcomes: list, index_path: Path, version: str, started: float, echo: Callable) -> BuildResult:
@@ -343,13 +346,14 @@ def ingest_if_changed(data_dir: Path, force: bool, inputs: Callable[[], str], po
     return ingest.run_if_changed(data_dir, force=True, mapper=mapper, echo=echo)
 
 
-def common_inputs(runs: list[Run], version: str) -> dict:
-    """What every report of this build shares: the data version, the library, each area's header."""
+def common_inputs(runs: list[Run], version: str, known: dict[str, dict | None]) -> dict:
+    """What every report of this build shares: the data version, the library, each area's header.
+
+    An area's name is the previous build's when nothing the checks read changed (``known``):
+    a rebuild with nothing to do then never reads the gazetteer (nor imports pandas)."""
     built_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-    header = {
-        r.area: {"area_name": labels.area_name(r.area, r.target, r.lang), "data_version": version, "built_at": built_at}
-        for r in runs
-    }
+    name = lambda r: (known.get(r.key) or {}).get("area_name") or labels.area_name(r.area, r.target, r.lang)
+    header = {r.area: {"area_name": name(r), "data_version": version, "built_at": built_at} for r in runs}
     return {"data_version": version, "library": stamps.library_version(), "header": header}
 
 

@@ -29,16 +29,39 @@ def _ingest(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _build(args: argparse.Namespace) -> int:
-    if args.jobs == 1 and args.executor == "local" and (args.only is None or args.areas is not None):
-        from kpi import config, engine
+def prestart_for_build(
+    reports_dir: Path, notebooks_dir: Path, data_dir: Path, many: bool, force: bool, jobs: int = 1
+) -> bool:
+    """Start the warm kernels of a local build first of all, before the build imports pandas and
+    ingests, when the data must be ingested (then every report runs): the kernels import
+    ``kpi.report`` meanwhile, one per job (no more than the notebooks).  ``many``: several
+    notebooks or areas (one notebook runs in a kernel of its own).  Returns whether it started
+    any; the build then finds them running."""
+    from kpi import stamps
+    from kpi.runs import KERNEL_LOG
 
-        engine.prestart_for_build(
+    notebooks = [p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith(".")]
+    if not (many or len(notebooks) > 1) or not (force or stamps.current_version(data_dir) is None):
+        return False
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    count = jobs if many else min(jobs, len(notebooks))
+    from kpi import engine  # only now: its imports (jupyter_client) are wasted on a rebuild with nothing to do
+
+    engine.prestart(str(reports_dir.resolve() / KERNEL_LOG), str(notebooks_dir.resolve()), count)
+    return True
+
+
+def _build(args: argparse.Namespace) -> int:
+    if args.executor == "local" and (args.only is None or args.areas is not None):
+        from kpi import config
+
+        prestart_for_build(
             Path(args.reports_dir or config.reports_dir()),
             Path(args.notebooks_dir or config.notebooks_dir()),
             config.DataPaths.of(args.data_dir).root,
             many=args.areas is not None,
             force=args.force,
+            jobs=args.jobs,
         )
     from kpi import build
 

@@ -29,7 +29,7 @@ from traitlets import Unicode, default
 
 from kpi.failures import describe_failure, first_line
 from kpi.runlog import papermill_log, run_log_path
-from kpi.runs import FAILED, KERNEL_LOG, KERNEL_NAME, KERNEL_START_TIMEOUT_S, OK, Failure, NotebookResult, Task
+from kpi.runs import FAILED, KERNEL_NAME, KERNEL_START_TIMEOUT_S, OK, Failure, NotebookResult, Task
 from kpi.write import atomic_write_text
 
 if TYPE_CHECKING:
@@ -279,43 +279,44 @@ class WarmKernel:
 PRELOAD = "kpi.report"  # what every report notebook imports first: pandas, matplotlib and the library
 
 
-def prestart(log: str, cwd: str) -> None:
-    """Start this thread's warm kernel ahead of its first notebook (it imports while the build ingests)."""
-    warm_kernel(log).start(cwd)
-
-
-def prestart_for_build(reports_dir: Path, notebooks_dir: Path, data_dir: Path, many: bool, force: bool) -> bool:
-    """Start the warm kernel of a local one-job build first of all, before the build imports pandas and
-    ingests, when the data must be ingested (then every report runs): the kernel imports
-    ``kpi.report`` meanwhile.  ``many``: several notebooks or areas (one notebook runs in a kernel
-    of its own).  Returns whether it started one; the build then finds it running."""
-    from kpi import stamps
-
-    notebooks = [p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith(".")]
-    if not (many or len(notebooks) > 1) or not (force or stamps.current_version(data_dir) is None):
-        return False
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    prestart(str(reports_dir.resolve() / KERNEL_LOG), str(notebooks_dir.resolve()))
-    return True
+def prestart(log: str, cwd: str, count: int = 1) -> None:
+    """Start ``count`` warm kernels ahead of the notebooks (they import while the build ingests); the
+    build's threads take them as they start (``warm_kernel``)."""
+    with _taking:
+        for _ in range(count - len(_spare)):
+            kernel = WarmKernel(log)
+            _all_warm.append(kernel)
+            kernel.start(cwd)
+            _spare.append(kernel)
 
 
 _warm = threading.local()  # one warm kernel per worker thread (a Dask worker may run several threads)
 
 _all_warm: list[WarmKernel] = []
 
+_spare: list[WarmKernel] = []  # started ahead (``prestart``), not yet taken by a thread
+
+_taking = threading.Lock()
+
 
 def warm_kernel(log: str) -> WarmKernel:
+    """This thread's warm kernel: one started ahead if there is one, else a new one (started by its first run)."""
     kernel = getattr(_warm, "kernel", None)
     if kernel is None:
-        kernel = _warm.kernel = WarmKernel(log)
-        _all_warm.append(kernel)
+        with _taking:
+            kernel = _spare.pop(0) if _spare else WarmKernel(log)
+            if kernel not in _all_warm:
+                _all_warm.append(kernel)
+        _warm.kernel = kernel
     return kernel
 
 
 def shutdown_warm_kernels() -> None:
     """Stop every warm kernel of this process (end of a build; also at exit of a worker process)."""
-    while _all_warm:
-        _all_warm.pop().shutdown()
+    with _taking:
+        _spare.clear()
+        while _all_warm:
+            _all_warm.pop().shutdown()
     _warm.kernel = None
 
 

@@ -14,7 +14,10 @@ yields ``(item, result)`` pairs as they finish.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import multiprocessing
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -133,6 +136,8 @@ def execute_all(
 
     With a Dask executor the tasks go to the cluster's workers instead (``jobs`` is then the cluster's).
     """
+    if not tasks:  # every report up to date: nothing to start (nor to import)
+        return
     from kpi.engine import run_task
 
     if pool is not None and pool.name != "local":
@@ -142,6 +147,9 @@ def execute_all(
         return
     if jobs == 1 or len(tasks) <= 1:
         yield from one_at_a_time(tasks, echo)
+        return
+    if all(task.reuse_kernel for task in tasks):
+        yield from warm_threads(tasks, jobs, echo)
         return
     # spawn, not fork: the parent may hold threads (zmq, a test's web server) that fork would copy half-way
     context = multiprocessing.get_context("spawn")
@@ -157,15 +165,35 @@ def execute_all(
                 yield outcome(future, running.pop(future))
 
 
+def warm_threads(tasks: list[Task], jobs: int, echo: Callable[[str], None]) -> Iterator[NotebookResult]:
+    """``jobs`` warm kernels at work at once, each driven by a thread of this process (the kernels'
+    processes do the work; a thread mostly waits for its kernel), the reports rendered by one
+    more thread.  Results in the order notebooks finish.
+
+    The kernels started ahead of the build are taken first (``engine.prestart``); threads need
+    no second Python with its own imports, as worker processes would.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from kpi.engine import execute
+
+    with _renderer() as render, ThreadPoolExecutor(min(jobs, len(tasks)), thread_name_prefix="kpi-kernel") as threads:
+
+        def run(task: Task) -> Future:
+            echo(f"{task.notebook.name}: started")
+            started = time.perf_counter()
+            return render(task, execute(task), started)
+
+        for future in as_completed([threads.submit(run, task) for task in tasks]):
+            yield future.result().result()
+
+
 def one_at_a_time(tasks: list[Task], echo: Callable[[str], None]) -> Iterator[NotebookResult]:
     """One kernel, one notebook at a time; each report is rendered in a thread while the kernel runs the
     next notebook (the kernel's process and this one then use both processors).  Results in order."""
-    import time
-    from concurrent.futures import ThreadPoolExecutor
+    from kpi.engine import execute
 
-    from kpi.engine import execute, finish
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpi-render") as renderer:
+    with _renderer() as render:
         pending = None
         for task in tasks:
             echo(f"{task.notebook.name}: started")
@@ -173,9 +201,23 @@ def one_at_a_time(tasks: list[Task], echo: Callable[[str], None]) -> Iterator[No
             failure = execute(task)
             if pending is not None:
                 yield pending.result()
-            pending = renderer.submit(finish, task, failure, started)
+            pending = render(task, failure, started)
         if pending is not None:
             yield pending.result()
+
+
+@contextlib.contextmanager
+def _renderer() -> Iterator[Callable[..., Future]]:
+    """A thread rendering the executed notebooks (``engine.finish``) one after the other; it starts by
+    compiling the exporter's templates, which the first report would otherwise wait for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kpi import render
+    from kpi.engine import finish
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpi-render") as renderer:
+        renderer.submit(render.warm_up)
+        yield functools.partial(renderer.submit, finish)
 
 
 def outcome(future: Future, task: Task) -> NotebookResult:

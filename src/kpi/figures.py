@@ -164,7 +164,10 @@ def legend_below(fig: Figure, handles: list, ncols: int | None = None) -> None:
 def freeze(fig: Figure) -> object:
     """Lay the figure out once, then keep it: value labels are placed against the final axes."""
     fig.draw_without_rendering()  # layout and text sizes, no pixels
-    fig.set_layout_engine("none")
+    # no engine at all, not "none": matplotlib keeps a placeholder for "none", and any engine makes
+    # savefig draw the figure twice (once to lay it out), which is a third of an SVG's time
+    with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)  # (None would otherwise mean the rc file's engine)
     return fig.canvas.get_renderer()
 
 

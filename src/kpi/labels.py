@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 import re
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kpi import config, reference
 from kpi.errors import ParameterError
 from kpi.text import format_number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LANGS = config.LANGS
 
@@ -32,6 +34,8 @@ def _labels() -> dict:
 
 @reference.per_folder(32)  # read once per process: labels are looked up for every cell of a report
 def _table(name: str, index: str | tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.read_csv(config.reference_dir() / name, dtype=str, keep_default_na=False).set_index(
         list(index) if isinstance(index, tuple) else index
     )

@@ -44,11 +44,11 @@ class Reads:
 def _catalogue() -> tuple[set[str], dict[str, set[str]]]:
     from kpi import reference
 
-    cat = reference.catalogue()
+    cat = reference.indicator_themes()
     themes: dict[str, set[str]] = {}
-    for ind, theme in zip(cat.index, cat["theme"]):
+    for ind, theme in cat.items():
         themes.setdefault(theme, set()).add(ind)
-    return set(cat.index), themes
+    return set(cat), themes
 
 
 def reads_of_source(source: str) -> Reads:

@@ -12,13 +12,16 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from kpi import config
 from kpi.errors import ReferenceDataError, UnitMismatch
 from kpi.text import fold, nfc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ERA_BOUNDARY_YEAR = (
     2025  # Res. 1670/NQ-UBTVQH15: new commune units from 1 July 2025; yearly figures from 2025 on use them
@@ -52,6 +55,8 @@ def per_folder(maxsize: int = 64):
 
 
 def _read_csv(name: str) -> pd.DataFrame:
+    import pandas as pd
+
     path = config.reference_dir() / name
     if not path.exists():
         raise ReferenceDataError(f"reference table {path.name} is missing from {path.parent}")
@@ -59,8 +64,22 @@ def _read_csv(name: str) -> pd.DataFrame:
 
 
 @per_folder(4)
+def indicator_themes() -> dict[str, str]:
+    """Each indicator id of the catalogue and its theme, read without pandas (what a rebuild checks)."""
+    import csv
+
+    path = config.reference_dir() / "indicators.csv"
+    if not path.exists():
+        raise ReferenceDataError(f"reference table {path.name} is missing from {path.parent}")
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {row["id"]: row["theme"] for row in csv.DictReader(fh)}
+
+
+@per_folder(4)
 def catalogue() -> pd.DataFrame:
     """The indicator catalogue, indexed by indicator id."""
+    import pandas as pd
+
     table = _read_csv("indicators.csv")
     assert table["id"].is_unique, "indicator ids in indicators.csv must be unique"
     table["factor"] = pd.to_numeric(table["factor"].replace("", None))

@@ -16,6 +16,7 @@ import html
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,20 +66,20 @@ def is_report(path: Path) -> bool:
     return notebook_meta(path).get("report", True) is not False
 
 
-def file_name(notebook: Path, theme: str, area: str, baseline: int, target: int, lang: str) -> str:
+def file_name(notebook: Path, theme: str, area_name: str, baseline: int, target: int, lang: str) -> str:
     """``03-che_huyen-tam-duong_2012-2022_vi.html``: theme, area, period and language in the name."""
     number = re.match(r"^(\d+)[_-]", notebook.stem)
     head = (
         (f"{number.group(1)}-" if number else "") + labels.text("theme_slugs", theme, lang) if theme else notebook.stem
     )
-    area_slug = slug(labels.area_name(area, target, lang))
+    area_slug = slug(area_name)
     return f"{head}_{area_slug}_{baseline}-{target}_{lang}.html"
 
 
-def title(theme: str, fallback: str, area: str, baseline: int, target: int, lang: str) -> str:
+def title(theme: str, fallback: str, area_name: str, baseline: int, target: int, lang: str) -> str:
     """``Cây chè — Huyện Tam Đường, 2012–2022``: the report's title in its language."""
     what = labels.text("themes", theme, lang) if theme else fallback
-    return f"{what} — {labels.area_name(area, target, lang)}, {baseline}–{target}"
+    return f"{what} — {area_name}, {baseline}–{target}"
 
 
 def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -154,9 +155,20 @@ def body_html(nb: nbformat.NotebookNode, resources_path: Path) -> str:
     The "basic" template is used because "lab" and "classic" load require.js and MathJax
     from CDNs; the page around it brings its own CSS.
     """
-    return without_remote_resources(
-        _exporter().from_notebook_node(nb, resources={"metadata": {"path": str(resources_path)}})[0]
-    )
+    with _EXPORTING:  # one exporter, shared by the threads of a build: it keeps state while it converts
+        html = _exporter().from_notebook_node(nb, resources={"metadata": {"path": str(resources_path)}})[0]
+    return without_remote_resources(html)
+
+
+_EXPORTING = threading.Lock()
+
+
+def warm_up() -> None:
+    """Make the exporter and convert a notebook of one cell: its templates and selectors are compiled
+    (0.6 s, once per process) while the first kernel is at work, not after it."""
+    import nbformat
+
+    body_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("·")]), Path("."))
 
 
 @functools.lru_cache(maxsize=1)
@@ -264,7 +276,8 @@ def index_html(state: dict, lang: str, reports_dir: Path) -> str:
     areas = sorted({a for a, _, _ in groups}, key=lambda a: (len(a), a))  # the district (short code) first
     for area in areas:
         periods = sorted(((tg, bs) for a, tg, bs in groups if a == area), reverse=True)
-        name = labels.area_name(area, periods[0][0], lang)
+        newest = groups[(area, *periods[0])].get(lang, {})
+        name = newest.get("area_name") or labels.area_name(area, periods[0][0], lang)  # as its reports name it
         parts.append(f"<section><h2>{html.escape(name)} ({html.escape(area)})</h2>")
         for target, baseline in periods:
             parts.append(_period_table(groups[(area, target, baseline)], baseline, target, lang, reports_dir))
