@@ -201,7 +201,7 @@ def build(
     target: int = config.DEFAULT_TARGET_YEAR,
     area: str = config.DEFAULT_AREA,
     lang: str = config.DEFAULT_LANG,
-    jobs: int = 1,
+    jobs: int = config.DEFAULT_JOBS,
     force: bool = False,
     data_dir: str | Path | None = None,
     notebooks_dir: str | Path | None = None,

@@ -30,7 +30,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def prestart_for_build(
-    reports_dir: Path, notebooks_dir: Path, data_dir: Path, many: bool, force: bool, jobs: int = 1
+    reports_dir: Path, notebooks_dir: Path, data_dir: Path, many: bool, force: bool, jobs: int
 ) -> bool:
     """Start the warm kernels of a local build first of all, before the build imports pandas and
     ingests, when the data must be ingested (then every report runs): the kernels import
@@ -188,7 +188,12 @@ def _add_build(sub) -> None:
         default=config.DEFAULT_LANG,
         help=f"report language (default: {config.DEFAULT_LANG})",
     )
-    bld.add_argument("--jobs", type=int, default=1, help="notebooks run at a time (default: 1)")
+    bld.add_argument(
+        "--jobs",
+        type=int,
+        default=config.DEFAULT_JOBS,
+        help=f"notebooks run at a time, each in a kernel of its own (default here: {config.DEFAULT_JOBS})",
+    )
     bld.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
     bld.add_argument("--timeout", type=int, default=None, help="seconds a cell may run before it fails (default: 600)")
     bld.add_argument("--data-dir", default=None, help="data folder holding raw/ (default: the project's data/)")
