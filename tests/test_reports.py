@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kpi import charts, config, display, figures, render
+from kpi import charts, config, display, downloads, figures, render
 from kpi.errors import KpiError
 from kpi.views import Chart
 
@@ -92,7 +92,8 @@ def test_a_commune_overview_shows_its_figures(tmp_path_factory, sets):
     from kpi import build
 
     root = sets["_root"]
-    result = build.build(area="03413", data_dir=root / "data", reports_dir=tmp_path_factory.mktemp("commune"), jobs=2)
+    reports = tmp_path_factory.mktemp("commune")
+    result = build.build(area="03413", data_dir=root / "data", reports_dir=reports, only="01_overview")
     overview = text_of(next(r for r in result.notebooks if r.theme == "overview").html_path.read_text("utf-8"))
     assert "Xã Sơn Bình" in overview and "323 bể" in overview and "23 cơ sở" in overview
 
@@ -181,10 +182,15 @@ def test_every_report_ends_with_definitions_method_symbols_and_sources(sets, nam
 
 
 def notebook_charts(theme: str, lang: str, baseline: int, target: int, data_dir: Path, monkeypatch) -> list[Chart]:
-    """Run a report notebook's code in this process (display stubbed) and return the charts it shows."""
+    """Run a report notebook's code in this process and return the charts it shows: nothing is shown,
+    and the HTML, SVG and downloads around the charts are not made (the built reports are tested for those)."""
     path = next(config.NOTEBOOKS_DIR.glob(f"*_{theme}.ipynb"))
     nb = nbformat.read(path, as_version=4)
     monkeypatch.setattr(display, "show", lambda markup: None)
+    monkeypatch.setattr(display, "chart_html", lambda *args, **kwargs: "")
+    monkeypatch.setattr(display, "table_html", lambda *args, **kwargs: "")
+    monkeypatch.setattr(downloads, "csv_link", lambda *args, **kwargs: "")
+    monkeypatch.setattr(downloads, "workbook_section", lambda *args, **kwargs: "")
     scope = {
         "baseline_year": baseline,
         "target_year": target,
