@@ -329,7 +329,7 @@ def default_build(out: Report) -> Path:
     t_noop, out_noop = kpi_build(["--data-dir", str(shipped), "--reports-dir", str(reports)], None)
     cli = papermill_cli(shipped, WORK / "papermill_cli_default", None)
     out.say(
-        f"- default build (shipped data, 6 notebooks, one warm kernel): {t_default:.1f} s wall, "
+        f"- default build (shipped data, 6 notebooks, {config.DEFAULT_JOBS} warm kernel(s)): {t_default:.1f} s wall, "
         f"{statistics.mean(fresh):.2f} s per report inside the build"
     )
     skipped = "ingest skipped" if "ingest: skipped" in out_noop else "ingest ran"

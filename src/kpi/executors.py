@@ -184,8 +184,14 @@ def warm_threads(tasks: list[Task], jobs: int, echo: Callable[[str], None]) -> I
             started = time.perf_counter()
             return render(task, execute(task), started)
 
-        for future in as_completed([threads.submit(run, task) for task in tasks]):
-            yield future.result().result()
+        try:
+            for future in as_completed([threads.submit(run, task) for task in tasks]):
+                yield future.result().result()
+        except BaseException:  # interrupted: stop the kernels now, so the threads end without running on
+            from kpi import engine
+
+            engine.shutdown_warm_kernels()
+            raise
 
 
 def one_at_a_time(tasks: list[Task], echo: Callable[[str], None]) -> Iterator[NotebookResult]:
