@@ -31,7 +31,7 @@ lint: $(STAMP) ## ruff: lint and format check of the code, tests and benchmarks
 	$(BIN)/ruff format --check .
 
 test: lint ## lint, then run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 quick: $(STAMP) ## the inner loop: every test but the slow ones (real builds, kernels, subprocesses)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"
