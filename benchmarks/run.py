@@ -20,13 +20,10 @@ cost per report against a fresh papermill run.  Every figure and the machine go 
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -36,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import synth  # noqa: E402
+from children import ingest_in_child, kpi_build, largest_html_kb, machine, papermill_cli, report_seconds  # noqa: E402
 from readers import floor, openpyxl_only, pandas_calamine, pandas_openpyxl, sample, timed  # noqa: E402
 
 from kpi import config  # noqa: E402
@@ -64,156 +62,7 @@ TARGET_NOOP_S = 0.5  # a rebuild with nothing changed
 TARGET_HTML_KB = 600  # one report, to be e-mailed
 
 
-INGEST_CHILD = """
-import json, resource, statistics, sys, time
-from kpi import ingest
-data, repeats = sys.argv[1], int(sys.argv[2])
-runs = []
-for _ in range(repeats):
-    start = time.perf_counter()
-    result = ingest.run(data)
-    runs.append((time.perf_counter() - start, result.stages))
-seconds, stages = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-print(json.dumps({"seconds": seconds, "stages": stages, "observations": len(result.observations),
-                  "rejects": len(result.rejects), "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
-"""
 HISTORY = "## Earlier runs\n"  # results.md keeps, under this heading, what earlier runs were compared with
-
-
-# --------------------------------------------------------------------------- readers
-
-
-# --------------------------------------------------------------------------- runs in fresh processes
-
-
-def env_with(reference: Path | None) -> dict:
-    env = dict(os.environ)
-    env.pop("KPI_REFERENCE_DIR", None)
-    if reference is not None:
-        env["KPI_REFERENCE_DIR"] = str(reference)
-    return env
-
-
-def ingest_in_child(data: Path, repeats: int, reference: Path, cap: float | None = None) -> dict:
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", INGEST_CHILD, str(data), str(repeats)],
-            env=env_with(reference),
-            capture_output=True,
-            text=True,
-            timeout=cap,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"seconds": None, "capped_at": cap}
-    if proc.returncode != 0:
-        raise RuntimeError(f"ingest of {data} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def kpi_build(args: list[str], reference: Path | None) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "kpi.cli", "build", *args],
-        env=env_with(reference),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(f"kpi build {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-    return seconds, proc.stdout + proc.stderr
-
-
-def papermill_cli(data: Path, out: Path, reference: Path | None, area: str = "106") -> list[float]:
-    """The baseline a team would script by hand: for each notebook, the papermill command line on
-    the installed kernel, then `jupyter nbconvert --to html`; seconds per report (both steps)."""
-    out.mkdir(parents=True, exist_ok=True)
-    bin_dir = Path(sys.executable).parent
-    seconds = []
-    from kpi import render
-
-    for notebook in sorted(p for p in config.NOTEBOOKS_DIR.glob("*.ipynb") if render.is_report(p)):
-        executed = out / notebook.name
-        start = time.perf_counter()
-        subprocess.run(
-            [
-                str(bin_dir / "papermill"),
-                "--no-progress-bar",
-                "-k",
-                "kpi",
-                str(notebook),
-                str(executed),
-                "-r",
-                "data_dir",
-                str(data),
-                "-r",
-                "area_code",
-                area,
-            ],
-            env=env_with(reference),
-            capture_output=True,
-            check=True,
-            cwd=config.NOTEBOOKS_DIR,
-        )
-        subprocess.run(
-            [str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
-            env=env_with(reference),
-            capture_output=True,
-            check=True,
-        )
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
-def report_seconds(reports: Path) -> list[float]:
-    """Execute + render time of each report built (the build's own record of it)."""
-    state = json.loads((reports / ".build-state.json").read_text(encoding="utf-8"))
-    return [e["seconds"] for run in state["runs"].values() for e in run["notebooks"].values() if e["status"] == "ok"]
-
-
-def largest_html_kb(*folders: Path) -> float:
-    sizes = [p.stat().st_size for f in folders for p in f.rglob("*.html") if p.name != "index.html"]
-    return max(sizes) / 1024 if sizes else 0.0
-
-
-def seed_ingest_stamp(source: Path, target: Path) -> None:
-    """A new reports folder for the same data: its ingest stamp (``processed/ingest-stamp.json``) says
-    the data is ingested, so only the reports are timed."""
-    target.mkdir(parents=True)
-
-
-# --------------------------------------------------------------------------- the machine
-
-
-def machine() -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    with_cpuinfo = Path("/proc/cpuinfo")
-    if with_cpuinfo.exists():
-        names = [
-            line.split(":", 1)[1].strip()
-            for line in with_cpuinfo.read_text().splitlines()
-            if line.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    memory = ""
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo.read_text()).group(1))
-        memory = f"{kib / 1024 / 1024:.1f} GiB RAM"
-    from importlib.metadata import version
-
-    import openpyxl
-    import pandas
-    import papermill
-    import python_calamine  # noqa: F401 -- its version is that of the package
-
-    return [
-        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, {memory}",
-        f"Python {platform.python_version()}, pandas {pandas.__version__}, openpyxl {openpyxl.__version__}, "
-        f"python-calamine {version('python-calamine')}, papermill {papermill.__version__}",
-    ]
 
 
 # --------------------------------------------------------------------------- main
@@ -357,8 +206,7 @@ def areas_build(out: Report, reference: Path, reports: Path) -> None:
     fresh = None
     for jobs in (1, 2):
         folder = WORK / f"reports_areas_jobs{jobs}"
-        if jobs > 1:  # the data is ingested by the first build: only the reports are timed
-            seed_ingest_stamp(WORK / "reports_areas_jobs1", folder)
+        # the first build ingests the data (its stamp is in the data folder); after it only reports are timed
         args = ["--data-dir", str(province), "--reports-dir", str(folder), "--areas", codes, "--jobs", str(jobs)]
         wall, log = kpi_build(args, reference)
         ingest_s = re.search(r"^ingest: \d+ observations .*? in ([0-9.]+) s", log, flags=re.M)
