@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from kpi import buildstate, config, labels, reads, render, stamps
+from kpi import areasets, buildstate, config, labels, reads, render, stamps
 from kpi.errors import KpiError, ParameterError
 from kpi.runs import (
     DEFAULT_TIMEOUT_S,
@@ -80,7 +80,7 @@ def find_notebooks(notebooks_dir: Path, only: str | list[str] | None = None) -> 
         raise KpiError(f"notebooks folder not found: {notebooks_dir}")
     found = sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
     if only is not None:
-        wanted = split_areas(only)
+        wanted = areasets.split_areas(only)
         stems = {p.stem: p for p in found}
         unknown = [w for w in wanted if w.removesuffix(".ipynb") not in stems]
         if unknown:
@@ -164,38 +164,6 @@ def progress_line(number: int, total: int, result: NotebookResult, area: str = "
     return f"{prefix}: finished in {result.seconds:.1f} s"
 
 
-def split_areas(areas: str | list[str]) -> list[str]:
-    """``"03413, 03424"`` or a list: the codes in order, once each.
-
-    >>> split_areas("03413, 03424,03413")
-    ['03413', '03424']
-    """
-    codes = [c.strip() for c in areas.split(",")] if isinstance(areas, str) else [str(c).strip() for c in areas]
-    return list(dict.fromkeys(c for c in codes if c))
-
-
-def all_areas(data_dir: Path, target: int) -> list[str]:
-    """``--areas all``: every area with data in the target year (not groups of communes), district first."""
-    import pandas as pd
-
-    from kpi import reference
-
-    obs = pd.read_parquet(
-        config.DataPaths.of(data_dir).processed / "observations.parquet", columns=["area_code", "year"]
-    )
-    gaz = reference.gazetteer()
-    groups = set(gaz.areas.loc[gaz.areas["level"] == "group", "code"])
-    codes = sorted(
-        c for c in set(obs.loc[obs["year"] == target, "area_code"]) if c not in groups and gaz.known_code(c, target)
-    )
-    district = config.DEFAULT_AREA
-    if gaz.known_code(district, target):
-        codes = [district] + [c for c in codes if c != district]
-    if not codes:
-        raise ParameterError(f"--areas all: no area has data for {target}")
-    return codes
-
-
 def build(
     baseline: int = config.DEFAULT_BASELINE_YEAR,
     target: int = config.DEFAULT_TARGET_YEAR,
@@ -227,7 +195,7 @@ def build(
     echo = lambda line: print(line, flush=True)
     reports = Path(reports_dir) if reports_dir is not None else config.REPORTS_DIR
     data = Path(data_dir) if data_dir is not None else config.DATA_DIR
-    codes = area_codes(area, areas)
+    codes = areasets.area_codes(area, areas)
     checks = functools.partial(
         check_run, baseline, target, lang=lang, data_dir=data, reports_dir=reports, jobs=jobs, timeout=timeout
     )
@@ -242,13 +210,12 @@ def build(
             # Load inputs.
             state = buildstate.load_state(first.reports_dir)
             if reuse_kernel and pool.name == "local":
-                kernels = min(jobs, len(notebooks) * max(len(runs), 1))
-                prestart_if_new_data(first, notebooks[0].parent, force, inputs, kernels)
+                prestart_if_new_data(first, notebooks, len(runs), jobs, force, inputs)
             version = ingest_if_changed(first.data_dir, force, inputs, pool, echo)
             if not runs or any(known.get(r.key) is None for r in runs):
                 check_years(first.data_dir, baseline, target)
             if "all" in codes:
-                runs = every_area(runs, checks, first.data_dir, target, echo)
+                runs = areasets.every_area(runs, checks, first.data_dir, target, echo)
             common = common_inputs(runs, version, known)
             # Process data.
             done = run_notebooks(notebooks, runs, state, common, force, timeout, reuse_kernel, jobs, pool, echo)
@@ -266,21 +233,6 @@ def check_years(data_dir: Path, baseline: int, target: int) -> None:
     params.check_years(stamps.processed_years(data_dir), baseline, target)
 
 
-def area_codes(area: str, areas: str | list[str] | None) -> list[str]:
-    """The areas a build makes reports for: ``area``, or those of ``--areas`` (codes, or ``all``)."""
-    codes = split_areas(areas) if areas is not None else [area]
-    if not codes:
-        raise ParameterError(f"--areas {areas!r}: expected area codes separated by commas, or all")
-    return codes
-
-
-def every_area(runs: list[Run], checks: Callable[..., Run], data_dir: Path, target: int, echo: Callable) -> list[Run]:
-    """``--areas all``: the runs named, then one per area with data in the target year."""
-    runs = [checks(c) for c in dict.fromkeys([r.area for r in runs] + all_areas(data_dir, target))]
-    echo(f"areas: {len(runs)} ({', '.join(r.area for r in runs[:8])}{', …' if len(runs) > 8 else ''})")
-    return runs
-
-
 def save_outputs(state: dict, done: dict, runs: list[Run], common: dict, folder: Path) -> tuple[list, Path]:
     """The build state, the navigation of every page and the index; (run, results, header) per run."""
     outcomes = [(run, sorted(done[run.key], key=lambda r: r.name), common["header"][run.area]) for run in runs]
@@ -292,14 +244,15 @@ def save_outputs(state: dict, done: dict, runs: list[Run], common: dict, folder:
 
 
 def prestart_if_new_data(
-    first: Run, notebooks_folder: Path, force: bool, inputs: Callable[[], str], kernels: int
+    first: Run, notebooks: list[Path], runs: int, jobs: int, force: bool, inputs: Callable[[], str]
 ) -> None:
-    """New data: every report will run, so their warm kernels start while the data is ingested
-    (``kpi build`` on the command line has usually started them already)."""
+    """New data: every report will run, so their warm kernels (as many as can run at a time) start
+    while the data is ingested (``kpi build`` on the command line has usually started them already)."""
     if force or not stamps.current_version(first.data_dir, inputs):
         from kpi import engine
 
-        engine.prestart(str(first.reports_dir / KERNEL_LOG), str(notebooks_folder), kernels)
+        kernels = min(jobs, len(notebooks) * max(runs, 1))
+        engine.prestart(str(first.reports_dir / KERNEL_LOG), str(notebooks[0].parent), kernels)
 
 
 def finished(outcomes: list, index_path: Path, version: str, started: float, echo: Callable) -> BuildResult:
