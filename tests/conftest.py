@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -36,23 +37,38 @@ SETS = {  # the report sets the report tests read: both languages, the report's 
 
 
 @pytest.fixture(scope="session")
-def report_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+def report_sets(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, dict[str, str]]:
     """The six real notebooks built four times (vi and en; 2012-2022 and 2018-2021) on a copy of the data.
 
     Returns, per set, each report's HTML by theme (``tea``, ``fish`` …); ``report_sets["_root"]``
-    holds the workspace path.
+    holds the workspace path. Under ``pytest -n`` the workers share one build: the first to ask
+    makes it under a file lock and writes a manifest; the others wait for it and read it.
     """
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    root, manifest = shared / "report-sets", shared / "report-sets.json"
+    with FileLock(str(shared / "report-sets.lock")):
+        if not manifest.exists():
+            _build_report_sets(root, manifest)
+    paths = json.loads(manifest.read_text(encoding="utf-8"))
+    out: dict = {"_root": root}
+    for name, themes in paths.items():
+        out[name] = {theme: Path(path).read_text(encoding="utf-8") for theme, path in themes.items()}
+        out[name]["_paths"] = {theme: Path(path) for theme, path in themes.items()}
+    return out
+
+
+def _build_report_sets(root: Path, manifest: Path) -> None:
     from kpi import build
 
-    root = tmp_path_factory.mktemp("report-sets")
     shutil.copytree(config.DATA_DIR / "raw", root / "data" / "raw")
-    out: dict = {"_root": root}
+    paths = {}
     for name, options in SETS.items():
         result = build.build(data_dir=root / "data", reports_dir=root / "reports", jobs=2, **options)
         assert result.exit_code == 0, [r.message for r in result.failed]
-        out[name] = {r.theme: r.html_path.read_text(encoding="utf-8") for r in result.notebooks}
-        out[name]["_paths"] = {r.theme: r.html_path for r in result.notebooks}
-    return out
+        paths[name] = {r.theme: str(r.html_path) for r in result.notebooks}
+    manifest.write_text(json.dumps(paths), encoding="utf-8")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
