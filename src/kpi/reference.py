@@ -113,12 +113,13 @@ class Gazetteer:
     def __init__(self, areas: pd.DataFrame, aliases: pd.DataFrame):
         self.areas = areas
         self._aliases: dict[tuple[str, str], str] = {}
-        for alias, code, era in aliases[["alias", "code", "era"]].itertuples(index=False):
+        for alias, code, era in zip(*(aliases[c].tolist() for c in ("alias", "code", "era"))):
             self._aliases[(fold(alias), era)] = code
-        for code, name, era in areas[["code", "name_vi", "era"]].itertuples(index=False):
+        codes, names, eras = (areas[c].tolist() for c in ("code", "name_vi", "era"))  # lists: quick to walk
+        for code, name, era in zip(codes, names, eras):
             self._aliases.setdefault((fold(name), era), code)
             self._aliases.setdefault((fold(code), era), code)
-        self._names = {(r.code, r.era): r.name_vi for r in areas.itertuples()}
+        self._names = dict(zip(zip(codes, eras), names))
 
     def _eras(self, year: int | None) -> tuple[str, ...]:
         if year is None:
