@@ -252,6 +252,9 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, Layout]) ->
     return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
 
 
+_CELL = re.compile(r"([A-Z]{1,3})(\d+)")
+
+
 def span_ref(refs: list[str]) -> str:
     """The places of several cells as one: a column range of one sheet, else the places joined.
 
@@ -259,9 +262,7 @@ def span_ref(refs: list[str]) -> str:
     ('f.xlsx!S!D7:D9', 'a.csv:3 + a.csv:5')
     """
     split = [ref.rsplit("!", 1) for ref in refs]
-    cells = [
-        re.fullmatch(r"([A-Z]{1,3})(\d+)", cell) if len(parts) == 2 else None for parts in split for cell in parts[-1:]
-    ]
+    cells = [_CELL.fullmatch(cell) if len(parts) == 2 else None for parts in split for cell in parts[-1:]]
     places = {parts[0] for parts in split}
     columns = {m.group(1) for m in cells if m}
     if all(cells) and len(places) == 1 and len(columns) == 1:

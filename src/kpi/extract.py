@@ -25,6 +25,7 @@ list rows, rows it could not place (rejects) and structural problems (which stop
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from kpi import layouts, safety
@@ -218,7 +219,7 @@ def _read_row(
 ) -> None:
     """One row of the table: a cell per value column (or a reject saying why not)."""
     area_text = texts[body.area_col] if body.area_col < len(texts) else ""
-    total_labels = {fold(t) for t in spec_all.total_labels}
+    total_labels = _folded(spec_all.total_labels)
     is_total = fold(area_text) in total_labels or fold(area_text.split(" - ")[0]) in total_labels
     status_col = body.status_col
     status_text = texts[status_col] if status_col is not None and status_col < len(texts) else ""
@@ -228,10 +229,11 @@ def _read_row(
         out.total_rows.setdefault(sheet.name, r0)
     for c, col in body.value_cols.items():
         raw = row[c] if c < len(row) else None
-        if sheet.text(r0, c) == "" and not sheet.marks.marked(r0, c):
+        text = texts[c] if c < len(texts) else ""  # a value cell is never in a spread merge: its own text
+        if text == "" and not sheet.marks.marked(r0, c):
             continue
         ref = sheet.ref(r0, c)
-        trouble = _unusable(sheet, r0, c, raw, body.flagged)
+        trouble = _unusable(sheet, r0, c, raw, body.flagged, text)
         if trouble:
             out.reject(ref, *trouble)
             continue
@@ -262,10 +264,16 @@ def _read_row(
                 "status": status,
             }
         )
-    ignored = {fold(h) for h in spec.ignore}
+    ignored = _folded(spec.ignore)
     for c, text in enumerate(texts):
         if text and c not in sheet.columns and fold(sheet.texts[c]) not in ignored and (r0, c) not in body.spread:
             out.reject(sheet.ref(r0, c), "column", row[c], "value in a column without a known header")
+
+
+@functools.lru_cache(maxsize=256)
+def _folded(labels: tuple[str, ...]) -> frozenset[str]:
+    """The folded forms of a layout's labels (total rows, ignored columns), worked out once."""
+    return frozenset(fold(t) for t in labels)
 
 
 def _body_merges(
@@ -295,7 +303,7 @@ def _body_merges(
     return spread, flagged
 
 
-def _unusable(sheet: _Sheet, r0: int, c0: int, raw: object, flagged: dict) -> tuple[str, object, str] | None:
+def _unusable(sheet: _Sheet, r0: int, c0: int, raw: object, flagged: dict, text: str) -> tuple[str, object, str] | None:
     """Why a value cell cannot be used as calamine read it: (field, raw value, reason), or None.
 
     Hidden rows and columns are refused rather than read: a figure nobody sees on screen is
@@ -303,7 +311,7 @@ def _unusable(sheet: _Sheet, r0: int, c0: int, raw: object, flagged: dict) -> tu
     A hidden ``-`` (no figure) is let through, to be counted as missing like any other.
     """
     marks = sheet.marks
-    if sheet.text(r0, c0) in MISSING_TOKENS and not marks.marked(r0, c0):
+    if text in MISSING_TOKENS and not marks.marked(r0, c0):
         return None
     if marks.row_hidden(r0):
         return (
