@@ -241,13 +241,8 @@ def _read_row(
             out.reject(ref, "area", raw, f"value without an area name in {cell_ref(r0, body.area_col)}")
             continue
         if status_text and not status:
-            choices = ", ".join(spec_all.status_choices)
-            out.reject(
-                ref,
-                "status",
-                status_text,
-                f"status {status_text!r} in {cell_ref(r0, status_col)} is not one of: {choices}",
-            )
+            where = f"status {status_text!r} in {cell_ref(r0, status_col)}"
+            out.reject(ref, "status", status_text, f"{where} is not one of: {', '.join(spec_all.status_choices)}")
             continue
         unit = cell_text(body.units[c]) if c < len(body.units) else ""
         out.cells.append(
