@@ -170,17 +170,21 @@ def _letters_key(letters: bytes) -> int:
 
 def xlsx_quick_box(xml: bytes) -> tuple[int, int, int, int] | None:
     """The box of every ``<c>`` element by its ``r`` attribute (empty ones too, a slight over-count),
-    or None when some cell has no ``r`` (then only the full scan knows where cells are)."""
-    top = left = 1 << 40
-    bottom = right = -1
-    count = 0
-    for m in _XLSX_CELL_REF.finditer(xml):
-        count += 1
-        r0, c0 = int(m.group(2)) - 1, _letters_key(m.group(1))
-        top, bottom, left, right = min(top, r0), max(bottom, r0), min(left, c0), max(right, c0)
-    if count != len(_XLSX_CELL.findall(xml)):
+    or None when some cell has no ``r`` (then only the full scan knows where cells are).
+
+    >>> xlsx_quick_box(b'<row r="3"><c r="B3"><v>1</v></c><c r="AA7"/></row>')
+    (2, 1, 6, 26)
+    >>> xlsx_quick_box(b'<row><c><v>1</v></c></row>') is None
+    True
+    """
+    refs = _XLSX_CELL_REF.findall(xml)
+    if len(refs) != len(_XLSX_CELL.findall(xml)):
         return None
-    return (top, left, bottom, right) if count else (0, 0, 0, 0)
+    if not refs:
+        return (0, 0, 0, 0)
+    rows = [int(d) - 1 for d in {d for _, d in refs}]  # each distinct address part converted once
+    cols = [_letters_key(letters) for letters in {letters for letters, _ in refs}]
+    return (min(rows), min(cols), max(rows), max(cols))
 
 
 def xlsx_cells(xml: bytes) -> Cells:
