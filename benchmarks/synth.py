@@ -137,6 +137,10 @@ def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+FIXED_TIME = b"2023-01-01T00:00:00Z"  # every synthetic workbook says it was made then: reproducible bytes
+FIXED_ZIP_TIME = (2023, 1, 1, 0, 0, 0)
+
+
 class FormFiller:
     """Fills the form of one year for any district by rewriting its sheet XML (seeded numbers)."""
 
@@ -146,6 +150,9 @@ class FormFiller:
         self.form = write_template(year, work / f"form_{year}.xlsx", synthetic_note=SYNTHETIC)
         with zipfile.ZipFile(self.form) as z:
             self.entries = {name: z.read(name) for name in z.namelist()}
+        core = self.entries.get("docProps/core.xml")
+        if core is not None:  # the template's own timestamps: fixed, so the same seed gives the same bytes
+            self.entries["docProps/core.xml"] = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", FIXED_TIME, core)
         spec = layouts.load("kpi_template")
         cat = reference.catalogue()
         workbook = self.entries["xl/workbook.xml"].decode()
@@ -175,7 +182,9 @@ class FormFiller:
                 filled = (
                     self._fill(data.decode(), self.sheets[name], renames, rng).encode() if name in self.sheets else data
                 )
-                z.writestr(name, filled)
+                z.writestr(
+                    zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME), filled, zipfile.ZIP_DEFLATED, compresslevel=1
+                )
         return out
 
     def _real_rows(self) -> list[str]:

@@ -2,17 +2,16 @@
 
 A guard for work on the ingest's speed: the shipped data and a SYNTHETIC bench set (two districts
 × two years, fixed seed, 30 % of the figures typed as Vietnamese number text, written by
-``benchmarks/synth.py``) are ingested and every table, list, validation report and descriptor is
-hashed (SHA-256) and compared with ``tests/data/golden/processed.json``. The ingest stamp is left
-out: it holds the run's durations. A change that is meant to alter the outputs takes new hashes
-with ``KPI_TAKE_GOLDEN=1 pytest tests/test_golden.py`` and says why in its commit.
+``benchmarks/synth.py``, whose workbooks are the same bytes on every run) are ingested and every
+table, list, validation report and descriptor is hashed (SHA-256) and compared with
+``tests/data/golden/processed.json``. The ingest stamp is left out: it holds the run's durations.
+A change that is meant to alter the outputs takes new hashes with
+``KPI_TAKE_GOLDEN=1 pytest tests/test_golden.py`` and says why in its commit.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import sys
@@ -28,19 +27,12 @@ LEFT_OUT = {"ingest-stamp.json", "observations.parquet"}  # durations; Parquet b
 pytestmark = pytest.mark.slow
 
 
-def hashes(processed: Path, written_now: bool = False) -> dict[str, str]:
-    """Each output's SHA-256; ``written_now``: the raw workbooks were written by this run (their
-    bytes hold the time they were made), so ``sources.csv`` is hashed without its ``sha256`` column."""
-    out = {}
-    for p in sorted(processed.rglob("*")):
-        if p.is_file() and p.name not in LEFT_OUT:
-            data = p.read_bytes()
-            if written_now and p.name == "sources.csv":
-                rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
-                drop = rows[0].index("sha256")
-                data = "\n".join(",".join(r[:drop] + r[drop + 1 :]) for r in rows).encode("utf-8")
-            out[p.relative_to(processed).as_posix()] = hashlib.sha256(data).hexdigest()
-    return out
+def hashes(processed: Path) -> dict[str, str]:
+    return {
+        p.relative_to(processed).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(processed.rglob("*"))
+        if p.is_file() and p.name not in LEFT_OUT
+    }
 
 
 def bench_set(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -77,4 +69,4 @@ def test_a_synthetic_bench_set_gives_the_golden_outputs(tmp_path, monkeypatch):
     data = bench_set(tmp_path, monkeypatch)
     result = ingest.run(data)
     assert len(result.observations) > 1000  # the set is read, not refused
-    compare("synthetic-2x2-text30", hashes(data / "processed", written_now=True))
+    compare("synthetic-2x2-text30", hashes(data / "processed"))
