@@ -17,10 +17,64 @@ from kpi.text import fold, nfc
 LISTED = 8  # names a one-line problem lists before it says how many there are in all
 
 
+_NONE = type(None)
+NAN = float("nan")
+_UNCHANGED = ({str}, {float}, {int}, {bool}, {_NONE}, {str, float, int}, {str, float}, {str, int}, set())
+
+
+def as_read(values: list) -> list:
+    """The values as a table column of them gives them back: what cleaning has always seen.
+
+    A column of cells goes through a pandas frame in ``cells_frame``, which turns ``None``
+    into NaN where the other values are text, and whole numbers with a ``None`` among them
+    into floats (``2012.0``, ``nan``); mixed columns keep their values.  Cells gathered as
+    lists (``Cells``) are given the same values without building the frame: the common kinds
+    here, any other mix through pandas itself.
+
+    >>> as_read(["a", None]), as_read([2012, None]), as_read([2012, "x", None])
+    (['a', nan], [2012.0, nan], [2012, 'x', None])
+    """
+    kinds = set(map(type, values))
+    if kinds in _UNCHANGED:
+        return values
+    if kinds == {str, _NONE}:
+        return [NAN if v is None else v for v in values]
+    if kinds <= {int, float, _NONE}:
+        return [NAN if v is None else float(v) for v in values]
+    return pd.DataFrame({"x": values})["x"].tolist()
+
+
+class Cells:
+    """The value cells a reader found, column by column (the columns of ``schema.CELLS``).
+
+    Gathered as one list per column rather than a dict per cell; iterating gives the cells as
+    dicts, ``column(name)`` a column as cleaning reads it (see ``as_read``).
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {name: [] for name in CELLS.columns}
+
+    def append(self, cell: dict) -> None:
+        for name, column in self.columns.items():
+            column.append(cell[name])
+
+    def column(self, name: str) -> list:
+        return as_read(self.columns[name])
+
+    def __len__(self) -> int:
+        return len(self.columns["source_ref"])
+
+    def __iter__(self):
+        names = list(self.columns)
+        return (dict(zip(names, values)) for values in zip(*self.columns.values()))
+
+
 @dataclass
 class Extracted:
     source_id: str
-    cells: list[dict] = field(default_factory=list)
+    cells: Cells = field(default_factory=Cells)
     lists: dict[str, list[dict]] = field(default_factory=dict)
     rejects: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -21,7 +21,7 @@ import yaml
 
 from kpi import derive, layouts, reference
 from kpi.book import open_workbook, reader_failure
-from kpi.cells import cells_frame, listed
+from kpi.cells import listed
 from kpi.clean import clean_cells, clean_list
 from kpi.csvread import MAX_HEADER_SHIFT, TAB_SUFFIXES, delimiter_of, header_of, numbered_rows, read_csv_text
 from kpi.derive import plain_number
@@ -190,15 +190,16 @@ def _read(report: CheckReport, path: Path, layout_id: str | None) -> None:
         report.problems = exc.problems
         return
     report.problems = list(out.problems)
-    cleaned = clean_cells(cells_frame([out]))
+    cleaned = clean_cells(out.cells)
+    observations = cleaned.observations
     rejects = [pd.DataFrame(out.rejects, columns=REJECTS.columns), cleaned.rejects]
     for rows in out.lists.values():  # a list is cleaned as ingest cleans it: areas, numbers, years, repeats
         table, list_rejects = clean_list(rows, spec)
         rejects.append(pd.DataFrame(list_rejects, columns=REJECTS.columns))
         report.list_rows += len(table)
     report.rejects = pd.concat(rejects, ignore_index=True)
-    report.values = len(cleaned.observations)
-    report.warnings = total_warnings(cleaned.observations, out.total_rows)
+    report.values = len(observations)
+    report.warnings = total_warnings(observations, out.total_rows)
 
 
 def total_warnings(obs: pd.DataFrame, total_rows: dict[str, int]) -> list[str]:

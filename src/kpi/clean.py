@@ -21,19 +21,48 @@ import pandas as pd
 
 from kpi import reference
 from kpi.cellrules import _area, _column_context, checked_values, parse_year, read_value
-from kpi.cells import raw_text
+from kpi.cells import Cells, raw_text
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.layouts import Layout
 from kpi.schema import CELLS, OBSERVATIONS, REJECTS
 from kpi.text import fold, nfc, parse_number
 
+MADE = ("indicator", "area_code", "area_name", "year", "value", "unit", "status", "note", "base_year")
+FROM_CELL = {"source_id": "source_id", "source_ref": "source_ref", "_raw": "raw_value", "_area_raw": "area_raw"}
+EXTRA = ("base_year", "_raw", "_area_raw")  # besides the observation: its base year, what a duplicate names
+COLUMNS = OBSERVATIONS.columns + list(EXTRA)
+TYPES = {"year": "int64", "value": "float64"}
+
 
 @dataclass
 class Cleaned:
-    observations: pd.DataFrame
+    """One file's observations as column lists (``COLUMNS``), its rejects and its missing cells.
+
+    The lists are joined over all files into one frame by ``observations_frame``; a single
+    file's frames are built when asked for (``kpi check``, tests).
+    """
+
+    columns: dict[str, list]
     rejects: pd.DataFrame
     missing: int
-    base_years: pd.Series  # base year of each increase row (index aligned with observations)
+
+    @property
+    def observations(self) -> pd.DataFrame:
+        return observations_frame([self])[0]
+
+    @property
+    def base_years(self) -> pd.Series:
+        return observations_frame([self])[1]
+
+
+def observations_frame(parts: list[Cleaned]) -> tuple[pd.DataFrame, pd.Series]:
+    """The observations of cleaned files as one frame, and the base year of each row (of increases)."""
+    if not any(len(part.columns["source_ref"]) for part in parts):
+        frame = pd.DataFrame([], columns=COLUMNS).astype(TYPES)
+    else:
+        frame = pd.DataFrame({name: [v for part in parts for v in part.columns[name]] for name in COLUMNS})
+        frame = frame.astype(TYPES)
+    return frame[OBSERVATIONS.columns], frame["base_year"]
 
 
 def duplicate_reason(row: dict, others: list[dict]) -> str:
@@ -62,9 +91,12 @@ def _distinct(values: list, rule: Callable) -> list:
 class _Rows:
     """The observations and rejects of one table of cells, gathered column by column."""
 
-    def __init__(self, cells: pd.DataFrame):
-        n = len(cells)
-        self.col = {name: cells[name].tolist() if name in cells else [None] * n for name in CELLS.columns}
+    def __init__(self, cells: pd.DataFrame | Cells):
+        if isinstance(cells, Cells):
+            self.col = {name: cells.column(name) for name in CELLS.columns}
+        else:
+            n = len(cells)
+            self.col = {name: cells[name].tolist() if name in cells else [None] * n for name in CELLS.columns}
         self.out: list[tuple] = []  # (cell, *MADE): the rest of an observation is its cell's
         self.rejects: list[dict] = []
 
@@ -80,19 +112,14 @@ class _Rows:
             }
         )
 
-    def frame(self) -> pd.DataFrame:
-        types = {"year": "int64", "value": "float64"}
+    def columns(self) -> dict[str, list]:
+        """The observations made, one list per column of ``COLUMNS``."""
         if not self.out:
-            return pd.DataFrame([], columns=OBSERVATIONS.columns + list(EXTRA)).astype(types)
-        made = dict(zip(("cell",) + MADE, zip(*self.out)))
+            return {name: [] for name in COLUMNS}
+        made = dict(zip(("cell",) + MADE, map(list, zip(*self.out))))
         cells = made.pop("cell")
         data = {**made, **{name: [self.col[field][i] for i in cells] for name, field in FROM_CELL.items()}}
-        return pd.DataFrame({name: data[name] for name in OBSERVATIONS.columns + list(EXTRA)}).astype(types)
-
-
-MADE = ("indicator", "area_code", "area_name", "year", "value", "unit", "status", "note", "base_year")
-FROM_CELL = {"source_id": "source_id", "source_ref": "source_ref", "_raw": "raw_value", "_area_raw": "area_raw"}
-EXTRA = ("base_year", "_raw", "_area_raw")  # besides the observation: its base year, what a duplicate names
+        return {name: data[name] for name in COLUMNS}
 
 
 def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
@@ -154,38 +181,41 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
     return missing
 
 
-def _split_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+def _split_duplicates(columns: dict[str, list]) -> tuple[dict[str, list], list[dict]]:
     """Rows sharing a key (indicator, area, year, source) are all rejected, each naming the others:
     which of two typed values is right cannot be known, so neither is kept silently."""
-    twice = frame.duplicated(list(OBSERVATIONS.key), keep=False)
-    if not twice.any():
-        return frame, []
-    rows = frame[twice].to_dict("records")
-    groups = defaultdict(list)
-    for row in rows:
-        groups[tuple(row[k] for k in OBSERVATIONS.key)].append(row)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for j, key in enumerate(zip(*(columns[k] for k in OBSERVATIONS.key))):
+        groups[key].append(j)
+    twice = sorted(j for rows in groups.values() if len(rows) > 1 for j in rows)
+    if not twice:
+        return columns, []
+    names = list(columns)
+    row = {j: dict(zip(names, (columns[n][j] for n in names))) for j in twice}
     rejects = [
         {
-            "source_id": row["source_id"],
-            "source_ref": row["source_ref"],
+            "source_id": row[j]["source_id"],
+            "source_ref": row[j]["source_ref"],
             "field": "area",
-            "raw_value": raw_text(row["_raw"]),
+            "raw_value": raw_text(row[j]["_raw"]),
             "reason": duplicate_reason(
-                row, [o for o in groups[tuple(row[k] for k in OBSERVATIONS.key)] if o is not row]
+                row[j], [row[o] for o in groups[tuple(row[j][k] for k in OBSERVATIONS.key)] if o != j]
             ),
         }
-        for row in rows
+        for j in twice
     ]
-    return frame[~twice].reset_index(drop=True), rejects
+    kept = set(range(len(columns["source_ref"]))) - set(twice)
+    order = sorted(kept)
+    return {name: [values[j] for j in order] for name, values in columns.items()}, rejects
 
 
-def clean_cells(cells: pd.DataFrame) -> Cleaned:
+def clean_cells(cells: pd.DataFrame | Cells) -> Cleaned:
     """Clean every extracted cell; rejects keep the place, the raw value and the reason."""
     rows = _Rows(cells)
     missing = _clean_rows(rows, reference.catalogue()["unit"].to_dict())
-    frame, duplicates = _split_duplicates(rows.frame())
+    columns, duplicates = _split_duplicates(rows.columns())
     rejects = pd.DataFrame(rows.rejects + duplicates, columns=REJECTS.columns)
-    return Cleaned(frame[OBSERVATIONS.columns], rejects, missing, frame["base_year"])
+    return Cleaned(columns, rejects, missing)
 
 
 def clean_list(table: list[dict], spec: Layout) -> tuple[pd.DataFrame, list[dict]]:

@@ -17,9 +17,9 @@ import pandas as pd
 
 from kpi import config, derive, editions, reads, reference, safety, sources, stamps, summary, validate
 from kpi.book import reader_failure
-from kpi.cells import Extracted, cells_frame
+from kpi.cells import Cells, Extracted
 from kpi.changes import compare
-from kpi.clean import Cleaned, clean_cells, clean_list
+from kpi.clean import Cleaned, clean_cells, clean_list, observations_frame
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.extract import extract
@@ -103,7 +103,7 @@ def extract_one(record: reference.SourceRecord) -> tuple[Extracted, Cleaned] | F
     """
     try:
         part = extract(record)
-        cleaned = clean_cells(cells_frame([part]))
+        cleaned = clean_cells(part.cells)
     except SourceError as exc:
         return FileProblems([f"{exc.path}: {p}" for p in exc.problems], exc.unexpected)
     except KpiError:
@@ -112,7 +112,7 @@ def extract_one(record: reference.SourceRecord) -> tuple[Extracted, Cleaned] | F
         if not reader_failure(exc) or debugging():
             raise
         return FileProblems([f"{record.path.name}: {unexpected_problem(exc)}"], unexpected=True)
-    part.cells = []  # now in the cleaned table
+    part.cells = Cells()  # now in the cleaned table
     return part, cleaned
 
 
@@ -177,8 +177,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
             table, list_rejects = clean_list(rows, spec)
             lists[name], specs[name] = table, spec
             rejects.append(pd.DataFrame(list_rejects, columns=REJECTS.columns))
-    obs = pd.concat([c.observations for c in cleaned], ignore_index=True)
-    base_years = pd.concat([c.base_years for c in cleaned], ignore_index=True)
+    obs, base_years = observations_frame(cleaned)
     missing = sum(c.missing for c in cleaned)
     del parts, cleaned
     files.clear()
