@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
@@ -252,7 +251,14 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, Layout]) ->
     return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
 
 
-_CELL = re.compile(r"([A-Z]{1,3})(\d+)")
+def _cell_of(ref: str) -> tuple[str, str, int] | None:
+    """(place, column letters, row) of ``file!sheet!D9``; None for any other reference."""
+    place, bang, cell = ref.rpartition("!")
+    letters = cell.rstrip("0123456789")
+    row = cell[len(letters) :]
+    if bang and row and 0 < len(letters) <= 3 and letters.isascii() and letters.isalpha() and letters.isupper():
+        return place, letters, int(row)
+    return None
 
 
 def span_ref(refs: list[str]) -> str:
@@ -261,14 +267,11 @@ def span_ref(refs: list[str]) -> str:
     >>> span_ref(["f.xlsx!S!D9", "f.xlsx!S!D7", "f.xlsx!S!D8"]), span_ref(["a.csv:3", "a.csv:5"])
     ('f.xlsx!S!D7:D9', 'a.csv:3 + a.csv:5')
     """
-    split = [ref.rsplit("!", 1) for ref in refs]
-    cells = [_CELL.fullmatch(cell) if len(parts) == 2 else None for parts in split for cell in parts[-1:]]
-    places = {parts[0] for parts in split}
-    columns = {m.group(1) for m in cells if m}
-    if all(cells) and len(places) == 1 and len(columns) == 1:
-        rows = sorted(int(m.group(2)) for m in cells)
-        column = columns.pop()
-        return f"{places.pop()}!{column}{rows[0]}:{column}{rows[-1]}"
+    cells = [_cell_of(ref) for ref in refs]
+    if all(cells) and len({(place, letters) for place, letters, _ in cells}) == 1:
+        place, column, _ = cells[0]
+        rows = sorted(row for _, _, row in cells)
+        return f"{place}!{column}{rows[0]}:{column}{rows[-1]}"
     return " + ".join(sorted(refs))
 
 
@@ -283,14 +286,15 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
     additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     districts = set(districts)
+    eras = {int(year): reference.era_of_year(int(year)) for year in set(additive["year"])}
     links = []
-    for year in sorted(set(additive["year"])):
-        units = gaz.units_of_year(int(year))[["parent", "code"]].drop_duplicates()
+    for era in sorted(set(eras.values())):  # the units of a year are those of its era: once per era
+        units = gaz.units_of_year(min(y for y, e in eras.items() if e == era))[["parent", "code"]].drop_duplicates()
         units = units[units["parent"].isin(districts)]
         links.append(
             pd.DataFrame(
                 {
-                    "year": year,
+                    "era": era,
                     "district": units["parent"],
                     "area_code": units["code"],
                     "expected": units.groupby("parent")["code"].transform("size"),
@@ -298,8 +302,8 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
             )
         )
     columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
-    links = pd.concat(links) if links else pd.DataFrame(columns=["year", "district", "area_code", "expected"])
-    parts = additive.merge(links, on=["year", "area_code"])
+    links = pd.concat(links) if links else pd.DataFrame(columns=["era", "district", "area_code", "expected"])
+    parts = additive.assign(era=additive["year"].map(eras)).merge(links, on=["era", "area_code"])
     if parts.empty:
         return pd.DataFrame(columns=columns)
     keys = ["indicator", "year", "source_id", "district"]
