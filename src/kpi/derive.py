@@ -127,6 +127,8 @@ def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rules, shown = _ratio_rules(reference.catalogue())
     cell = ["area_code", "year", "source_id"]
     obs = obs.reset_index(drop=True).assign(pos=range(len(obs)))
+    parts = set(rules["numerator"]) | set(rules["denominator"]) | set(shown["indicator"])
+    obs = obs[obs["indicator"].isin(parts)]  # the merges below meet no other row
     num = obs.merge(rules, left_on="indicator", right_on="numerator")
     den = obs[cell + ["indicator", "value", "status", "source_ref", "pos"]].rename(
         columns={"indicator": "denominator", "value": "value_d", "status": "status_d"}
