@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kpi import config, derive, editions, reads, reference, safety, sources, stamps, summary, validate
@@ -234,6 +235,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
         tables = process(records, parts)
         process_s = time.perf_counter()
         # Save outputs.
+        rows = reads.row_hashes(tables["observations"])  # for the data version and the fingerprints
         result = IngestResult(
             observations=tables["observations"],
             rejects=tables["rejects"],
@@ -243,11 +245,11 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             sources=tables["sources"],
             missing_cells=tables["missing"],
             seconds=0.0,
-            data_version=reads.data_version(tables["observations"]),
+            data_version=reads.data_version(tables["observations"], rows),
             out_dir=paths.processed,
         )
         with staged_folder(paths.processed) as out:
-            write_outputs(result, out)
+            write_outputs(result, out, rows)
             write_json({"inputs": inputs, "data_version": result.data_version}, out / stamps.STAMP_FILE)
         editions.snapshot(result.data_version, paths.root)  # the overview lists what changed since the last one
         result.seconds = time.perf_counter() - started
@@ -281,7 +283,7 @@ def run_if_changed(
     return result.data_version
 
 
-def write_outputs(result: IngestResult, out: Path) -> None:
+def write_outputs(result: IngestResult, out: Path, obs_rows: np.ndarray | None = None) -> None:
     obs = result.observations
     write_table(obs, out / "observations.csv")
     obs.to_parquet(out / "observations.parquet", index=False)
@@ -304,6 +306,6 @@ def write_outputs(result: IngestResult, out: Path) -> None:
     (out / "validation.md").write_text(summary.validation_markdown(report), encoding="utf-8")
     write_json(summary.datapackage(result), out / "datapackage.json")
     write_json(
-        reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources),
+        reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources, obs_rows),
         out / reads.FINGERPRINTS,
     )  # what each report reads: only reports whose inputs changed are rebuilt

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 FINGERPRINTS = "fingerprints.json"
@@ -105,21 +106,19 @@ def fingerprints(
     conflicts: pd.DataFrame,
     lists: dict[str, pd.DataFrame],
     sources: pd.DataFrame,
+    obs_rows: np.ndarray | None = None,
 ) -> dict:
-    """Per indicator the hash of its rows in observations, findings and conflicts; per list its rows'."""
+    """Per indicator the hash of its rows in observations, findings and conflicts; per list its rows'.
+
+    ``obs_rows``: the observations' row hashes when already worked out (``row_hashes``).
+    """
     import pandas as pd
 
     parts = []
-    for table in (obs, findings, conflicts):
+    for table, known in ((obs, obs_rows), (findings, None), (conflicts, None)):
         if len(table):
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "indicator": table["indicator"].to_numpy(),
-                        "h": pd.util.hash_pandas_object(table, index=False).to_numpy(),
-                    }
-                )
-            )
+            hashes = pd.util.hash_pandas_object(table, index=False).to_numpy() if known is None else known
+            parts.append(pd.DataFrame({"indicator": table["indicator"].to_numpy(), "h": hashes}))
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"indicator": [], "h": []})
     per_indicator = {ind: _digest(group["h"]) for ind, group in rows.groupby("indicator", sort=True)}
     per_list = {name: _digest(pd.util.hash_pandas_object(t, index=False)) for name, t in sorted(lists.items())}
@@ -147,15 +146,22 @@ def data_inputs(reads: Reads, processed: Path, data_version: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def data_version(obs: pd.DataFrame) -> str:
-    """A short hash of the observations, whatever their row order: the data version printed on every report.
-
-    Rows are hashed one by one (pandas' stable row hash) and the sorted row hashes are digested,
-    so a nation-sized table is never turned into one big string.
-    """
+def row_hashes(obs: pd.DataFrame) -> np.ndarray:
+    """pandas' stable hash of each observation row (its columns of the schema, in their order)."""
     import pandas as pd
 
     from kpi.schema import OBSERVATIONS
 
-    rows = pd.util.hash_pandas_object(obs[OBSERVATIONS.columns], index=False).sort_values().to_numpy()
-    return hashlib.sha256(rows.tobytes()).hexdigest()[:12]
+    return pd.util.hash_pandas_object(obs[OBSERVATIONS.columns], index=False).to_numpy()
+
+
+def data_version(obs: pd.DataFrame, rows: np.ndarray | None = None) -> str:
+    """A short hash of the observations, whatever their row order: the data version printed on every report.
+
+    Rows are hashed one by one (``row_hashes``, or ``rows`` when already worked out) and the
+    sorted row hashes are digested, so a nation-sized table is never turned into one big string.
+    """
+    import numpy as np
+
+    rows = row_hashes(obs) if rows is None else rows
+    return hashlib.sha256(np.sort(rows).tobytes()).hexdigest()[:12]
