@@ -24,7 +24,7 @@ from kpi.cellrules import _area, _column_context, checked_values, parse_year, re
 from kpi.cells import Cells, raw_text
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.layouts import Layout
-from kpi.schema import CELLS, OBSERVATIONS, REJECTS
+from kpi.schema import CELLS, MAX_MAGNITUDE, OBSERVATIONS, REJECTS
 from kpi.text import fold, nfc, parse_number
 
 MADE = ("indicator", "area_code", "area_name", "year", "value", "unit", "status", "note", "base_year")
@@ -141,18 +141,21 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
             rows.reject(i, "year", f"year {col['year_raw'][i]!r} is not a year between {MIN_YEAR} and {MAX_YEAR}")
             continue
         indicator = indicators[i]
-        read = read_value(raw, units.get(indicator, ""))  # plain numbers quickly, texts once each
-        if read.error:
-            rows.reject(i, "value", read.error)
-            continue
-        if read.missing:
-            missing += 1
-            continue
-        value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
+        if type(raw) is float and -_INF < raw < _INF:  # a plain number (not NaN): what read_value gives it
+            value, high, status, unit_text = raw, None, None, ""
+        else:
+            read = read_value(raw, units.get(indicator, ""))  # texts once each
+            if read.error:
+                rows.reject(i, "value", read.error)
+                continue
+            if read.missing:
+                missing += 1
+                continue
+            value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
         key = (indicator, unit_raws[i], unit_text, high is not None, str(raw) if high is not None else "")
         if key not in columns:
-            columns[key] = _column_context(*key)
-        column, unit_problem = columns[key]
+            columns[key] = _column_of(*key)
+        column, unit_problem, limit = columns[key]
         if column.reason:
             rows.reject(i, column.field, column.reason)
             continue
@@ -166,12 +169,15 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
         if unit_problem:
             rows.reject(i, unit_problem.field, unit_problem.reason)
             continue
-        values, bad = checked_values(column, (value,) if high is None else (value, high))
-        if bad:
-            rows.reject(i, bad[1], bad[0])
-            continue
+        if high is None and 0 <= value <= limit:  # within range as printed: nothing to convert or refuse
+            values = (value,)
+        else:
+            values, bad = checked_values(column, (value,) if high is None else (value, high))
+            if bad:
+                rows.reject(i, bad[1], bad[0])
+                continue
         base = bases[i]
-        if column.targets[-1].endswith(".increase") and base is None:
+        if base is None and column.targets[-1].endswith(".increase"):
             rows.reject(i, "base_year", f"an increase needs the year it is measured from (got {col['base_year'][i]!r})")
             continue
         status = status or col["status"][i] or "reported"
@@ -179,6 +185,18 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
         for target, unit, v in zip(column.targets, column.units, values):
             out.append((i, target, code, name, year, v, unit, status, note, base))
     return missing
+
+
+_INF = float("inf")
+
+
+def _column_of(*key) -> tuple:
+    """``_column_context`` of a key, and the largest value its cells take as printed (-1 when a
+    value must go through ``checked_values``: a factor, a range, an increase)."""
+    column, unit_problem = _column_context(*key)
+    simple = len(column.factors) == 1 and column.factors[0] == 1 and not column.targets[0].endswith(".increase")
+    limit = -1.0 if not simple else 100.0 if column.units[0] == "%" else MAX_MAGNITUDE
+    return column, unit_problem, limit
 
 
 def _split_duplicates(columns: dict[str, list]) -> tuple[dict[str, list], list[dict]]:

@@ -288,6 +288,9 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
     additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     districts = set(districts)
+    columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
+    if additive.empty:
+        return pd.DataFrame(columns=columns)
     eras = {int(year): reference.era_of_year(int(year)) for year in set(additive["year"])}
     links = []
     for era in sorted(set(eras.values())):  # the units of a year are those of its era: once per era
@@ -303,7 +306,6 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
                 }
             )
         )
-    columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
     links = pd.concat(links) if links else pd.DataFrame(columns=["era", "district", "area_code", "expected"])
     parts = additive.assign(era=additive["year"].map(eras)).merge(links, on=["era", "area_code"])
     if parts.empty:
