@@ -115,7 +115,9 @@ def staged_folder(target: Path) -> Iterator[Path]:
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """CSV in UTF-8 (NFC text, ``.`` decimal) with a stable row order, written atomically."""
-    atomic_write(path, lambda p: frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"))
+    from kpi.csvout import write_csv  # the bytes of pandas' to_csv, a column at a time
+
+    atomic_write(path, lambda p: write_csv(frame, p))
 
 
 def write_json(obj: object, path: Path) -> None:

@@ -1,0 +1,69 @@
+import datetime as dt
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpi import csvout
+from kpi.csvout import csv_bytes, csv_chunks, write_csv
+
+TEXTS = ["", " ", "Bản Hòn", "a,b", 'a "q"', "a\nb", "a\rb", "a\r\nb", " lead", "trail ", "\t", "x;y", "\u2028",
+         "'", "#", "null", "NA", "1e5", "=1+1", "Thị trấn, Tam Đường", '""']  # fmt: skip
+FLOATS = [0.0, -0.0, 1.5, 100.0, 1e-05, 1e16, 123456789.123, float("nan"), float("inf"), -float("inf"), 5.14]
+OBJECTS = TEXTS + FLOATS + [None, 7, True, np.float64(2.5), np.int64(3), pd.NA, dt.date(2022, 5, 15)]
+
+
+def column(rng: random.Random, n: int) -> pd.Series:
+    """A random column of one of the kinds a kpi table holds (synthetic, fixed seed)."""
+    kind = rng.choice(["float", "int", "bool", "text", "text-missing", "arrow-text", "mixed"])
+    if kind == "float":
+        return pd.Series([rng.choice(FLOATS) for _ in range(n)], dtype="float64")
+    if kind == "int":
+        return pd.Series([rng.randint(-(10**12), 10**12) for _ in range(n)], dtype="int64")
+    if kind == "bool":
+        return pd.Series([rng.random() < 0.5 for _ in range(n)], dtype="bool")
+    if kind == "arrow-text":
+        return pd.Series([rng.choice(TEXTS + [None]) for _ in range(n)], dtype="str")
+    pool = TEXTS if kind == "text" else TEXTS + [None, float("nan")] if kind == "text-missing" else OBJECTS
+    return pd.Series([rng.choice(pool) for _ in range(n)], dtype=object)
+
+
+def test_csv_is_what_pandas_writes():
+    rng = random.Random(14)
+    handled = 0
+    for _ in range(400):
+        n = rng.randint(0, 12)
+        names = rng.sample(["a", "b,c", 'd"e', "Đơn vị", "f g", "h"], rng.randint(2, 5))
+        frame = pd.DataFrame({name: column(rng, n) for name in names})
+        handled += csv_chunks(frame) is not None
+        assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8"), frame
+    assert handled == 400  # every frame here is handled by the Arrow path, none by the fallback
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"only": ["", "x"]}),  # one column: csv quotes an empty field alone on its line
+        pd.DataFrame({"when": pd.to_datetime(["2022-05-15"]), "x": [1]}),
+        pd.DataFrame({"kind": pd.Categorical(["a", "b"]), "x": [1, 2]}),
+    ],
+)
+def test_other_tables_go_through_pandas(frame, tmp_path):
+    assert csv_chunks(frame) is None
+    write_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def test_rows_are_written_a_chunk_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvout, "CHUNK_ROWS", 3)
+    frame = pd.DataFrame({"n": range(10), "t": [f"r{i}, {i}" for i in range(10)]})
+    assert len(list(csv_chunks(frame))) == 1 + 4  # the header, then 3 + 3 + 3 + 1 rows
+    write_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def test_write_csv_writes_the_bytes(tmp_path):
+    frame = pd.DataFrame({"area": ["Bản Hòn", 'say "hi", twice'], "value": [74.03, float("nan")]})
+    write_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == 'area,value\nBản Hòn,74.03\n"say ""hi"", twice",\n'.encode()
