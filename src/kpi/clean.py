@@ -145,11 +145,8 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
             value, high, status, unit_text = raw, None, None, ""
         else:
             read = read_value(raw, units.get(indicator, ""))  # texts once each
-            if read.error:
-                rows.reject(i, "value", read.error)
-                continue
-            if read.missing:
-                missing += 1
+            if read.error or read.missing:
+                missing += _refused(rows, i, read.error)
                 continue
             value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
         key = (indicator, unit_raws[i], unit_text, high is not None, str(raw) if high is not None else "")
@@ -188,6 +185,14 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
 
 
 _INF = float("inf")
+
+
+def _refused(rows: _Rows, i: int, error: str | None) -> int:
+    """A value that is not a number rejected with its reason (0), or one marked missing counted (1)."""
+    if error:
+        rows.reject(i, "value", error)
+        return 0
+    return 1
 
 
 def _column_of(*key) -> tuple:
