@@ -112,11 +112,8 @@ def raw_text(raw: object) -> str:
 
 def cell_text(value: object) -> str:
     """A cell's value as NFC text for matching headers and names (12.0 as 12)."""
-    kind = type(value)
-    if kind is str:
+    if type(value) is str:
         return nfc(value)
-    if kind is float:
-        return str(int(value)) if value.is_integer() else str(value)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

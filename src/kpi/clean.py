@@ -13,6 +13,7 @@ name -- are both rejected, each naming the other cell, never one kept at random.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,13 +47,17 @@ class Cleaned:
     rejects: pd.DataFrame
     missing: int
 
+    @functools.cached_property
+    def _frames(self) -> tuple[pd.DataFrame, pd.Series]:
+        return observations_frame([self])
+
     @property
     def observations(self) -> pd.DataFrame:
-        return observations_frame([self])[0]
+        return self._frames[0]
 
     @property
     def base_years(self) -> pd.Series:
-        return observations_frame([self])[1]
+        return self._frames[1]
 
 
 def observations_frame(parts: list[Cleaned]) -> tuple[pd.DataFrame, pd.Series]:

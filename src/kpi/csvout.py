@@ -13,7 +13,6 @@ of any other type (dates, categories) or a one-column table goes through pandas 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,24 +24,27 @@ if TYPE_CHECKING:
 NEEDS_QUOTES = '[,"\\n]'  # what makes csv.writer quote a field (QUOTE_MINIMAL, lineterminator "\n")
 
 
-def _missing(value: object) -> bool:
-    """pandas' ``isna`` of one object: None, NaN, NaT, pd.NA."""
+def _handled(dtype: object) -> bool:
+    """Whether columns of this type are made text here (else the frame goes through pandas)."""
+    import numpy as np
     import pandas as pd
 
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT or value is pd.NA
+    return isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind in "fiubO")
 
 
-def _object_text(value: object) -> str:
-    if _missing(value):
-        return ""
-    if type(value) is str:
-        return value
-    return float.__repr__(value) if isinstance(value, float) else str(value)  # as csv.writer: floats by repr
+def _object_text(values) -> list[str]:
+    """An object column's values as csv.writer writes them: missing ones (pandas' ``isna``) empty,
+    text as it is, floats by ``float.__repr__``, anything else by ``str``."""
+    import pandas as pd
+
+    return [
+        "" if missing else v if type(v) is str else float.__repr__(v) if isinstance(v, float) else str(v)
+        for v, missing in zip(values, pd.isna(values))
+    ]
 
 
-def _column_text(column: pd.Series) -> pa.Array | None:
-    """A column as the text pandas writes for it (missing values empty), or None when not one of
-    the types handled here."""
+def _column_text(column: pd.Series) -> pa.Array:
+    """A column of a type ``_handled`` as the text pandas writes for it (missing values empty)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -51,20 +53,16 @@ def _column_text(column: pd.Series) -> pa.Array | None:
     dtype = column.dtype
     if isinstance(dtype, pd.StringDtype):
         return pc.fill_null(pa.array(column.to_numpy(dtype=object, na_value=None), pa.large_string()), "")
-    if not isinstance(dtype, np.dtype):
-        return None
     values = column.to_numpy()
     if dtype.kind == "f":
         text = pa.array(values.astype(str), pa.large_string())
         return pc.if_else(pa.array(np.isnan(values)), "", text)
     if dtype.kind in "iub":
         return pa.array(values.astype(str), pa.large_string())
-    if dtype.kind != "O":
-        return None
     try:
         text = pa.array(values, pa.large_string(), from_pandas=True)  # text and missing values only
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([_object_text(v) for v in values], pa.large_string())
+        return pa.array(_object_text(values), pa.large_string())
     return pc.fill_null(text, "")
 
 
@@ -92,15 +90,13 @@ def _header(frame: pd.DataFrame) -> bytes | None:
     return (",".join(_quoted(pa.array(list(frame.columns), pa.large_string())).to_pylist()) + "\n").encode("utf-8")
 
 
-def _rows(frame: pd.DataFrame) -> memoryview | None:
-    """The frame's rows as CSV lines, or None when a column is of a type not handled here."""
+def _rows(frame: pd.DataFrame) -> memoryview:
+    """The frame's rows as CSV lines."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     columns = [_column_text(frame[name]) for name in frame.columns]
-    if any(c is None for c in columns):
-        return None
     text = functools.partial(pa.scalar, type=pa.large_string())
     lines = pc.binary_join_element_wise(*map(_quoted, columns), text(","))
     lines = pc.binary_join_element_wise(lines, text("\n"), text(""))
@@ -114,7 +110,7 @@ def csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview] | None:
     ``CHUNK_ROWS`` at a time (made as they are asked for); None when it has a column of a type
     not handled here, or a single column (csv quotes its empty fields)."""
     header = _header(frame)
-    if header is None or any(_column_text(frame[name].iloc[:0]) is None for name in frame.columns):
+    if header is None or not all(_handled(dtype) for dtype in frame.dtypes):
         return None
     return _chunks(header, frame)
 

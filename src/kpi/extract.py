@@ -180,7 +180,7 @@ def _read_body(out: Extracted, spec_all: Layout, spec: SheetLayout, sheet: _Shee
         texts = _row_texts(sheet, body, r0, spread_rows)
         if not any(texts) and r0 not in marked_rows:
             continue
-        first = next(t for t in texts if t) if any(texts) else ""
+        first = next((t for t in texts if t), "")
         if ended_at is not None or _is_note(first):
             if ended_at is None:
                 ended_at = r0
@@ -219,8 +219,8 @@ def _body_of(sheet: _Sheet, record: SourceRecord, spec_all: Layout, spec: SheetL
         unit = cell_text(units[c]) if c < len(units) else ""
         col_year = col.year if col.year is not None else spec.year if spec.year is not None else year
         # (source_id, source_ref prefix, indicator, year_raw, unit_raw, base_year, note) of its cells
-        body.columns[c] = (record.source_id, prefix + column_letter(c), col.indicator, col_year, unit or col.unit)
-        body.columns[c] += (col.base_year, col.note)
+        ref = prefix + column_letter(c)
+        body.columns[c] = (record.source_id, ref, col.indicator, col_year, unit or col.unit, col.base_year, col.note)
     ignored = _folded(spec.ignore)
     body.extra = [c for c, t in enumerate(sheet.texts) if c not in sheet.columns and fold(t) not in ignored]
     marks = sheet.marks
