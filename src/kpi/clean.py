@@ -32,12 +32,16 @@ MADE = ("indicator", "area_code", "area_name", "year", "value", "unit", "status"
 FROM_CELL = {"source_id": "source_id", "source_ref": "source_ref", "_raw": "raw_value", "_area_raw": "area_raw"}
 EXTRA = ("base_year", "_raw", "_area_raw")  # besides the observation: its base year, what a duplicate names
 COLUMNS = OBSERVATIONS.columns + list(EXTRA)
-TYPES = {"year": "int64", "value": "float64"}
+KEPT = OBSERVATIONS.columns + ["base_year"]  # what a cleaned file keeps once its duplicates are out
+TEXT = [f.name for f in OBSERVATIONS.fields if f.dtype == "string"]
+# text as Python objects, not Arrow strings: the rows derived later are, and joining the two kinds
+# would make a new Python string of every Arrow one (a nation's table held twice over)
+TYPES = {"year": "int64", "value": "float64"} | dict.fromkeys(TEXT, object)
 
 
 @dataclass
 class Cleaned:
-    """One file's observations as column lists (``COLUMNS``), its rejects and its missing cells.
+    """One file's observations as column lists (``KEPT``), its rejects and its missing cells.
 
     The lists are joined over all files into one frame by ``observations_frame``; a single
     file's frames are built when asked for (``kpi check``, tests).
@@ -63,10 +67,10 @@ class Cleaned:
 def observations_frame(parts: list[Cleaned]) -> tuple[pd.DataFrame, pd.Series]:
     """The observations of cleaned files as one frame, and the base year of each row (of increases)."""
     if not any(len(part.columns["source_ref"]) for part in parts):
-        frame = pd.DataFrame([], columns=COLUMNS).astype(TYPES)
+        frame = pd.DataFrame([], columns=KEPT).astype(TYPES)
     else:
-        frame = pd.DataFrame({name: [v for part in parts for v in part.columns[name]] for name in COLUMNS})
-        frame = frame.astype(TYPES)
+        joined = {name: [v for part in parts for v in part.columns[name]] for name in KEPT}
+        frame = pd.DataFrame({name: pd.Series(v, dtype=TYPES.get(name)) for name, v in joined.items()})
     return frame[OBSERVATIONS.columns], frame["base_year"]
 
 
@@ -243,7 +247,7 @@ def clean_cells(cells: pd.DataFrame | Cells) -> Cleaned:
     missing = _clean_rows(rows, reference.catalogue()["unit"].to_dict())
     columns, duplicates = _split_duplicates(rows.columns())
     rejects = pd.DataFrame(rows.rejects + duplicates, columns=REJECTS.columns)
-    return Cleaned(columns, rejects, missing)
+    return Cleaned({name: columns[name] for name in KEPT}, rejects, missing)
 
 
 def clean_list(table: list[dict], spec: Layout) -> tuple[pd.DataFrame, list[dict]]:

@@ -147,12 +147,26 @@ def data_inputs(reads: Reads, processed: Path, data_version: str) -> str:
 
 
 def row_hashes(obs: pd.DataFrame) -> np.ndarray:
-    """pandas' stable hash of each observation row (its columns of the schema, in their order)."""
+    """pandas' stable hash of each observation row (its columns of the schema, in their order).
+
+    A row's hash depends on that row alone, so rows are hashed ``HASH_ROWS`` at a time: pandas
+    turns text columns into Python strings to hash them, which for a nation's table at once
+    would be the largest thing an ingest holds.
+    """
+    import numpy as np
     import pandas as pd
 
     from kpi.schema import OBSERVATIONS
 
-    return pd.util.hash_pandas_object(obs[OBSERVATIONS.columns], index=False).to_numpy()
+    table = obs[OBSERVATIONS.columns]
+    parts = [
+        pd.util.hash_pandas_object(table.iloc[start : start + HASH_ROWS], index=False).to_numpy()
+        for start in range(0, len(table), HASH_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype="uint64")
+
+
+HASH_ROWS = 100_000
 
 
 def data_version(obs: pd.DataFrame, rows: np.ndarray | None = None) -> str:
