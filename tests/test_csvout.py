@@ -16,9 +16,11 @@ OBJECTS = TEXTS + FLOATS + [None, 7, True, np.float64(2.5), np.int64(3), pd.NA, 
 
 def column(rng: random.Random, n: int) -> pd.Series:
     """A random column of one of the kinds a kpi table holds (synthetic, fixed seed)."""
-    kind = rng.choice(["float", "int", "bool", "text", "text-missing", "arrow-text", "mixed"])
-    if kind == "float":
-        return pd.Series([rng.choice(FLOATS) for _ in range(n)], dtype="float64")
+    kind = rng.choice(["float", "float32", "int", "uint8", "bool", "text", "text-missing", "arrow-text", "mixed"])
+    if kind in ("float", "float32"):
+        return pd.Series([rng.choice(FLOATS) for _ in range(n)], dtype="float64" if kind == "float" else "float32")
+    if kind == "uint8":
+        return pd.Series([rng.randint(0, 255) for _ in range(n)], dtype="uint8")
     if kind == "int":
         return pd.Series([rng.randint(-(10**12), 10**12) for _ in range(n)], dtype="int64")
     if kind == "bool":
@@ -67,3 +69,9 @@ def test_write_csv_writes_the_bytes(tmp_path):
     frame = pd.DataFrame({"area": ["Bản Hòn", 'say "hi", twice'], "value": [74.03, float("nan")]})
     write_csv(frame, tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_bytes() == 'area,value\nBản Hòn,74.03\n"say ""hi"", twice",\n'.encode()
+
+
+def test_floats_made_text_once_each_keep_their_sign_and_width():
+    frame = pd.DataFrame({"x": [0.0, -0.0, 0.1, 0.0, float("nan")], "y": np.array([0.1, 0.1, -0.0, 2, 3], "float32")})
+    assert csv_bytes(frame) == b"x,y\n0.0,0.1\n-0.0,0.1\n0.1,-0.0\n0.0,2.0\n,3.0\n"
+    assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")

@@ -55,15 +55,31 @@ def _column_text(column: pd.Series) -> pa.Array:
         return pc.fill_null(pa.array(column.to_numpy(dtype=object, na_value=None), pa.large_string()), "")
     values = column.to_numpy()
     if dtype.kind == "f":
-        text = pa.array(values.astype(str), pa.large_string())
-        return pc.if_else(pa.array(np.isnan(values)), "", text)
-    if dtype.kind in "iub":
+        return pc.if_else(pa.array(np.isnan(values)), "", _distinct_text(values))
+    if dtype.kind in "iu":
+        return pa.array(values).cast(pa.large_string())  # the digits numpy's str gives
+    if dtype.kind == "b":
         return pa.array(values.astype(str), pa.large_string())
     try:
         text = pa.array(values, pa.large_string(), from_pandas=True)  # text and missing values only
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array(_object_text(values), pa.large_string())
     return pc.fill_null(text, "")
+
+
+def _distinct_text(values) -> pa.Array:
+    """Floats as numpy's ``astype(str)`` writes them, each distinct value made text once.
+
+    Values are told apart by their bits, so -0.0 stays apart from 0.0 (the NaNs' text is
+    replaced by the caller)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    codes, bits = pd.factorize(values.view(f"i{values.dtype.itemsize}"))
+    text = pa.array(bits.view(values.dtype).astype(str), pa.large_string())
+    return text.take(pa.array(codes))
 
 
 def _quoted(text: pa.Array) -> pa.Array:
