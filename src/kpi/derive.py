@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -283,14 +284,26 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
 
     Columns: indicator, year, source_id, district, unit, value, units, expected, status, ref.
     """
+    sums, places = _unit_sums(obs)
+    sums["ref"] = places(sums.index)
+    return sums[UNIT_SUMS]
+
+
+UNIT_SUMS = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
+
+
+def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[pd.Index], list[str]]]:
+    """``unit_sums`` but its ``ref``, and what gives the refs of some of its rows (by index): the
+    places of a sum's cells are the slow part, worked out only for the sums kept."""
     cat = reference.catalogue()
     gaz = reference.gazetteer()
     additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     districts = set(districts)
-    columns = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
+    columns = UNIT_SUMS[:-1]
+    none = (pd.DataFrame(columns=columns), lambda index: [])
     if additive.empty:
-        return pd.DataFrame(columns=columns)
+        return none
     eras = {int(year): reference.era_of_year(int(year)) for year in set(additive["year"])}
     links = []
     for era in sorted(set(eras.values())):  # the units of a year are those of its era: once per era
@@ -309,7 +322,7 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
     links = pd.concat(links) if links else pd.DataFrame(columns=["era", "district", "area_code", "expected"])
     parts = additive.assign(era=additive["year"].map(eras)).merge(links, on=["era", "area_code"])
     if parts.empty:
-        return pd.DataFrame(columns=columns)
+        return none
     keys = ["indicator", "year", "source_id", "district"]
     grouped = parts.groupby(keys)
     sums = grouped.agg(
@@ -318,22 +331,27 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
     rank = parts["status"].map({w: i for i, w in enumerate(WEAKEST_FIRST)})  # NaN: none of the weak statuses
     weakest = rank.groupby([parts[k] for k in keys]).min().to_numpy()
     sums["status"] = [WEAKEST_FIRST[int(r)] if r == r else "derived" for r in weakest]
-    refs: list[list[str]] = [[] for _ in range(len(sums))]
-    for group, ref in zip(grouped.ngroup().to_numpy(), parts["source_ref"].tolist()):  # row order within each
-        refs[group].append(ref)
-    sums["ref"] = [span_ref(r) for r in refs]
-    return sums[columns]
+
+    def places(index: pd.Index) -> list[str]:
+        wanted = {int(g): [] for g in index}
+        for group, ref in zip(grouped.ngroup().to_numpy(), parts["source_ref"].tolist()):  # row order within each
+            if group in wanted:
+                wanted[group].append(ref)
+        return [span_ref(wanted[int(g)]) for g in index]
+
+    return sums[columns], places
 
 
 def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     """District totals a source leaves empty (a form's TOTAL row), as the sum of the district's
     units -- only for additive indicators and only when every unit in force that year has a
     value in that source; marked ``derived`` (or as weak as the weakest part)."""
-    sums = unit_sums(obs)
-    sums = sums[sums["units"] == sums["expected"]]
+    sums, places = _unit_sums(obs)
+    sums = sums[sums["units"] == sums["expected"]].rename_axis("group").reset_index()
     given = obs[["indicator", "area_code", "year", "source_id"]].rename(columns={"area_code": "district"})
     missing = sums.merge(given, how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
+    missing = missing.assign(ref=places(pd.Index(missing["group"])))
     gaz = reference.gazetteer()
     return pd.DataFrame(
         {
