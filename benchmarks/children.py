@@ -25,7 +25,8 @@ for _ in range(repeats):
     runs.append((time.perf_counter() - start, result.stages))
 seconds, stages = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
 print(json.dumps({"seconds": seconds, "stages": stages, "observations": len(result.observations),
-                  "rejects": len(result.rejects), "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "rejects": len(result.rejects), "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "readers_peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
 
 

@@ -123,8 +123,8 @@ def ingest_size(out: Report, size: tuple, reference: Path) -> None:
     else:
         out.say(
             f"- kpi ingest: {t_ing:.2f} s (median of {repeats}), {ing['observations']} observations = "
-            f"{ing['observations'] / t_ing:,.0f} obs/s, peak memory {ing['peak_kib'] / 1024:.0f} MiB, "
-            f"rejects {ing['rejects']}"
+            f"{ing['observations'] / t_ing:,.0f} obs/s, peak memory {ing['peak_kib'] / 1024:.0f} MiB"
+            f"{readers_peak(ing)}, rejects {ing['rejects']}"
         )
         out.say(f"- stages: {stage_text(ing['stages'])}")
     for label, seconds in readers.items():
@@ -164,6 +164,12 @@ def ingest_targets(out: Report, name: str, ing: dict, t_pandas: float, t_floor: 
         peak <= TARGET_PEAK_GIB,
         f"{peak:.2f} GiB",
     )
+
+
+def readers_peak(ing: dict) -> str:
+    """The largest forked reader's peak beside the ingest's own (``kpi.executors.read_map``), if any ran."""
+    kib = ing.get("readers_peak_kib") or 0
+    return f" (each forked reader of raw files at most {kib / 1024:.0f} MiB)" if kib else " (read in one process)"
 
 
 def default_build(out: Report) -> Path:

@@ -17,6 +17,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -99,6 +102,45 @@ class DaskExecutor:
 
     def close(self) -> None:
         self.client.close()
+
+
+PARALLEL_FILES = 16  # fewer raw files are read one after the other: starting workers would cost more than it saves
+JOBS_ENV = "KPI_INGEST_JOBS"  # processes reading raw files (1: all in this one)
+
+
+def read_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``fn`` over ``items``, results in their order: in ``read_jobs()`` forked processes when there
+    are ``PARALLEL_FILES`` or more, else here.
+
+    Forked, not spawned: a worker starts with the library already imported (spawning one costs
+    more than reading a province's files), and only where no other thread runs (``read_jobs``).
+    Should the workers fail in any way (an error raised, one that cannot travel back, a worker
+    killed), the items are read again here, so the caller meets exactly the error reading them
+    in one process gives.
+    """
+    items = list(items)
+    jobs = read_jobs()
+    if jobs > 1 and len(items) >= PARALLEL_FILES:
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                return list(pool.map(fn, items, chunksize=max(1, len(items) // (jobs * 8))))
+        except Exception:  # noqa: BLE001 -- read again below, where the error is raised as it is
+            pass
+    return [fn(item) for item in items]
+
+
+def read_jobs() -> int:
+    """How many processes read raw files: ``KPI_INGEST_JOBS``, else ``config.DEFAULT_JOBS``; one where
+    forking is not safe or not possible (not Linux, a daemonic worker, other threads running)."""
+    from kpi import config
+
+    try:
+        jobs = int(os.environ.get(JOBS_ENV) or config.DEFAULT_JOBS)
+    except ValueError:
+        raise ParameterError(f"{JOBS_ENV}={os.environ[JOBS_ENV]!r}: expected a whole number of processes") from None
+    forkable = sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
+    return max(1, jobs) if forkable and threading.active_count() == 1 else 1
 
 
 def executor(name: str = "local", scheduler: str | None = None) -> Executor:

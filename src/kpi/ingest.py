@@ -23,6 +23,7 @@ from kpi.changes import compare
 from kpi.clean import Cleaned, clean_cells, clean_list, observations_frame
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
+from kpi.executors import read_map
 from kpi.extract import extract
 from kpi.layouts import load as layout_of
 from kpi.schema import CHANGES, OBSERVATIONS, REJECTS
@@ -119,12 +120,13 @@ def extract_one(record: reference.SourceRecord) -> tuple[Extracted, Cleaned] | F
 
 def read_all(
     records: list[reference.SourceRecord],
-    mapper: Callable = lambda fn, items: [fn(i) for i in items],
+    mapper: Callable = read_map,
 ) -> list[tuple[Extracted, Cleaned]]:
     """Extract and clean every file; the problems of all files are raised together.
 
     ``mapper(fn, items)`` (results in the order of ``items``) decides where the files are read:
-    here by default, or on the workers of an executor (``kpi.executors``).
+    by default here, or in forked processes of this machine when there are many
+    (``kpi.executors.read_map``); or on the workers of a Dask executor.
     """
     parts, problems, unexpected = [], [], False
     for outcome in mapper(extract_one, records):

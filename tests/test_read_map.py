@@ -1,0 +1,78 @@
+"""Raw files read in forked processes when there are many: the same results, the same errors, the same files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+
+from kpi import config, executors, ingest
+from kpi.errors import ParameterError
+
+
+def pid_and_square(n: int) -> tuple[int, int]:
+    return os.getpid(), n * n
+
+
+class Unpicklable(Exception):
+    def __init__(self, a, b):  # pickle rebuilds an exception from .args: one argument, not two
+        super().__init__(f"{a} {b}")
+
+
+def fails_on_seven(n: int) -> int:
+    if n == 7:
+        raise Unpicklable("seven", "fails")
+    return n
+
+
+@pytest.fixture
+def alone(monkeypatch):
+    """As ``kpi ingest`` runs: no other thread (a test run may have left some), two processes."""
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setenv(executors.JOBS_ENV, "2")
+
+
+def test_many_items_are_read_in_workers_in_their_order(alone):
+    out = executors.read_map(pid_and_square, range(40))
+    assert [square for _, square in out] == [n * n for n in range(40)]
+    assert os.getpid() not in {pid for pid, _ in out} and len({pid for pid, _ in out}) == 2
+
+
+def test_few_items_are_read_here(alone):
+    out = executors.read_map(pid_and_square, range(executors.PARALLEL_FILES - 1))
+    assert {pid for pid, _ in out} == {os.getpid()}
+
+
+def test_an_error_is_the_one_one_process_raises(alone):
+    with pytest.raises(Unpicklable, match="seven fails"):
+        executors.read_map(fails_on_seven, range(40))
+
+
+def test_one_process_where_forking_is_not_safe(monkeypatch):
+    monkeypatch.setenv(executors.JOBS_ENV, "2")
+    monkeypatch.setattr(threading, "active_count", lambda: 3)  # e.g. a kernel's threads
+    assert executors.read_jobs() == 1
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert executors.read_jobs() == 2
+    monkeypatch.setenv(executors.JOBS_ENV, "1")
+    assert executors.read_jobs() == 1
+    monkeypatch.setenv(executors.JOBS_ENV, "two")
+    with pytest.raises(ParameterError, match="KPI_INGEST_JOBS='two': expected a whole number"):
+        executors.read_jobs()
+
+
+def test_ingest_in_two_processes_writes_the_same_files(alone, monkeypatch, tmp_path):
+    monkeypatch.setattr(executors, "PARALLEL_FILES", 2)  # the shipped sources are few: read them forked
+    for jobs in ("1", "2"):
+        shutil.copytree(config.DATA_DIR / "raw", tmp_path / jobs / "raw")
+        monkeypatch.setenv(executors.JOBS_ENV, jobs)
+        ingest.run(tmp_path / jobs)
+    one, two = tmp_path / "1" / "processed", tmp_path / "2" / "processed"
+    names = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file() and p.name != "ingest-stamp.json")
+    assert names and names == sorted(
+        p.relative_to(two) for p in two.rglob("*") if p.is_file() and p.name != "ingest-stamp.json"
+    )
+    for name in names:
+        assert (two / name).read_bytes() == (one / name).read_bytes(), name
