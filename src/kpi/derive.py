@@ -297,7 +297,8 @@ def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[pd.Index], li
     places of a sum's cells are the slow part, worked out only for the sums kept."""
     cat = reference.catalogue()
     gaz = reference.gazetteer()
-    additive = obs[obs["indicator"].map(cat["aggregation"]) == "sum"]
+    needed = ["indicator", "area_code", "year", "value", "unit", "status", "source_id", "source_ref"]
+    additive = obs.loc[obs["indicator"].map(cat["aggregation"]) == "sum", needed]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     districts = set(districts)
     columns = UNIT_SUMS[:-1]
@@ -331,10 +332,12 @@ def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[pd.Index], li
     rank = parts["status"].map({w: i for i, w in enumerate(WEAKEST_FIRST)})  # NaN: none of the weak statuses
     weakest = rank.groupby([parts[k] for k in keys]).min().to_numpy()
     sums["status"] = [WEAKEST_FIRST[int(r)] if r == r else "derived" for r in weakest]
+    groups, refs = grouped.ngroup().to_numpy(), parts["source_ref"].to_numpy()  # kept, not the whole parts
+    del grouped, parts, rank
 
     def places(index: pd.Index) -> list[str]:
         wanted = {int(g): [] for g in index}
-        for group, ref in zip(grouped.ngroup().to_numpy(), parts["source_ref"].tolist()):  # row order within each
+        for group, ref in zip(groups, refs):  # row order within each
             if group in wanted:
                 wanted[group].append(ref)
         return [span_ref(wanted[int(g)]) for g in index]
@@ -348,8 +351,8 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     value in that source; marked ``derived`` (or as weak as the weakest part)."""
     sums, places = _unit_sums(obs)
     sums = sums[sums["units"] == sums["expected"]].rename_axis("group").reset_index()
-    given = obs[["indicator", "area_code", "year", "source_id"]].rename(columns={"area_code": "district"})
-    missing = sums.merge(given, how="left", indicator=True)
+    given = obs.loc[obs["area_code"].isin(set(sums["district"])), ["indicator", "area_code", "year", "source_id"]]
+    missing = sums.merge(given.rename(columns={"area_code": "district"}), how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
     missing = missing.assign(ref=places(pd.Index(missing["group"])))
     gaz = reference.gazetteer()
