@@ -37,7 +37,8 @@ def alone(monkeypatch):
 def test_many_items_are_read_in_workers_in_their_order(alone):
     out = executors.read_map(pid_and_square, range(40))
     assert [square for _, square in out] == [n * n for n in range(40)]
-    assert os.getpid() not in {pid for pid, _ in out} and len({pid for pid, _ in out}) == 2
+    workers = {pid for pid, _ in out}
+    assert os.getpid() not in workers and len(workers) <= 2  # one worker may take every chunk of quick items
 
 
 def test_few_items_are_read_here(alone):
