@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
+import types
 
 import pytest
 
@@ -29,8 +31,8 @@ def fails_on_seven(n: int) -> int:
 
 @pytest.fixture
 def alone(monkeypatch):
-    """As ``kpi ingest`` runs: no other thread (a test run may have left some), two processes."""
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    """As ``kpi ingest`` runs: safe to fork (a test run may have left threads or ZeroMQ), two processes."""
+    monkeypatch.setattr(executors, "fork_is_safe", lambda: True)
     monkeypatch.setenv(executors.JOBS_ENV, "2")
 
 
@@ -46,14 +48,28 @@ def test_few_items_are_read_here(alone):
     assert {pid for pid, _ in out} == {os.getpid()}
 
 
-def test_an_error_is_the_one_one_process_raises(alone):
+def test_an_error_is_the_one_one_process_raises(alone, capfd):
     with pytest.raises(Unpicklable, match="seven fails"):
         executors.read_map(fails_on_seven, range(40))
+    assert "kpi: reading the files again in one process: the workers stopped" in capfd.readouterr().err
+
+
+def test_workers_that_stop_leave_the_files_read_here(alone, monkeypatch, capfd):
+    def broken(self, fn, *iterables, **kw):
+        raise executors.BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(executors.ProcessPoolExecutor, "map", broken)
+    assert [square for _, square in executors.read_map(pid_and_square, range(20))] == [n * n for n in range(20)]
+    assert "BrokenProcessPool('a worker was killed')" in capfd.readouterr().err
 
 
 def test_one_process_where_forking_is_not_safe(monkeypatch):
     monkeypatch.setenv(executors.JOBS_ENV, "2")
-    monkeypatch.setattr(threading, "active_count", lambda: 3)  # e.g. a kernel's threads
+    monkeypatch.setitem(sys.modules, "zmq", sys.modules.get("zmq") or types.ModuleType("zmq"))
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert executors.read_jobs() == 1  # ZeroMQ loaded: a kernel's threads Python does not see
+    monkeypatch.delitem(sys.modules, "zmq")
+    monkeypatch.setattr(threading, "active_count", lambda: 3)  # e.g. a web server's threads
     assert executors.read_jobs() == 1
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert executors.read_jobs() == 2
@@ -64,7 +80,7 @@ def test_one_process_where_forking_is_not_safe(monkeypatch):
         executors.read_jobs()
 
 
-def test_ingest_in_two_processes_writes_the_same_files(alone, monkeypatch, tmp_path):
+def test_ingest_in_two_processes_writes_the_same_files(alone, monkeypatch, tmp_path, capfd):
     monkeypatch.setattr(executors, "PARALLEL_FILES", 2)  # the shipped sources are few: read them forked
     for jobs in ("1", "2"):
         shutil.copytree(config.DATA_DIR / "raw", tmp_path / jobs / "raw")
@@ -77,3 +93,4 @@ def test_ingest_in_two_processes_writes_the_same_files(alone, monkeypatch, tmp_p
     )
     for name in names:
         assert (two / name).read_bytes() == (one / name).read_bytes(), name
+    assert "reading the files again" not in capfd.readouterr().err  # the workers read them, no fallback

@@ -34,9 +34,7 @@ EXTRA = ("base_year", "_raw", "_area_raw")  # besides the observation: its base 
 COLUMNS = OBSERVATIONS.columns + list(EXTRA)
 KEPT = OBSERVATIONS.columns + ["base_year"]  # what a cleaned file keeps once its duplicates are out
 TEXT = [f.name for f in OBSERVATIONS.fields if f.dtype == "string"]
-# text as Python objects, not Arrow strings: the rows derived later are, and joining the two kinds
-# would make a new Python string of every Arrow one (a nation's table held twice over)
-TYPES = {"year": "int64", "value": "float64"} | dict.fromkeys(TEXT, object)
+TYPES = {"year": "int64", "value": "float64"}
 
 
 @dataclass
@@ -64,14 +62,26 @@ class Cleaned:
         return self._frames[1]
 
 
-def observations_frame(parts: list[Cleaned]) -> tuple[pd.DataFrame, pd.Series]:
-    """The observations of cleaned files as one frame, and the base year of each row (of increases)."""
+def observations_frame(parts: list[Cleaned], objects: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+    """The observations of cleaned files as one frame, and the base year of each row (of increases).
+
+    Text columns are typed as pandas infers them from the values (Arrow strings for text only),
+    or with ``objects`` kept as the Python strings the files gave (``kpi.ingest.process``: see
+    ``inferred``).
+    """
     if not any(len(part.columns["source_ref"]) for part in parts):
         frame = pd.DataFrame([], columns=KEPT).astype(TYPES)
     else:
         joined = {name: [v for part in parts for v in part.columns[name]] for name in KEPT}
-        frame = pd.DataFrame({name: pd.Series(v, dtype=TYPES.get(name)) for name, v in joined.items()})
+        kinds = dict.fromkeys(TEXT, object) if objects else {}
+        frame = pd.DataFrame({name: pd.Series(v, dtype=kinds.get(name)) for name, v in joined.items()}).astype(TYPES)
     return frame[OBSERVATIONS.columns], frame["base_year"]
+
+
+def inferred(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns of Python objects typed as pandas infers them from the values
+    (what ``observations_frame`` gives without ``objects``)."""
+    return frame.assign(**{name: pd.Series(frame[name].tolist(), index=frame.index) for name in TEXT})
 
 
 def duplicate_reason(row: dict, others: list[dict]) -> str:

@@ -17,7 +17,8 @@ LANGS = ("vi", "en")  # report languages, Vietnamese first
 DEFAULT_LANG = LANGS[0]  # the package speaks Vietnamese unless asked otherwise
 # notebooks run at a time, each in a warm kernel of its own: two where there are two processors
 # (on two cores the shipped reports build in 0.84x the time of one kernel); more kernels were not measured
-DEFAULT_JOBS = min(2, os.cpu_count() or 1)
+# (the processors this process may run on, where the system says: a container may allow fewer than it has)
+DEFAULT_JOBS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 MIN_YEAR, MAX_YEAR = 1900, 2100  # plausible years a figure refers to; anything else is a typing error
 FIRST_EDITION_YEAR = 2000  # reports and forms: the package's series start in the 2000s
 

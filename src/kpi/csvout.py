@@ -77,6 +77,8 @@ def _distinct_text(values) -> pa.Array:
     import pyarrow as pa
 
     values = np.ascontiguousarray(values)
+    if values.dtype.itemsize not in (2, 4, 8):  # long double: no integer of its width to tell values apart
+        return pa.array(values.astype(str), pa.large_string())
     codes, bits = pd.factorize(values.view(f"i{values.dtype.itemsize}"))
     text = pa.array(bits.view(values.dtype).astype(str), pa.large_string())
     return text.take(pa.array(codes))

@@ -1,11 +1,12 @@
 """Where the work of ``kpi ingest`` and ``kpi build`` runs: in this process, or on a Dask cluster.
 
 ``local`` (the default) needs nothing beyond the standard library: ``kpi ingest`` reads its
-files one after the other and ``kpi build`` runs ``--jobs`` notebooks at a time in worker
-processes.  ``dask`` sends every file to read and every report to render to the workers of a
-running ``dask.distributed`` scheduler (``--executor dask --scheduler tcp://host:8786``); Dask is
-imported only then.  The workers must see the same paths as the caller (a shared filesystem):
-they read ``data/raw`` and the notebooks, and write the reports, where the caller would.
+files here, or in forked processes of this machine when there are many (``read_map``), and
+``kpi build`` runs ``--jobs`` notebooks at a time in worker processes.  ``dask`` sends every
+file to read and every report to render to the workers of a running ``dask.distributed``
+scheduler (``--executor dask --scheduler tcp://host:8786``); Dask is imported only then.  The
+workers must see the same paths as the caller (a shared filesystem): they read ``data/raw`` and
+the notebooks, and write the reports, where the caller would.
 
 Every executor offers the same two calls, so the callers do not know which one runs:
 ``map(fn, items)`` returns the results in the order of ``items``; ``as_completed(fn, items)``
@@ -123,24 +124,42 @@ def read_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     if jobs > 1 and len(items) >= PARALLEL_FILES:
         try:
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                max_workers=jobs, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
+            ) as pool:
                 return list(pool.map(fn, items, chunksize=max(1, len(items) // (jobs * 8))))
-        except Exception:  # noqa: BLE001 -- read again below, where the error is raised as it is
-            pass
+        except Exception as exc:  # noqa: BLE001 -- read again below, where the error is raised as it is
+            print(f"kpi: reading the files again in one process: the workers stopped ({exc!r})", file=sys.stderr)
     return [fn(item) for item in items]
+
+
+def _die_with(parent: int) -> None:
+    """A forked reader ends when the process that forked it does, even killed (Linux's parent-death signal)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
 
 
 def read_jobs() -> int:
     """How many processes read raw files: ``KPI_INGEST_JOBS``, else ``config.DEFAULT_JOBS``; one where
-    forking is not safe or not possible (not Linux, a daemonic worker, other threads running)."""
+    forking is not safe or not possible: not Linux, a daemonic worker, other Python threads running,
+    or ZeroMQ loaded (a kernel's or a build's messaging, whose threads Python does not see)."""
     from kpi import config
 
     try:
         jobs = int(os.environ.get(JOBS_ENV) or config.DEFAULT_JOBS)
     except ValueError:
         raise ParameterError(f"{JOBS_ENV}={os.environ[JOBS_ENV]!r}: expected a whole number of processes") from None
+    return max(1, jobs) if fork_is_safe() else 1
+
+
+def fork_is_safe() -> bool:
+    """Whether this process may fork readers (see ``read_jobs``)."""
     forkable = sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
-    return max(1, jobs) if forkable and threading.active_count() == 1 else 1
+    return forkable and threading.active_count() == 1 and "zmq" not in sys.modules
 
 
 def executor(name: str = "local", scheduler: str | None = None) -> Executor:

@@ -20,7 +20,7 @@ from kpi import config, derive, editions, reads, reference, safety, sources, sta
 from kpi.book import reader_failure
 from kpi.cells import Cells, Extracted
 from kpi.changes import compare
-from kpi.clean import Cleaned, clean_cells, clean_list, observations_frame
+from kpi.clean import TEXT, Cleaned, clean_cells, clean_list, inferred, observations_frame
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.executors import read_map
@@ -98,7 +98,8 @@ def same_files(records: list[reference.SourceRecord]) -> list[str]:
 
 def extract_one(record: reference.SourceRecord) -> tuple[Extracted, Cleaned] | FileProblems:
     """One file read and its cells cleaned, or its problems (returned, not raised, so a worker can
-    send them back).  Cleaning file by file keeps one file's raw cells in memory at a time.
+    send them back).  Cleaning file by file keeps one file's raw cells in memory at a time (in
+    each process reading files).
 
     An unexpected error (a fault of kpi met on this file) is that file's problem: the other
     files are still read and their problems listed with it.
@@ -180,13 +181,15 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
             table, list_rejects = clean_list(rows, spec)
             lists[name], specs[name] = table, spec
             rejects.append(pd.DataFrame(list_rejects, columns=REJECTS.columns))
-    obs, base_years = observations_frame(cleaned)
+    obs, base_years = observations_frame(cleaned, objects=True)
     missing = sum(c.missing for c in cleaned)
     del parts, cleaned
     files.clear()
-    base = derive.baselines(obs, base_years)
+    typed = inferred(obs)  # the observations as derivations have always seen them
+    base = derive.baselines(typed, base_years)
     listed = derive.list_aggregates(lists, specs)
-    obs = pd.concat([obs, base, listed], ignore_index=True)
+    obs = pd.concat([joined_as(obs, typed, base, listed), base, listed], ignore_index=True)
+    del typed
     obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
@@ -210,6 +213,14 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
         "sources": sources_table(records),
         "missing": missing,
     }
+
+
+def joined_as(objects: pd.DataFrame, typed: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
+    """The observations (``typed``) with each text column as joining them to ``others`` makes it:
+    where it becomes Python objects, the very strings of ``objects`` (the files' own), not a new
+    string made from every Arrow value, which a nation's table would hold twice over."""
+    joined = pd.concat([typed.iloc[:0], *(other.iloc[:0] for other in others)]).dtypes  # pandas' own rule
+    return typed.assign(**{name: objects[name] for name in TEXT if joined[name] == np.dtype(object)})
 
 
 def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> IngestResult:
