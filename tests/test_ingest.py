@@ -126,3 +126,23 @@ def test_failed_run_leaves_previous_outputs_intact(data_dir, monkeypatch):
         ingest.run(data_dir)
     assert (data_dir / "processed" / "observations.csv").read_bytes() == before
     assert not list(data_dir.glob(".processed.staging-*"))
+
+
+def test_joined_text_keeps_the_files_own_strings_where_it_becomes_objects():
+    from kpi.clean import TEXT, inferred
+    from kpi.ingest import joined_as
+    from kpi.schema import OBSERVATIONS
+
+    from .test_reads import observations
+
+    objects = observations(50).astype(dict.fromkeys(TEXT, object))
+    typed = inferred(objects)
+    assert all(typed[name].dtype == "str" for name in TEXT)  # text only: pandas' Arrow strings
+    as_str = joined_as(objects, typed, typed.iloc[:3])  # joined to text: stays Arrow text
+    assert all(as_str[name].dtype == "str" for name in TEXT)
+    empty = pd.DataFrame(columns=OBSERVATIONS.columns)  # a derivation that found nothing: object columns
+    as_objects = joined_as(objects, typed, empty)
+    for name in TEXT:
+        assert pd.concat([typed, empty])[name].dtype == object == as_objects[name].dtype
+        assert as_objects[name].iloc[7] is objects[name].iloc[7]  # the same string, not a copy
+    pd.testing.assert_frame_equal(pd.concat([as_objects, empty]), pd.concat([typed, empty]))

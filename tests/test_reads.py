@@ -1,4 +1,4 @@
-"""Row hashes in blocks, and the text of the observations as joining makes it (SYNTHETIC rows, fixed seed)."""
+"""Row hashes, hashed a block of rows at a time, are pandas' hashes of the whole table (SYNTHETIC rows, fixed seed)."""
 
 import numpy as np
 import pandas as pd
@@ -39,20 +39,3 @@ def test_row_hashes_in_blocks_equal_the_whole_table(monkeypatch):
 def test_row_hashes_of_no_rows():
     hashes = reads.row_hashes(observations(0))
     assert hashes.dtype == np.uint64 and len(hashes) == 0
-
-
-def test_joined_text_keeps_the_files_own_strings_where_it_becomes_objects():
-    from kpi.clean import TEXT, inferred
-    from kpi.ingest import joined_as
-
-    objects = observations(50).astype(dict.fromkeys(TEXT, object))
-    typed = inferred(objects)
-    assert all(typed[name].dtype == "str" for name in TEXT)  # text only: pandas' Arrow strings
-    as_str = joined_as(objects, typed, typed.iloc[:3])  # joined to text: stays Arrow text
-    assert all(as_str[name].dtype == "str" for name in TEXT)
-    empty = pd.DataFrame(columns=OBSERVATIONS.columns)  # a derivation that found nothing: object columns
-    as_objects = joined_as(objects, typed, empty)
-    for name in TEXT:
-        assert pd.concat([typed, empty])[name].dtype == object == as_objects[name].dtype
-        assert as_objects[name].iloc[7] is objects[name].iloc[7]  # the same string, not a copy
-    pd.testing.assert_frame_equal(pd.concat([as_objects, empty]), pd.concat([typed, empty]))

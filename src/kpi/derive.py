@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -292,8 +292,8 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
 UNIT_SUMS = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
 
 
-def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[pd.Index], list[str]]]:
-    """``unit_sums`` but its ``ref``, and what gives the refs of some of its rows (by index): the
+def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[Iterable[int]], list[str]]]:
+    """``unit_sums`` but its ``ref``, and what gives the refs of some of its rows (by row number): the
     places of a sum's cells are the slow part, worked out only for the sums kept."""
     cat = reference.catalogue()
     gaz = reference.gazetteer()
@@ -335,12 +335,13 @@ def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[pd.Index], li
     groups, refs = grouped.ngroup().to_numpy(), parts["source_ref"].to_numpy()  # kept, not the whole parts
     del grouped, parts, rank
 
-    def places(index: pd.Index) -> list[str]:
-        wanted = {int(g): [] for g in index}
+    def places(rows: Iterable[int]) -> list[str]:
+        rows = [int(g) for g in rows]
+        wanted: dict[int, list[str]] = {g: [] for g in rows}
         for group, ref in zip(groups, refs):  # row order within each
             if group in wanted:
                 wanted[group].append(ref)
-        return [span_ref(wanted[int(g)]) for g in index]
+        return [span_ref(wanted[g]) for g in rows]
 
     return sums[columns], places
 
@@ -354,7 +355,7 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     given = obs.loc[obs["area_code"].isin(set(sums["district"])), ["indicator", "area_code", "year", "source_id"]]
     missing = sums.merge(given.rename(columns={"area_code": "district"}), how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
-    missing = missing.assign(ref=places(pd.Index(missing["group"])))
+    missing = missing.assign(ref=places(missing["group"]))
     gaz = reference.gazetteer()
     return pd.DataFrame(
         {
