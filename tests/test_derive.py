@@ -99,3 +99,17 @@ def test_list_counts_and_sums():
         ["partners.area", 2.9, "l.csv:2, 3, 4", "derived"],
     ]
     assert "1 rows without a value left out" in out["note"].iloc[1]
+
+
+def test_derivations_that_find_nothing_leave_years_and_values_typed():
+    """Joined to what the files gave, an empty derivation keeps years whole and values floats: the
+    sums derived next (district totals) are then the same whether or not a baseline exists elsewhere."""
+    from kpi.schema import OBSERVATIONS
+
+    table = obs([("tea.output_fresh", 10200.0, "t", "a!D7")])
+    found = [baselines(table, pd.Series([None])), list_aggregates({}, {}), ratios(table)[0]]
+    for empty in found:
+        assert empty.empty
+        assert dict(empty.dtypes) == dict(OBSERVATIONS.empty().dtypes)
+    joined = pd.concat([table, *found], ignore_index=True)
+    assert (joined["year"].dtype, joined["value"].dtype) == ("int64", "float64")

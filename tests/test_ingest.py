@@ -129,7 +129,7 @@ def test_failed_run_leaves_previous_outputs_intact(data_dir, monkeypatch):
 
 
 def test_joined_text_keeps_the_files_own_strings_where_it_becomes_objects():
-    from kpi.clean import TEXT, inferred
+    from kpi.clean import TEXT, inferred, inferred_kind
     from kpi.ingest import joined_as
     from kpi.schema import OBSERVATIONS
 
@@ -137,12 +137,22 @@ def test_joined_text_keeps_the_files_own_strings_where_it_becomes_objects():
 
     objects = observations(50).astype(dict.fromkeys(TEXT, object))
     typed = inferred(objects)
-    assert all(typed[name].dtype == "str" for name in TEXT)  # text only: pandas' Arrow strings
-    as_str = joined_as(objects, typed, typed.iloc[:3])  # joined to text: stays Arrow text
-    assert all(as_str[name].dtype == "str" for name in TEXT)
-    empty = pd.DataFrame(columns=OBSERVATIONS.columns)  # a derivation that found nothing: object columns
-    as_objects = joined_as(objects, typed, empty)
-    for name in TEXT:
-        assert pd.concat([typed, empty])[name].dtype == object == as_objects[name].dtype
-        assert as_objects[name].iloc[7] is objects[name].iloc[7]  # the same string, not a copy
-    pd.testing.assert_frame_equal(pd.concat([as_objects, empty]), pd.concat([typed, empty]))
+    assert all(typed[name].dtype == "str" == inferred_kind(objects[name]) for name in TEXT)  # pandas' Arrow text
+    as_str = joined_as(objects, typed.iloc[:3])  # joined to text: Arrow text, as pandas infers it
+    pd.testing.assert_frame_equal(as_str, typed)
+    for empty in (pd.DataFrame(columns=OBSERVATIONS.columns), OBSERVATIONS.empty()):  # text as objects
+        as_objects = joined_as(objects, empty)
+        for name in TEXT:
+            assert pd.concat([typed, empty])[name].dtype == object == as_objects[name].dtype
+            assert as_objects[name].iloc[7] is objects[name].iloc[7]  # the same string, not a copy
+        pd.testing.assert_frame_equal(pd.concat([as_objects, empty]), pd.concat([typed, empty]))
+
+
+def test_the_type_pandas_infers_is_found_without_converting_text():
+    import numpy as np
+
+    from kpi.clean import inferred_kind
+
+    for values in (["a", None], ["a", np.nan], ["a", 1], [None, None], [np.nan], [], ["a", pd.NA]):
+        column = pd.Series(values, dtype=object)
+        assert inferred_kind(column) == pd.Series(column.tolist()).dtype, values

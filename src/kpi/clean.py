@@ -84,6 +84,14 @@ def inferred(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{name: pd.Series(frame[name].tolist(), index=frame.index) for name in TEXT})
 
 
+def inferred_kind(column: pd.Series) -> object:
+    """The type pandas infers for a column of Python objects (``inferred``), found by a scan without
+    a copy where the values are text (or missing): pandas' own type for text."""
+    if pd.api.types.infer_dtype(column, skipna=True) == "string":
+        return pd.Series([""]).dtype
+    return pd.Series(column.tolist()).dtype
+
+
 def duplicate_reason(row: dict, others: list[dict]) -> str:
     """Why a value whose key another value of the same source also has is rejected, naming both cells."""
     what = f"two values of {row['indicator']} for {row['year']}"

@@ -98,7 +98,13 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series) -> pd.DataFrame:
                 ),
             }
         )
-    return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
+    return derived_rows(rows)
+
+
+def derived_rows(rows: list[dict]) -> pd.DataFrame:
+    """Derived observations as a table; none is an empty table of the schema's types, so joining it
+    leaves the years whole numbers and the values floats (an untyped one would make both objects)."""
+    return pd.DataFrame(rows, columns=OBSERVATIONS.columns) if rows else OBSERVATIONS.empty()
 
 
 def _ratio_rules(cat: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -158,7 +164,7 @@ def ratios(obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     new = pairs.merge(given, on=cell + ["rule"], how="left", indicator=True)
     new = new[new["_merge"] == "left_only"]
     if new.empty:
-        return pd.DataFrame(columns=OBSERVATIONS.columns), pd.DataFrame(findings, columns=FINDINGS.columns)
+        return OBSERVATIONS.empty(), pd.DataFrame(findings, columns=FINDINGS.columns)
     return _derived_ratios(new), pd.DataFrame(findings, columns=FINDINGS.columns)
 
 
@@ -251,7 +257,7 @@ def list_aggregates(lists: dict[str, pd.DataFrame], specs: dict[str, Layout]) ->
                         "note": how + (f" where {where}" if where else ""),
                     }
                 )
-    return pd.DataFrame(rows, columns=OBSERVATIONS.columns)
+    return derived_rows(rows)
 
 
 def _cell_of(ref: str) -> tuple[str, str, int] | None:

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kpi import config, derive, editions, reads, reference, safety, sources, stamps, summary, validate
+from kpi import config, derive, editions, heap, reads, reference, safety, sources, stamps, summary, validate
 from kpi.book import reader_failure
 from kpi.cells import Cells, Extracted
 from kpi.changes import compare
-from kpi.clean import TEXT, Cleaned, clean_cells, clean_list, inferred, observations_frame
+from kpi.clean import TEXT, Cleaned, clean_cells, clean_list, inferred_kind, observations_frame
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.executors import read_map
@@ -185,11 +185,9 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     missing = sum(c.missing for c in cleaned)
     del parts, cleaned
     files.clear()
-    typed = inferred(obs)  # the observations as derivations have always seen them
-    base = derive.baselines(typed, base_years)
+    base = derive.baselines(obs, base_years)
     listed = derive.list_aggregates(lists, specs)
-    obs = pd.concat([joined_as(obs, typed, base, listed), base, listed], ignore_index=True)
-    del typed
+    obs = pd.concat([joined_as(obs, base, listed), base, listed], ignore_index=True)
     obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
@@ -215,12 +213,15 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     }
 
 
-def joined_as(objects: pd.DataFrame, typed: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
-    """The observations (``typed``) with each text column as joining them to ``others`` makes it:
-    where it becomes Python objects, the very strings of ``objects`` (the files' own), not a new
-    string made from every Arrow value, which a nation's table would hold twice over."""
-    joined = pd.concat([typed.iloc[:0], *(other.iloc[:0] for other in others)]).dtypes  # pandas' own rule
-    return typed.assign(**{name: objects[name] for name in TEXT if joined[name] == np.dtype(object)})
+def joined_as(objects: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
+    """The observations with each text column typed as joining them, typed as pandas infers them
+    (``kpi.clean.inferred``), to ``others`` makes it.  Where that is Python objects, the column
+    keeps the very strings of ``objects`` (the files' own): no Arrow copy is made of it, nor a new
+    string from every Arrow value, which a nation's table would hold twice over."""
+    kinds = {name: inferred_kind(objects[name]) for name in TEXT}
+    joined = pd.concat([objects.iloc[:0].astype(kinds), *(other.iloc[:0] for other in others)]).dtypes  # pandas' rule
+    typed = [name for name in TEXT if joined[name] != np.dtype(object)]
+    return objects.assign(**{name: pd.Series(objects[name].tolist(), index=objects.index) for name in typed})
 
 
 def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> IngestResult:
@@ -229,6 +230,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
     ``mapper`` spreads the reading of the files (e.g. ``kpi.executors.executor("dask", address).map``).
     """
     started = time.perf_counter()
+    heap.return_large_blocks()  # a nation's freed columns go back to the system, not to the heap
     paths = DataPaths.of(data_dir)
     with run_lock(paths.root, "ingest"):
         # Load inputs.
@@ -308,6 +310,7 @@ def write_outputs(result: IngestResult, out: Path, obs_rows: np.ndarray | None =
         else pd.DataFrame(columns=CHANGES.columns)
     )
     write_table(changes, out / "changes.csv")
+    del changes  # a nation's is as large as the observations: its memory serves the reports below
     write_table(result.rejects, out / "rejects.csv")
     write_table(result.findings, out / "findings.csv")
     write_table(result.conflicts, out / "conflicts.csv")
