@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from kpi import labels
-from kpi.runs import ANALYST_TAG, INJECTED_TAG, PAPERMILL_ERROR_TAG, PARAMETERS_TAG
+from kpi import htmlexport, labels
 from kpi.text import fold
 
 if TYPE_CHECKING:
@@ -156,7 +155,7 @@ def body_html(nb: nbformat.NotebookNode, resources_path: Path) -> str:
     from CDNs; the page around it brings its own CSS.
     """
     with _EXPORTING:  # one exporter, shared by the threads of a build: it keeps state while it converts
-        html = _exporter().from_notebook_node(nb, resources={"metadata": {"path": str(resources_path)}})[0]
+        html = htmlexport.exporter().from_notebook_node(nb, resources={"metadata": {"path": str(resources_path)}})[0]
     return without_remote_resources(html)
 
 
@@ -169,23 +168,6 @@ def warm_up() -> None:
     import nbformat
 
     body_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("·")]), Path("."))
-
-
-@functools.lru_cache(maxsize=1)
-def _exporter():
-    """One HTML exporter for every page of a process (making one costs a third of a second)."""
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
-
-    c = Config()
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = {INJECTED_TAG, PAPERMILL_ERROR_TAG, ANALYST_TAG}
-    c.TagRemovePreprocessor.remove_input_tags = {PARAMETERS_TAG}
-    c.HTMLExporter.exclude_input = True
-    c.HTMLExporter.exclude_input_prompt = True
-    c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.embed_images = True  # markdown images from local files become data: URIs
-    return HTMLExporter(config=c, template_name="basic")
 
 
 def without_remote_resources(fragment: str) -> str:
