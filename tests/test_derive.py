@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from kpi.derive import baselines, list_aggregates, ratios
+from kpi.derive import baselines, district_totals, list_aggregates, ratios
 from kpi.layouts import Aggregate, Layout
 
 
@@ -107,9 +107,11 @@ def test_derivations_that_find_nothing_leave_years_and_values_typed():
     from kpi.schema import OBSERVATIONS
 
     table = obs([("tea.output_fresh", 10200.0, "t", "a!D7")])
-    found = [baselines(table, pd.Series([None])), list_aggregates({}, {}), ratios(table)[0]]
+    found = [baselines(table, pd.Series([None])), list_aggregates({}, {}), ratios(table)[0], district_totals(table)]
     for empty in found:
         assert empty.empty
+        assert (empty["year"].dtype, empty["value"].dtype) == ("int64", "float64")
+    for empty in found[:3]:  # rows made one by one: none is the schema's empty table
         assert dict(empty.dtypes) == dict(OBSERVATIONS.empty().dtypes)
     joined = pd.concat([table, *found], ignore_index=True)
     assert (joined["year"].dtype, joined["value"].dtype) == ("int64", "float64")

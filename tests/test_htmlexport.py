@@ -48,22 +48,43 @@ def test_the_lab_templates_notebook_is_converted_with_the_last_pass():
     assert htmlexport.soup_changes(snippet) and ours == reference and 'tabindex="0"' in ours
 
 
+HOSTILE = [  # sources a browser would fetch from another host, written so a plain reading may miss them
+    '<img src="https://cdn.invalid/a.png">',  # no alt text either: the pass gives it one
+    '<img/src="//cdn.invalid/a.png" alt="">',  # attributes after a slash
+    '<img alt="x"src="https://cdn.invalid/a.png">',  # an attribute right after a quote
+    '<img alt="x" /src="https://cdn.invalid/b.png">',
+    '<video poster="data:," alt=""/src="//cdn.invalid/v.mp4"></video>',
+    '<img src="&#104;ttps://cdn.invalid/a.png" alt="">',  # an entity in the address
+    '<img SRC="//cdn.invalid/a.png" alt="">',
+    '<img src="data:image/png;base64,AAAA" srcset="//cdn.invalid/a.png 2x" alt="">',
+    '<iframe srcdoc="&lt;img&#32;src=https://cdn.invalid/j.png&gt;"></iframe>',
+    '<script src="//cdn.invalid/r.js">',  # a script left open
+    "<link rel=stylesheet href=//cdn.invalid/a.css>",
+]
+
+
+@pytest.mark.parametrize("snippet", HOSTILE)
+def test_what_the_last_pass_changes_is_converted_with_it(snippet):
+    """In an output (a cell's HTML is written as it is), or in prose (the Markdown of a cell)."""
+    reference, ours = both(notebook(f"Chè\n\n{snippet}\n", html=KPI_OUTPUT + snippet))
+    assert htmlexport.soup_changes(KPI_OUTPUT + snippet)
+    assert ours == reference  # the page as before, the pass included
+    assert remote_addresses(ours) and not remote_addresses(without_remote_resources(ours))
+
+
 @pytest.mark.parametrize(
     "snippet",
     [
-        '<img src="https://cdn.invalid/a.png">',  # no alt text: the pass gives it one
-        '<img/src="//cdn.invalid/a.png" alt="">',  # attributes after a slash
-        '<img src="&#104;ttps://cdn.invalid/a.png" alt="">',  # an entity in the address
-        '<script src="//cdn.invalid/r.js">',  # a script left open
-        "<link rel=stylesheet href=//cdn.invalid/a.css>",
+        *HOSTILE,
+        '<p style="background:url(//cdn.invalid/a.png)">x</p>',  # neither way reads styles
+        '<svg><image href="//cdn.invalid/a.png"/></svg>',
+        '<p>the poster: "a" &amp; src=b</p>',  # the names in prose: the quick way is cautious
     ],
 )
-def test_what_the_last_pass_changes_is_converted_with_it(snippet):
-    """In an output (a cell's HTML is written as it is), or in prose (the Markdown of a cell)."""
-    assert htmlexport.soup_changes(snippet)
-    reference, ours = both(notebook(f"Chè\n\n{snippet}\n", html=KPI_OUTPUT + snippet))
-    assert ours == reference
-    assert remote_addresses(ours) and not remote_addresses(without_remote_resources(ours))
+def test_the_quick_way_lets_by_no_address_the_pass_would_have_defused(snippet):
+    reference, ours = both(notebook("Chè", html=KPI_OUTPUT + snippet))
+    assert remote_addresses(without_remote_resources(ours)) == remote_addresses(without_remote_resources(reference))
+    assert str(BeautifulSoup(ours, features="html.parser")) == reference
 
 
 def remote_addresses(page: str) -> list[str]:
@@ -72,5 +93,7 @@ def remote_addresses(page: str) -> list[str]:
     for tag in BeautifulSoup(page, features="html.parser").find_all(True):
         for name, value in tag.attrs.items():
             if name in ("src", "srcset", "poster") or (tag.name == "link" and name == "href"):
-                found += [value] if re.match(r"\s*(?:https?:)?//", str(value), re.I) else []
+                found += [value] if re.search(r"(?:^|\s)(?:https?:)?//", str(value), re.I) else []
+            elif name == "srcdoc":  # a document of its own
+                found += remote_addresses(value)
     return found

@@ -68,18 +68,19 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series) -> pd.DataFrame:
     cat = reference.catalogue()
     increases = obs.assign(base_year=base_years.values)
     increases = increases[increases["indicator"].map(cat["increase_of"]).fillna("") != ""]
+    if increases.empty:
+        return derived_rows([])
+    levels = obs[obs["indicator"].isin(set(cat.loc[increases["indicator"], "increase_of"]))]
+    first: dict[tuple, int] = {}  # (level, area, year, source) → the row of its first value
+    for row, key in enumerate(zip(*(levels[c] for c in ("indicator", "area_code", "year", "source_id")))):
+        first.setdefault(key, row)
     rows = []
     for inc in increases.itertuples(index=False):
         level_id = cat.loc[inc.indicator, "increase_of"]
-        level = obs[
-            (obs["indicator"] == level_id)
-            & (obs["area_code"] == inc.area_code)
-            & (obs["year"] == inc.year)
-            & (obs["source_id"] == inc.source_id)
-        ]
-        if level.empty or pd.isna(inc.base_year):
+        row = first.get((level_id, inc.area_code, inc.year, inc.source_id))
+        if row is None or pd.isna(inc.base_year):
             continue
-        lv = level.iloc[0]
+        lv = levels.iloc[row]
         base = int(inc.base_year)
         rows.append(
             {
@@ -363,7 +364,7 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     missing = missing[missing["_merge"] == "left_only"]
     missing = missing.assign(ref=places(missing["group"]))
     gaz = reference.gazetteer()
-    return pd.DataFrame(
+    totals = pd.DataFrame(
         {
             "indicator": missing["indicator"],
             "area_code": missing["district"],
@@ -381,3 +382,5 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
         },
         columns=OBSERVATIONS.columns,
     )
+    # none: years and values of the schema's types all the same (the text columns as the join gives them)
+    return totals if len(totals) else totals.astype({"year": "int64", "value": "float64"})

@@ -5,11 +5,15 @@ freed, but once such a block is freed it raises that threshold to the block's si
 32 MiB).  After the first column of a nation's table is freed, the next ones (a million rows
 of 8 bytes: 9.7 MB) come from the heap instead, and what they leave behind when freed stays
 in the process: the ingest of 1,400 workbooks peaked at 1.04 to 1.07 GiB, and at 0.92 GiB with
-the threshold held at ``LARGE_BLOCK`` (sampled per stage, ``ru_maxrss``).  Blocks under it (a
-province's columns) are served as before, so smaller runs take no extra system calls.
+the threshold held at ``LARGE_BLOCK`` (sampled per stage, ``ru_maxrss``).  Smaller blocks (a
+province's columns) come from the heap as glibc's raised threshold would have them come
+anyway once the first large block is freed.  The setting lasts for the rest of the process
+(a build, or a kernel that called ``ingest.run``) and its forked readers: it only changes
+where large blocks come from, not what a program sees.
 
-A threshold the user set (``MALLOC_MMAP_THRESHOLD_``) is left as it is; off glibc nothing is
-done.
+A threshold the user set (``MALLOC_MMAP_THRESHOLD_``, or ``mmap_threshold`` in
+``GLIBC_TUNABLES``) is left as it is; off Linux nothing is done, and on a C library whose
+``mallopt`` does nothing (musl) the call says so.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ def return_large_blocks() -> bool:
     """Hold glibc's threshold for mapped blocks at ``LARGE_BLOCK`` for this process (and the
     processes it forks); True when it was set here."""
     if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    if "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

@@ -7,11 +7,9 @@ images without ``alt`` a placeholder text and the cells of the lab template's no
 the conversion (0.57 of 0.65 s for the six reports of a build) and, with the basic template
 and images that all have alt text, it changes nothing but how the same document is written:
 quotes, entities, empty tags.  ``Exporter`` skips it unless the page has something it would
-change or something the page's filter of remote resources (``kpi.render``) reads more surely
-once the document is written out again: an image without alt text, the lab template's
-notebook, a script or stylesheet link, a tag whose attributes follow a slash, a source address
-holding an entity.  Then the
-page is converted by ``HTMLExporter`` itself, pass included.
+change, or anything the page's filter of remote resources (``kpi.render``) could read otherwise
+once the document is written out again (``soup_changes``): then the page is converted by
+``HTMLExporter`` itself, pass included, as before.
 """
 
 from __future__ import annotations
@@ -25,17 +23,27 @@ from kpi.runs import ANALYST_TAG, INJECTED_TAG, PAPERMILL_ERROR_TAG, PARAMETERS_
 SOUP_CHANGES = re.compile(
     r"<img\b(?![^>]*\salt\s*=)[^>]*>"  # an image without alt text: the pass gives it one
     r"|jp-Notebook"  # the lab template's notebook: the pass makes its cells focusable
-    r"|<(?:script|link)\b"  # what the filter removes whole: it reads them surely once closed and quoted
-    r"|<[a-z][^\s/>]*/[^\s>]"  # attributes after a slash (<img/src=…>): written out with spaces
-    r"|\s(?:src|srcset|poster)\s*=\s*[\"']?[^\"'\s>]*&",  # an address with an entity: written out decoded
+    r"|<(?:script|link)\b",  # what the filter removes whole: it reads them surely once closed and quoted
     re.I,
 )
 
+# a chart or embedded image as kpi and nbconvert write one: the only source the quick way lets by
+DATA_SOURCE = re.compile(r'\ssrc="data:image/(?:svg\+xml|png|jpeg|gif);base64,[A-Za-z0-9+/=]*"')
+
+DATA_VALUE = re.compile(r'="data:[^"]*"')  # any other data URI (a download): its letters are no names
+
+SOURCE_NAME = re.compile(r"src|poster", re.I)  # src, srcset, srcdoc, poster: anywhere, even in text
+
 
 def soup_changes(html: str) -> bool:
-    """Whether nbconvert's last pass would change ``html`` as a document, or write an address out
-    otherwise than it stands (see the module's text)."""
-    return SOUP_CHANGES.search(html) is not None
+    """Whether nbconvert's last pass could change ``html`` as a document, or make the filter of remote
+    resources read an address it would miss as the page stands: anything above, or any source
+    (``src``, ``srcset``, ``srcdoc``, ``poster``, in any case, after any character, in text too)
+    that is not a data URI written as kpi and nbconvert write them.  Cautious: a page it flags
+    only takes the slower way."""
+    if SOUP_CHANGES.search(html):
+        return True
+    return SOURCE_NAME.search(DATA_VALUE.sub('=""', DATA_SOURCE.sub(" ", html))) is not None
 
 
 @functools.lru_cache(maxsize=1)
