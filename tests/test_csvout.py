@@ -75,3 +75,10 @@ def test_floats_made_text_once_each_keep_their_sign_and_width():
     frame = pd.DataFrame({"x": [0.0, -0.0, 0.1, 0.0, float("nan")], "y": np.array([0.1, 0.1, -0.0, 2, 3], "float32")})
     assert csv_bytes(frame) == b"x,y\n0.0,0.1\n-0.0,0.1\n0.1,-0.0\n0.0,2.0\n,3.0\n"
     assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def test_equal_objects_of_other_types_keep_their_own_text():
+    """1, 1.0 and True are equal (one distinct value to pandas): each is still written as csv writes it."""
+    frame = pd.DataFrame({"v": pd.Series([1, 1.0, True, "1", None, 0.0, -0.0], dtype=object), "t": "a,b"})
+    assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    assert csv_bytes(frame).decode().splitlines()[1:4] == ['1,"a,b"', '1.0,"a,b"', 'True,"a,b"']

@@ -44,27 +44,40 @@ def _object_text(values) -> list[str]:
 
 
 def _column_text(column: pd.Series) -> pa.Array:
-    """A column of a type ``_handled`` as the text pandas writes for it (missing values empty)."""
+    """A column of a type ``_handled`` as the fields pandas writes for it: missing values empty,
+    text quoted where it must be (numbers and truth values never need it)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
     dtype = column.dtype
-    if isinstance(dtype, pd.StringDtype):
-        return pc.fill_null(pa.array(column.to_numpy(dtype=object, na_value=None), pa.large_string()), "")
+    if isinstance(dtype, pd.StringDtype) or dtype.kind == "O":
+        return _distinct_fields(column)
     values = column.to_numpy()
     if dtype.kind == "f":
         return pc.if_else(pa.array(np.isnan(values)), "", _distinct_text(values))
     if dtype.kind in "iu":
         return pa.array(values).cast(pa.large_string())  # the digits numpy's str gives
-    if dtype.kind == "b":
-        return pa.array(values.astype(str), pa.large_string())
-    try:
-        text = pa.array(values, pa.large_string(), from_pandas=True)  # text and missing values only
+    return pa.array(values.astype(str), pa.large_string())
+
+
+def _distinct_fields(column: pd.Series) -> pa.Array:
+    """A text (or object) column's fields, each distinct value made text and quoted once.
+
+    Objects that are equal but not of one type (1, 1.0 and True) would share one text: a
+    column that is not all text and missing values is written value by value instead."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, distinct = pd.factorize(column)
+    try:  # text and missing values only
+        text = pa.array(pd.Series(distinct).to_numpy(dtype=object), pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array(_object_text(values), pa.large_string())
-    return pc.fill_null(text, "")
+        return _quoted(pa.array(_object_text(column.to_numpy()), pa.large_string()))
+    fields = _quoted(pc.fill_null(text, "")).take(pa.array(codes, mask=codes < 0))
+    return pc.fill_null(fields, "")
 
 
 def _distinct_text(values) -> pa.Array:
@@ -116,7 +129,7 @@ def _rows(frame: pd.DataFrame) -> memoryview:
 
     columns = [_column_text(frame[name]) for name in frame.columns]
     text = functools.partial(pa.scalar, type=pa.large_string())
-    lines = pc.binary_join_element_wise(*map(_quoted, columns), text(","))
+    lines = pc.binary_join_element_wise(*columns, text(","))
     lines = pc.binary_join_element_wise(lines, text("\n"), text(""))
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     first, last = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
