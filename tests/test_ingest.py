@@ -156,3 +156,8 @@ def test_the_type_pandas_infers_is_found_without_converting_text():
     for values in (["a", None], ["a", np.nan], ["a", 1], [None, None], [np.nan], [], ["a", pd.NA]):
         column = pd.Series(values, dtype=object)
         assert inferred_kind(column) == pd.Series(column.tolist()).dtype, values
+
+
+def test_the_time_of_the_schema_validation_is_told_apart(ingested):
+    """What ``make bench`` reports as the validation's share of an ingest: within derive and check."""
+    assert 0 < ingested.validation_seconds < ingested.stages["derive and check"] < ingested.seconds

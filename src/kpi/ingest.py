@@ -44,6 +44,7 @@ class IngestResult:
     out_dir: Path
     summary_lines: list[str] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)  # seconds: read and clean, process, write
+    validation_seconds: float = 0.0  # the observations checked against their schema (in derive and check)
 
     @property
     def exit_code(self) -> int:
@@ -191,7 +192,9 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
+    checking = time.perf_counter()
     obs = validate.validate_observations(obs[OBSERVATIONS.columns])
+    validated = time.perf_counter() - checking
     complete = {sid: spec.complete_breakdown for sid, spec in layouts.items()}
     findings = pd.concat(
         [
@@ -210,6 +213,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
         "lists": lists,
         "sources": sources_table(records),
         "missing": missing,
+        "validation_seconds": validated,
     }
 
 
@@ -262,6 +266,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             seconds=0.0,
             data_version=reads.data_version(tables["observations"], rows),
             out_dir=paths.processed,
+            validation_seconds=tables["validation_seconds"],
         )
         with staged_folder(paths.processed) as out:
             write_outputs(result, out, rows)
