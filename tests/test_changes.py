@@ -115,3 +115,26 @@ def test_a_year_without_any_data_is_an_error_naming_the_years_present():
             2030,
             priority={"r": 1},
         )
+
+
+def test_rows_in_any_order_give_the_same_changes():
+    """With one value per cell no source is picked; the table is in the order of indicator and
+    area whatever the order of the rows (synthetic values, fixed seed)."""
+    import random
+
+    rng = random.Random(3)
+    rows = [
+        (i, y, float(rng.randint(1, 500)), "ha", rng.choice(["reported", "estimate"]), "r")
+        for i in ("tea.area", "crops.rice_area", "fish.tanks", "tea.output_fresh")
+        for y in (2012, 2022)
+        if rng.random() < 0.85
+    ]
+    table = obs(rows)
+    table = pd.concat([table, table.assign(area_code="03413", area_name="Xã Sơn Bình")], ignore_index=True)
+    base = compare(table, 2012, 2022, priority={"r": 1})
+    for seed in range(5):
+        shuffled = table.sample(frac=1, random_state=seed)
+        pd.testing.assert_frame_equal(compare(shuffled, 2012, 2022, priority={"r": 1}), base)
+    assert list(base["indicator"]) == sorted(base["indicator"])
+    twice = pd.concat([table, table.assign(source_id="p", value=table["value"] + 1)], ignore_index=True)
+    pd.testing.assert_frame_equal(compare(twice, 2012, 2022, priority={"r": 1, "p": 3}), base)  # r wins

@@ -91,11 +91,12 @@ def compare(
     if table.empty:
         return pd.DataFrame(columns=CHANGES.columns)
     _refuse_two_areas_under_one_code(table, baseline, target)
-    if priority is None and table.duplicated(["indicator", "area_code", "year"]).any():
-        from kpi.api import load_priorities
+    if table.duplicated(["indicator", "area_code", "year"]).any():  # else every row is its cell's only value
+        if priority is None:
+            from kpi.api import load_priorities
 
-        priority = load_priorities()
-    table = pick(table, priority or {})
+            priority = load_priorities()
+        table = pick(table, priority)
     if "note" not in table:
         table = table.assign(note="")
     ends = ["value", "status", "source_id", "source_ref", "unit", "area_name", "note"]
