@@ -110,3 +110,42 @@ def test_the_schema_names_the_column_and_the_value(change, named):
 def test_a_table_of_the_schema_passes_with_its_types():
     checked = validate_observations(pd.DataFrame([ROW, {**ROW, "year": "2021"}]))
     assert checked["year"].tolist() == [2022, 2021] and checked["year"].dtype == "int64"
+
+
+def test_text_columns_are_checked_once_per_distinct_value_with_the_same_failures():
+    """Each rule on distinct values gives what it gives on every value: the same failures, in the
+    order the values first come (random columns of a fixed seed, with missing, empty, unknown and
+    non-text values, as objects and as Arrow text)."""
+    import random
+
+    import numpy as np
+
+    from kpi import schema, validate
+
+    def every_value(field, column, sets):  # the rule as written for one value at a time
+        empty = column.isna() | (column == "")
+        failures = [("not empty", v) for v in column[empty].head(validate.MAX_LISTED)] if field.required else []
+        present = column[~empty]
+        if field.vocabulary:
+            unknown = present[~present.isin(sets[field.vocabulary])].unique()[: validate.MAX_LISTED]
+            failures += [(f"in {field.vocabulary}", v) for v in unknown]
+        return failures
+
+    rng = random.Random(11)
+    sets = {"areas": {"106", "03413", "03421"}, "units": {"ha", "t"}}
+    pool = ["106", "03413", "03421", "ha", "t", "", None, np.nan, "999", "Xã X", 106, 7.5, "  "]
+    fields = [
+        schema.Field("area_code", "string", "", required=True, vocabulary="areas"),
+        schema.Field("unit", "string", "", required=False, vocabulary="units"),
+        schema.Field("note", "string", "", required=True),
+    ]
+    for _ in range(200):
+        values = [rng.choice(pool) for _ in range(rng.randint(0, 60))]
+        for column in (
+            pd.Series(values, dtype=object),
+            pd.Series([v for v in values if isinstance(v, str) or v is None], dtype="str"),
+        ):
+            for field in fields:
+                expected = every_value(field, column, sets)
+                got = validate._text_failures(field, column, sets)
+                assert [(c, str(v)) for c, v in got] == [(c, str(v)) for c, v in expected], (field.name, values)
