@@ -19,10 +19,15 @@ import math
 
 import pandas as pd
 
+from kpi.columns import per_distinct
 from kpi.errors import KpiError, UnitMismatch
 from kpi.schema import CHANGES
 
 SKIP_SUFFIXES = (".increase", ".printed")  # printed increases and printed shares are inputs, not series
+
+
+def _skipped(indicators: pd.Series) -> pd.Series:
+    return indicators.str.endswith(SKIP_SUFFIXES)
 
 
 def cagr(start: float, end: float, years: int) -> float:
@@ -83,7 +88,7 @@ def compare(
     check_years(obs, baseline, target)
     table = _of_area(
         obs,
-        obs[obs["year"].isin([baseline, target]) & ~obs["indicator"].str.endswith(SKIP_SUFFIXES)],
+        obs[obs["year"].isin([baseline, target]) & ~per_distinct(obs["indicator"], _skipped)],
         area,
         baseline,
         target,
@@ -91,12 +96,11 @@ def compare(
     if table.empty:
         return pd.DataFrame(columns=CHANGES.columns)
     _refuse_two_areas_under_one_code(table, baseline, target)
-    if table.duplicated(["indicator", "area_code", "year"]).any():  # else every row is its cell's only value
-        if priority is None:
-            from kpi.api import load_priorities
+    if priority is None and table.duplicated(["indicator", "area_code", "year"]).any():
+        from kpi.api import load_priorities
 
-            priority = load_priorities()
-        table = pick(table, priority)
+        priority = load_priorities()
+    table = pick(table, priority or {})
     if "note" not in table:
         table = table.assign(note="")
     ends = ["value", "status", "source_id", "source_ref", "unit", "area_name", "note"]

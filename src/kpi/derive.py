@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from kpi import reference
+from kpi.columns import per_distinct
 from kpi.layouts import Layout
 from kpi.schema import FINDINGS, OBSERVATIONS
 from kpi.text import format_number
@@ -67,7 +68,7 @@ def baselines(obs: pd.DataFrame, base_years: pd.Series) -> pd.DataFrame:
     """
     cat = reference.catalogue()
     increases = obs.assign(base_year=base_years.values)
-    increases = increases[increases["indicator"].map(cat["increase_of"]).fillna("") != ""]
+    increases = increases[per_distinct(increases["indicator"], lambda i: i.map(cat["increase_of"]).fillna("") != "")]
     if increases.empty:
         return derived_rows([])
     levels = obs[obs["indicator"].isin(set(cat.loc[increases["indicator"], "increase_of"]))]
@@ -305,7 +306,7 @@ def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[Iterable[int]
     cat = reference.catalogue()
     gaz = reference.gazetteer()
     needed = ["indicator", "area_code", "year", "value", "unit", "status", "source_id", "source_ref"]
-    additive = obs.loc[obs["indicator"].map(cat["aggregation"]) == "sum", needed]
+    additive = obs.loc[per_distinct(obs["indicator"], lambda i: i.map(cat["aggregation"]) == "sum"), needed]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     districts = set(districts)
     columns = UNIT_SUMS[:-1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kpi import reference, schema
+from kpi.columns import per_distinct
 from kpi.derive import plain_number
 from kpi.errors import KpiError
 from kpi.schema import FINDINGS
@@ -120,7 +121,7 @@ def validate_table(table: schema.Table, frame: pd.DataFrame, sets: dict[str, set
 def validate_observations(obs: pd.DataFrame) -> pd.DataFrame:
     """The observations checked against ``kpi.schema.OBSERVATIONS`` and each in its indicator's unit."""
     obs = validate_table(schema.OBSERVATIONS, obs)
-    wrong = obs[obs["unit"] != obs["indicator"].map(reference.catalogue()["unit"])]
+    wrong = obs[obs["unit"] != per_distinct(obs["indicator"], lambda i: i.map(reference.catalogue()["unit"]))]
     if len(wrong):
         lines = [
             f"unit: the catalogue unit of {r.indicator} failed for {r.unit!r}"
@@ -161,7 +162,8 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame
     cat = reference.catalogue()
     areas = reference.gazetteer().areas
     additive = obs[
-        (obs["indicator"].map(cat["aggregation"]) == "sum") & ~obs["area_code"].str.contains("+", regex=False)
+        per_distinct(obs["indicator"], lambda i: i.map(cat["aggregation"]) == "sum")
+        & ~per_distinct(obs["area_code"], lambda a: a.str.contains("+", regex=False))
     ]
     parts = additive.assign(parent=_parents(additive, areas).values)
     parts = parts[parts["parent"] != ""]
