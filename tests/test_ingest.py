@@ -129,14 +129,14 @@ def test_failed_run_leaves_previous_outputs_intact(data_dir, monkeypatch):
 
 
 def test_joined_text_keeps_the_files_own_strings_where_it_becomes_objects():
-    from kpi.clean import TEXT, inferred, inferred_kind
+    from kpi.clean import TEXT, inferred_kind
     from kpi.ingest import joined_as
     from kpi.schema import OBSERVATIONS
 
     from .test_reads import observations
 
     objects = observations(50).astype(dict.fromkeys(TEXT, object))
-    typed = inferred(objects)
+    typed = objects.assign(**{name: pd.Series(objects[name].tolist()) for name in TEXT})  # as pandas infers them
     assert all(typed[name].dtype == "str" == inferred_kind(objects[name]) for name in TEXT)  # pandas' Arrow text
     as_str = joined_as(objects, typed.iloc[:3])  # joined to text: Arrow text, as pandas infers it
     pd.testing.assert_frame_equal(as_str, typed)

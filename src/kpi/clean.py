@@ -66,8 +66,8 @@ def observations_frame(parts: list[Cleaned], objects: bool = False) -> tuple[pd.
     """The observations of cleaned files as one frame, and the base year of each row (of increases).
 
     Text columns are typed as pandas infers them from the values (Arrow strings for text only),
-    or with ``objects`` kept as the Python strings the files gave (``kpi.ingest.process``: see
-    ``inferred``).
+    or with ``objects`` kept as the Python strings the files gave (``kpi.ingest.process``, which
+    types them as joining them makes them: ``kpi.ingest.joined_as``).
     """
     if not any(len(part.columns["source_ref"]) for part in parts):
         frame = pd.DataFrame([], columns=KEPT).astype(TYPES)
@@ -78,15 +78,9 @@ def observations_frame(parts: list[Cleaned], objects: bool = False) -> tuple[pd.
     return frame[OBSERVATIONS.columns], frame["base_year"]
 
 
-def inferred(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its text columns of Python objects typed as pandas infers them from the values
-    (what ``observations_frame`` gives without ``objects``)."""
-    return frame.assign(**{name: pd.Series(frame[name].tolist(), index=frame.index) for name in TEXT})
-
-
 def inferred_kind(column: pd.Series) -> object:
-    """The type pandas infers for a column of Python objects (``inferred``), found by a scan without
-    a copy where the values are text (or missing): pandas' own type for text."""
+    """The type pandas infers for a column of Python objects (``pd.Series(column.tolist())``'s), found
+    by a scan without a copy where the values are text (or missing): pandas' own type for text."""
     if pd.api.types.infer_dtype(column, skipna=True) == "string":
         return pd.Series([""]).dtype
     return pd.Series(column.tolist()).dtype

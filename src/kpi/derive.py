@@ -310,7 +310,8 @@ def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[Iterable[int]
     districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
     districts = set(districts)
     columns = UNIT_SUMS[:-1]
-    none = (pd.DataFrame(columns=columns), lambda index: [])
+    # none: years and values of the schema's types all the same, so that joining them keeps them typed
+    none = (pd.DataFrame(columns=columns).astype({"year": "int64", "value": "float64"}), lambda index: [])
     if additive.empty:
         return none
     eras = {int(year): reference.era_of_year(int(year)) for year in set(additive["year"])}
@@ -365,7 +366,7 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     missing = missing[missing["_merge"] == "left_only"]
     missing = missing.assign(ref=places(missing["group"]))
     gaz = reference.gazetteer()
-    totals = pd.DataFrame(
+    return pd.DataFrame(
         {
             "indicator": missing["indicator"],
             "area_code": missing["district"],
@@ -383,5 +384,3 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
         },
         columns=OBSERVATIONS.columns,
     )
-    # none: years and values of the schema's types all the same (the text columns as the join gives them)
-    return totals if len(totals) else totals.astype({"year": "int64", "value": "float64"})

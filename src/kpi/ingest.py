@@ -218,10 +218,11 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
 
 
 def joined_as(objects: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
-    """The observations with each text column typed as joining them, typed as pandas infers them
-    (``kpi.clean.inferred``), to ``others`` makes it.  Where that is Python objects, the column
-    keeps the very strings of ``objects`` (the files' own): no Arrow copy is made of it, nor a new
-    string from every Arrow value, which a nation's table would hold twice over."""
+    """The observations (text as Python objects) with each text column of the type that joining
+    them to ``others`` gives when they are typed as pandas infers them (``kpi.clean.inferred_kind``).
+    Where that type is Python objects, the column keeps the very strings of ``objects`` (the
+    files' own): no Arrow copy is made of it, nor a new string from every Arrow value, which a
+    nation's table would hold twice over."""
     kinds = {name: inferred_kind(objects[name]) for name in TEXT}
     joined = pd.concat([objects.iloc[:0].astype(kinds), *(other.iloc[:0] for other in others)]).dtypes  # pandas' rule
     typed = [name for name in TEXT if joined[name] != np.dtype(object)]
