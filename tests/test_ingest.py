@@ -112,6 +112,25 @@ def test_cli_ingest_exits_zero_and_prints_a_summary(data_dir):
     assert "by theme:  crops" in run.stdout
 
 
+def test_the_command_exits_with_the_code_of_main_and_frozen_objects(tmp_path, monkeypatch, capsys):
+    import gc
+
+    from kpi import cli
+
+    missing = tmp_path / "no-such-data"
+    monkeypatch.setattr(sys, "argv", ["kpi", "ingest", "--data-dir", str(missing)])
+    expected = cli.main(["ingest", "--data-dir", str(missing)])
+    assert expected != 0
+    try:
+        with pytest.raises(SystemExit) as stop:
+            cli.command()
+        assert stop.value.code == expected
+        assert gc.get_freeze_count() > 0  # the exit skips a last collection over all of them
+    finally:
+        gc.unfreeze()
+    assert capsys.readouterr().err.count("kpi ingest: error:") == 2
+
+
 def test_failed_run_leaves_previous_outputs_intact(data_dir, monkeypatch):
     from kpi import ingest
 

@@ -7,10 +7,11 @@ command exits non-zero; ``--debug`` shows the Python traceback as well.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from kpi.errors import DEBUG_ENV, UNEXPECTED_EXIT
 
@@ -282,5 +283,18 @@ def main(argv: list[str] | None = None) -> int:
         return UNEXPECTED_EXIT
 
 
+def command() -> NoReturn:
+    """The ``kpi`` command: ``main`` on the command line's arguments, then exit with its code.
+
+    Everything the command made is frozen out of the garbage collector first: at exit Python
+    would otherwise walk every object a build or an ingest left (pandas, nbconvert, the data)
+    once more, 0.2 s at the end of ``kpi build``.  Only the exit is quicker: objects are
+    finalised, files flushed and ``atexit`` handlers run as before.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()
