@@ -132,6 +132,15 @@ def _of_area(obs: pd.DataFrame, table: pd.DataFrame, area: object, baseline: int
     return table
 
 
+def _powers(bases: pd.Series, exponent: float) -> pd.Series:
+    """``bases ** exponent`` by the C library's ``pow``, as ``cagr`` takes it, value by value.
+
+    numpy's own power differs in the last digit from one processor to another (it has its own
+    code for AVX-512), so the same data would give a different ``changes.csv`` on another machine.
+    """
+    return pd.Series([b**exponent for b in bases.tolist()], index=bases.index, dtype=float)
+
+
 def _table(both: pd.DataFrame, baseline: int, target: int) -> pd.DataFrame:
     """The changes table from both ends joined (``_b``, ``_t`` columns)."""
     bv, tv = both["value_b"].astype(float), both["value_t"].astype(float)
@@ -156,7 +165,7 @@ def _table(both: pd.DataFrame, baseline: int, target: int) -> pd.DataFrame:
             "target_ref": both["source_ref_t"].fillna(""),
             "change_abs": tv - bv,
             "change_pct": ((tv - bv) / bv * 100).where(bv != 0),
-            "cagr_pct": ((growth ** (1 / years) - 1) * 100).where(complete),
+            "cagr_pct": ((_powers(growth, 1 / years) - 1) * 100).where(complete),
             "complete": complete,
             "baseline_note": both["note_b"].fillna(""),
             "target_note": both["note_t"].fillna(""),
