@@ -138,3 +138,18 @@ def test_rows_in_any_order_give_the_same_changes():
     assert list(base["indicator"]) == sorted(base["indicator"])
     twice = pd.concat([table, table.assign(source_id="p", value=table["value"] + 1)], ignore_index=True)
     pd.testing.assert_frame_equal(compare(twice, 2012, 2022, priority={"r": 1, "p": 3}), base)  # r wins
+
+
+def test_the_yearly_growth_is_the_same_number_on_every_processor():
+    """Each CAGR is exactly ``cagr`` of its two ends (the C library's pow), not numpy's power,
+    whose AVX-512 code differs in the last digits: changes.csv would differ from machine to machine."""
+    import random
+
+    from kpi.changes import cagr
+
+    rng = random.Random(7)
+    ends = [(rng.uniform(0.5, 5000), rng.uniform(0.5, 5000)) for _ in range(400)]
+    rows = [(f"x.i{n}", y, v, "t", "reported", "r") for n, pair in enumerate(ends) for y, v in zip((2012, 2022), pair)]
+    out = compare(obs(rows), 2012, 2022, priority={"r": 1}).set_index("indicator")
+    got = [out.loc[f"x.i{n}", "cagr_pct"] for n in range(len(ends))]
+    assert got == [cagr(b, t, 10) for b, t in ends]
