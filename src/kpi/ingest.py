@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kpi import config, derive, editions, heap, reads, reference, safety, sources, stamps, summary, validate
+from kpi.beside import Beside
 from kpi.book import reader_failure
 from kpi.cells import Cells, Extracted
 from kpi.changes import compare
@@ -165,13 +166,13 @@ def sources_table(records: list[reference.SourceRecord]) -> pd.DataFrame:
 
 
 def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]]) -> dict:
-    """Derive, validate and compare sources over the cleaned files: the tables ingest writes.
+    """Derive and validate the observations of the cleaned files; the rejects, lists and sources
+    with them (``check`` adds the findings and the conflicts).
 
     ``files`` is consumed (emptied) once its tables are joined, so a nation-sized ingest does
     not hold every file's table twice.
     """
     layouts = {r.source_id: layout_of(r.meta["layout"]) for r in records}
-    priority = {r.source_id: r.priority for r in records}
     parts = [part for part, _ in files]
     cleaned = [c for _, c in files]
     rejects = [pd.DataFrame(p.rejects, columns=REJECTS.columns) for p in parts] + [c.rejects for c in cleaned]
@@ -195,26 +196,31 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     checking = time.perf_counter()
     obs = validate.validate_observations(obs[OBSERVATIONS.columns])
     validated = time.perf_counter() - checking
-    complete = {sid: spec.complete_breakdown for sid, spec in layouts.items()}
-    findings = pd.concat(
+    return {
+        "observations": obs,
+        "rejects": pd.concat(rejects, ignore_index=True),
+        "findings": ratio_findings,  # the checks add theirs (``check``)
+        "lists": lists,
+        "sources": sources_table(records),
+        "missing": missing,
+        "validation_seconds": validated,
+    }
+
+
+def check(tables: dict, records: list[reference.SourceRecord]) -> None:
+    """The findings of the checks over the final observations, and the conflicts between sources."""
+    obs = tables["observations"]
+    complete = {r.source_id: layout_of(r.meta["layout"]).complete_breakdown for r in records}
+    tables["findings"] = pd.concat(
         [
-            ratio_findings,
+            tables["findings"],
             validate.breakdown_sums(obs, complete),
             validate.identities(obs),
             sources.echoes(obs),
         ],
         ignore_index=True,
     )
-    return {
-        "observations": obs,
-        "rejects": pd.concat(rejects, ignore_index=True),
-        "findings": findings,
-        "conflicts": sources.conflicts(obs, priority),
-        "lists": lists,
-        "sources": sources_table(records),
-        "missing": missing,
-        "validation_seconds": validated,
-    }
+    tables["conflicts"] = sources.conflicts(obs, {r.source_id: r.priority for r in records})
 
 
 def joined_as(objects: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
@@ -251,26 +257,30 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
         if problems:  # named as the user gave the folder: data/raw, d3/raw, /srv/kpi/data/raw
             raise SourceError(str(paths.raw), problems, unexpected)
         read_s = time.perf_counter()
-        # Process data.
-        tables = process(records, parts)
-        process_s = time.perf_counter()
-        # Save outputs.
-        rows = reads.row_hashes(tables["observations"])  # for the data version and the fingerprints
-        result = IngestResult(
-            observations=tables["observations"],
-            rejects=tables["rejects"],
-            findings=tables["findings"],
-            conflicts=tables["conflicts"],
-            lists=tables["lists"],
-            sources=tables["sources"],
-            missing_cells=tables["missing"],
-            seconds=0.0,
-            data_version=reads.data_version(tables["observations"], rows),
-            out_dir=paths.processed,
-            validation_seconds=tables["validation_seconds"],
-        )
         with staged_folder(paths.processed) as out:
-            write_outputs(result, out, rows)
+            # Process data; once the observations are final they are written beside (kpi.beside).
+            tables = process(records, parts)
+            obs = tables["observations"]
+            with Beside(lambda: write_observations(obs, out)) as written:
+                check(tables, records)
+                process_s = time.perf_counter()
+                # Save outputs.
+                write_tables(tables, out)
+                rows = written.result()  # the observations' row hashes: the data version and the fingerprints
+            result = IngestResult(
+                observations=obs,
+                rejects=tables["rejects"],
+                findings=tables["findings"],
+                conflicts=tables["conflicts"],
+                lists=tables["lists"],
+                sources=tables["sources"],
+                missing_cells=tables["missing"],
+                seconds=0.0,
+                data_version=reads.data_version(obs, rows),
+                out_dir=paths.processed,
+                validation_seconds=tables["validation_seconds"],
+            )
+            write_reports(result, out, rows)
             write_json({"inputs": inputs, "data_version": result.data_version}, out / stamps.STAMP_FILE)
         editions.snapshot(result.data_version, paths.root)  # the overview lists what changed since the last one
         result.seconds = time.perf_counter() - started
@@ -304,11 +314,17 @@ def run_if_changed(
     return result.data_version
 
 
-def write_outputs(result: IngestResult, out: Path, obs_rows: np.ndarray | None = None) -> None:
-    obs = result.observations
+def write_observations(obs: pd.DataFrame, out: Path) -> np.ndarray:
+    """``observations.csv`` and ``.parquet``; the rows' hashes (``kpi.reads.row_hashes``)."""
     write_table(obs, out / "observations.csv")
     obs.to_parquet(out / "observations.parquet", index=False)
-    priority = dict(zip(result.sources["source_id"], result.sources["priority"]))
+    return reads.row_hashes(obs)
+
+
+def write_tables(tables: dict, out: Path) -> None:
+    """The changes 2012 -> 2022, the rejects, findings, conflicts, sources and lists."""
+    obs = tables["observations"]
+    priority = dict(zip(tables["sources"]["source_id"], tables["sources"]["priority"]))
     ends = {config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR}
     changes = (
         compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
@@ -317,17 +333,20 @@ def write_outputs(result: IngestResult, out: Path, obs_rows: np.ndarray | None =
     )
     write_table(changes, out / "changes.csv")
     del changes  # a nation's is as large as the observations: its memory serves the reports below
-    write_table(result.rejects, out / "rejects.csv")
-    write_table(result.findings, out / "findings.csv")
-    write_table(result.conflicts, out / "conflicts.csv")
-    write_table(result.sources, out / "sources.csv")
-    for name, table in result.lists.items():
+    write_table(tables["rejects"], out / "rejects.csv")
+    write_table(tables["findings"], out / "findings.csv")
+    write_table(tables["conflicts"], out / "conflicts.csv")
+    write_table(tables["sources"], out / "sources.csv")
+    for name, table in tables["lists"].items():
         write_table(table, out / "lists" / f"{name}.csv")
+
+
+def write_reports(result: IngestResult, out: Path, obs_rows: np.ndarray) -> None:
+    """The validation report (JSON and Markdown), the data package and the reports' fingerprints."""
     report = summary.validation_report(result)
     write_json(report, out / "validation.json")
     (out / "validation.md").write_text(summary.validation_markdown(report), encoding="utf-8")
     write_json(summary.datapackage(result), out / "datapackage.json")
-    write_json(
-        reads.fingerprints(obs, result.findings, result.conflicts, result.lists, result.sources, obs_rows),
-        out / reads.FINGERPRINTS,
-    )  # what each report reads: only reports whose inputs changed are rebuilt
+    r = result
+    prints = reads.fingerprints(r.observations, r.findings, r.conflicts, r.lists, r.sources, obs_rows)
+    write_json(prints, out / reads.FINGERPRINTS)  # what each report reads: only those whose inputs changed rebuild

@@ -105,6 +105,8 @@ def staged_folder(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    for stray in staging.rglob(".*.tmp"):  # left by a writer killed mid-file (its work was done again)
+        stray.unlink()
     if old.exists():
         shutil.rmtree(old)
     if target.exists():
