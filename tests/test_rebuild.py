@@ -95,3 +95,20 @@ def test_a_notebook_that_reads_outside_the_report_context_depends_on_everything(
     assert reads.reads_of_source("import pandas as pd\npd.read_csv('x.csv')").indicators is None
     assert reads.reads_of_source('ctx.values(["tea.area"])\nctx.story()').indicators is None
     assert reads.reads_of_source('ctx.values(["tea.area"])').indicators == {"tea.area"}
+
+
+def test_the_kernels_start_first_when_every_report_will_run(data_dir, tmp_path):
+    """``kpi build`` starts its kernels before anything else when the data must be ingested or no
+    report was built in the reports folder yet; not on a rebuild of data already built."""
+    from kpi import buildstate
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    assert buildstate.nothing_built(reports, data_dir)  # neither ingested nor built
+    ingest.run(data_dir)
+    assert buildstate.nothing_built(reports, data_dir)  # ingested, no report built yet
+    (reports / buildstate.STATE_FILE).write_text("{}", encoding="utf-8")
+    assert not buildstate.nothing_built(reports, data_dir)  # built before, data current
+    raw = next((data_dir / "raw").glob("*.csv"))
+    raw.write_bytes(raw.read_bytes() + b"\n")
+    assert buildstate.nothing_built(reports, data_dir)  # the data changed: it must be ingested again

@@ -210,7 +210,7 @@ def build(
             # Load inputs.
             state = buildstate.load_state(first.reports_dir)
             if reuse_kernel and pool.name == "local":
-                prestart_if_new_data(first, notebooks, len(runs), jobs, force, inputs)
+                prestart_if_all_run(first, notebooks, len(runs), jobs, force, inputs)
             version = ingest_if_changed(first.data_dir, force, inputs, pool, echo)
             if not runs or any(known.get(r.key) is None for r in runs):
                 check_years(first.data_dir, baseline, target)
@@ -243,12 +243,13 @@ def save_outputs(state: dict, done: dict, runs: list[Run], common: dict, folder:
     return outcomes, index_path
 
 
-def prestart_if_new_data(
+def prestart_if_all_run(
     first: Run, notebooks: list[Path], runs: int, jobs: int, force: bool, inputs: Callable[[], str]
 ) -> None:
-    """New data: every report will run, so their warm kernels (as many as can run at a time) start
-    while the data is ingested (``kpi build`` on the command line has usually started them already)."""
-    if force or not stamps.current_version(first.data_dir, inputs):
+    """New data, or no report built yet: every report will run, so their warm kernels (as many as
+    can run at a time) start while the data is ingested (``kpi build`` on the command line has
+    usually started them already)."""
+    if force or buildstate.nothing_built(first.reports_dir, first.data_dir, inputs):
         from kpi import engine
 
         kernels = min(jobs, len(notebooks) * max(runs, 1))

@@ -36,6 +36,12 @@ def inputs_hash(notebook: Path, data: str, parameters: dict, library: str) -> st
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def nothing_built(reports_dir: Path, data_dir: Path, inputs: Callable[[], str] | None = None) -> bool:
+    """Whether every report of a build will run: the data must be ingested, or no report was built
+    in ``reports_dir`` yet (``kpi build`` then starts its kernels before anything else)."""
+    return not (reports_dir / STATE_FILE).exists() or stamps.current_version(data_dir, inputs) is None
+
+
 def load_state(reports_dir: Path) -> dict:
     """The previous build's state; unreadable or of another format means nothing is up to date."""
     path = reports_dir / STATE_FILE

@@ -34,15 +34,15 @@ def prestart_for_build(
     reports_dir: Path, notebooks_dir: Path, data_dir: Path, many: bool, force: bool, jobs: int
 ) -> bool:
     """Start the warm kernels of a local build first of all, before the build imports pandas and
-    ingests, when the data must be ingested (then every report runs): the kernels import
-    ``kpi.report`` meanwhile, one per job (no more than the notebooks).  ``many``: several
-    notebooks or areas (one notebook runs in a kernel of its own).  Returns whether it started
-    any; the build then finds them running."""
-    from kpi import stamps
+    ingests, when every report will run (the data must be ingested, or no report was built in
+    ``reports_dir`` yet): the kernels import ``kpi.report`` meanwhile, one per job (no more than
+    the notebooks).  ``many``: several notebooks or areas (one notebook runs in a kernel of its
+    own).  Returns whether it started any; the build then finds them running."""
+    from kpi import buildstate
     from kpi.runs import KERNEL_LOG
 
     notebooks = [p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith(".")]
-    if not (many or len(notebooks) > 1) or not (force or stamps.current_version(data_dir) is None):
+    if not (many or len(notebooks) > 1) or not (force or buildstate.nothing_built(reports_dir, data_dir)):
         return False
     reports_dir.mkdir(parents=True, exist_ok=True)
     count = jobs if many else min(jobs, len(notebooks))
