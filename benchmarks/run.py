@@ -178,9 +178,16 @@ def ingest_targets(out: Report, name: str, ing: dict, t_pandas: float, t_floor: 
 
 
 def readers_peak(ing: dict) -> str:
-    """The largest forked reader's peak beside the ingest's own (``kpi.executors.read_map``), if any ran."""
+    """The largest forked process's peak beside the ingest's own: the readers of raw files
+    (``kpi.executors.read_map``) and the writer of the observations (``kpi.beside``), if any ran.
+    A fork's resident memory counts the pages it still shares with the ingest."""
     kib = ing.get("readers_peak_kib") or 0
-    return f" (each forked reader of raw files at most {kib / 1024:.0f} MiB)" if kib else " (read in one process)"
+    return (
+        f" (each forked process, readers of raw files and the observations' writer, at most {kib / 1024:.0f} MiB "
+        "resident, pages shared with the ingest included)"
+        if kib
+        else " (in one process)"
+    )
 
 
 def default_build(out: Report) -> Path:
