@@ -66,7 +66,7 @@ def test_a_forked_kernel_runs_where_and_with_what_it_was_launched(kernels, tmp_p
         kc2, "import os; print(os.getcwd(), os.environ.get('KPI_SEEN_BY_THE_KERNEL'), os.getpgid(0) == os.getpid())"
     )
     assert printed == f"{tmp_path / 'here'} launch True"
-    zygote_pid = engine._zygotes[0].process.pid
+    zygote_pid = zygote._started[0].process.pid
     printed, _ = run(kc2, "import os; print(os.getppid())")
     assert printed == str(zygote_pid)  # forked, not started by jupyter_client
 
@@ -98,7 +98,7 @@ def test_an_interrupt_and_a_kill_reach_a_forked_kernel(kernels):
 def test_the_kernels_end_with_the_zygote(kernels):
     km, _ = kernels()
     pid = km.provisioner.process.pid
-    engine._zygotes[0].process.send_signal(signal.SIGKILL)
+    zygote._started[0].process.send_signal(signal.SIGKILL)
     deadline = time.monotonic() + 10
     while run_sync(km.is_alive)() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -122,7 +122,7 @@ def test_a_preload_that_fails_is_the_kernels_error(kernels):
 
 
 def test_without_forking_the_kernel_is_jupyter_clients_own(kernels, monkeypatch):
-    monkeypatch.setenv(engine.ZYGOTE_ENV, "0")
+    monkeypatch.setenv(zygote.ENV, "0")
     _, kc = kernels()
     printed, _ = run(kc, "import os; print(os.getppid())")
-    assert printed == str(os.getpid()) and not engine._zygotes
+    assert printed == str(os.getpid()) and not zygote._started

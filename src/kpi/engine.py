@@ -27,6 +27,7 @@ import jupyter_client
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from traitlets import Unicode, default
 
+from kpi import zygote
 from kpi.failures import describe_failure, first_line
 from kpi.runlog import papermill_log, run_log_path
 from kpi.runs import FAILED, KERNEL_NAME, KERNEL_START_TIMEOUT_S, OK, Failure, NotebookResult, Task
@@ -99,29 +100,12 @@ class ProjectKernelManager(jupyter_client.AsyncKernelManager):
         return "auto" if zmq.has("curve") else "disabled"
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
-        if self.preload and self._forked(kernel_cmd, kw):
+        if self.preload and zygote.fork_kernel(self, kernel_cmd, kw):  # a warm kernel: forked where it can be
             return None
         if not self.kernel_log:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         with open(self.kernel_log, "ab") as log:  # the child holds its own copy once started
             return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": log})
-
-    def _forked(self, kernel_cmd: list[str], kw: dict) -> bool:
-        """A warm kernel forked from the zygote (``kpi.zygote``), where one can run; False: start it as usual."""
-        zygote = _zygote(self.preload, self.kernel_log)
-        if zygote is None:
-            return False
-        with contextlib.ExitStack() as files:
-            null = files.enter_context(open(os.devnull, "rb"))
-            err = files.enter_context(open(self.kernel_log, "ab")).fileno() if self.kernel_log else 2
-            env, cwd = kw.get("env") or dict(os.environ), str(kw.get("cwd") or os.getcwd())
-            process = zygote.launch(kernel_cmd, env, cwd, (null.fileno(), 1, err))  # as a Popen inherits them
-        if process is None:
-            return False
-        provisioner = self.provisioner
-        provisioner.process, provisioner.pgid, provisioner.cwd = process, None, cwd  # signals go to its group
-        self._reconcile_connection_info(provisioner.connection_info)
-        return True
 
     @property
     def ipykernel(self) -> bool:
@@ -338,31 +322,7 @@ def shutdown_warm_kernels() -> None:
         while _all_warm:
             _all_warm.pop().shutdown()
     _warm.kernel = None
-    with _zygote_lock:
-        while _zygotes:
-            _zygotes.pop().stop()
-
-
-ZYGOTE_ENV = "KPI_FORK_KERNELS"  # 0: every kernel starts as jupyter_client starts it (no zygote)
-
-_zygotes: list = []  # the one zygote of this process, once started (``kpi.zygote.Zygote``)
-
-_zygote_lock = threading.Lock()
-
-
-def _zygote(preload: str, log: str):
-    """The process this process's warm kernels are forked from, started with the first of them;
-    None where forking cannot work or is turned off (``KPI_FORK_KERNELS=0``)."""
-    from kpi import zygote
-
-    if os.environ.get(ZYGOTE_ENV, "1") == "0" or not zygote.usable():
-        return None
-    with _zygote_lock:
-        if not _zygotes:
-            with contextlib.ExitStack() as files:
-                err = files.enter_context(open(log, "ab")) if log else None
-                _zygotes.append(zygote.Zygote(preload, err))
-        return _zygotes[0]
+    zygote.stop_shared()
 
 
 atexit.register(shutdown_warm_kernels)

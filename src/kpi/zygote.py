@@ -35,6 +35,52 @@ def usable() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 
 
+ENV = "KPI_FORK_KERNELS"  # 0: every kernel starts as jupyter_client starts it (no zygote)
+
+_started: list[Zygote] = []  # the one zygote of this process, once started
+
+_lock = threading.Lock()
+
+
+def shared(preload: str, log: str) -> Zygote | None:
+    """The zygote this process's warm kernels are forked from, started with the first of them;
+    None where forking cannot work or is turned off (``KPI_FORK_KERNELS=0``)."""
+    if os.environ.get(ENV, "1") == "0" or not usable():
+        return None
+    with _lock:
+        if not _started:
+            with contextlib.ExitStack() as files:
+                err = files.enter_context(open(log, "ab")) if log else None
+                _started.append(Zygote(preload, err))
+        return _started[0]
+
+
+def stop_shared() -> None:
+    """This process's zygote stopped (end of a build), and so the kernels forked from it."""
+    with _lock:
+        while _started:
+            _started.pop().stop()
+
+
+def fork_kernel(km, kernel_cmd: list[str], kw: dict) -> bool:
+    """Start ``km``'s kernel (a ``kpi.engine.ProjectKernelManager`` with a preload) as a fork of
+    the zygote, in the place of jupyter_client's provisioner; False: start it as usual."""
+    zygote = shared(km.preload, km.kernel_log)
+    if zygote is None:
+        return False
+    with contextlib.ExitStack() as files:
+        null = files.enter_context(open(os.devnull, "rb"))
+        err = files.enter_context(open(km.kernel_log, "ab")).fileno() if km.kernel_log else 2
+        env, cwd = kw.get("env") or dict(os.environ), str(kw.get("cwd") or os.getcwd())
+        process = zygote.launch(kernel_cmd, env, cwd, (null.fileno(), 1, err))  # as a Popen inherits them
+    if process is None:
+        return False
+    provisioner = km.provisioner
+    provisioner.process, provisioner.pgid, provisioner.cwd = process, None, cwd  # signals go to its group
+    km._reconcile_connection_info(provisioner.connection_info)
+    return True
+
+
 class Zygote:
     """The zygote process, started with ``preload`` to import; ``launch`` forks a kernel of it."""
 
