@@ -110,3 +110,13 @@ def test_the_ingest_writes_the_same_files_with_and_without_a_second_process(data
     monkeypatch.setattr(Beside, "_fork", lambda self, die: forked.append(1) or fork(self, die))
     ingest.run(data_dir)
     assert forked and files() == alone
+
+
+def test_a_fork_that_fails_leaves_the_work_to_this_process(alone, monkeypatch):
+    def no_memory():
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_memory)
+    with Beside(os.getpid) as work:
+        assert work.pid is None
+        assert work.result() == os.getpid()

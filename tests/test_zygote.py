@@ -126,3 +126,70 @@ def test_without_forking_the_kernel_is_jupyter_clients_own(kernels, monkeypatch)
     _, kc = kernels()
     printed, _ = run(kc, "import os; print(os.getppid())")
     assert printed == str(os.getpid()) and not zygote._started
+
+
+def test_a_zygote_that_does_not_answer_times_out_and_is_stopped(kernels, tmp_path, monkeypatch):
+    monkeypatch.setattr(zygote, "PID_WAIT_S", 1)
+    kernels()
+    stuck = zygote._started[0]
+    stuck.process.send_signal(signal.SIGSTOP)
+    config = Config({"ProjectKernelManager": {"kernel_log": str(tmp_path / "k.log"), "preload": "json"}})
+    km = engine.ProjectKernelManager(kernel_name=engine.KERNEL_NAME, config=config)
+    run_sync(km.start_kernel)(cwd=str(tmp_path))  # asked for; the zygote does not fork it
+    kc = km.client()
+    kc.start_channels()
+    with pytest.raises(RuntimeError):
+        run_sync(kc.wait_for_ready)(timeout=3)  # a start timeout, as for a kernel that never answers
+    kc.stop_channels()
+    started = time.monotonic()
+    run_sync(km.shutdown_kernel)(now=True)
+    assert time.monotonic() - started < 10 and not run_sync(km.is_alive)()
+    assert stuck.process.poll() is not None  # the zygote went, and with it whatever it was forking
+
+
+def test_after_the_zygote_died_kernels_start_as_usual(kernels):
+    kernels()
+    dead = zygote._started[0]
+    dead.process.kill()
+    dead.process.wait()
+    _, kc = kernels()
+    printed, _ = run(kc, "import os; print(os.getppid())")
+    assert printed == str(os.getpid()) and not zygote._started
+
+
+def test_a_forked_kernel_is_launched_as_jupyter_client_launches_one(kernels, monkeypatch):
+    monkeypatch.setenv("KPI_LARGE", "x" * 70_000)  # an environment larger than one socket send
+    _, kc = kernels()
+    printed, _ = run(
+        kc,
+        "import os, sys; print(os.getsid(0) == os.getpid(), os.environ['JPY_PARENT_PID'], "
+        "len(os.environ['KPI_LARGE']), sys.argv[0].endswith('ipykernel_launcher.py'))",
+    )
+    assert printed == f"True {os.getpid()} 70000 True"
+
+
+def test_what_a_dead_kernel_started_is_killed_with_it(kernels):
+    km, kc = kernels()
+    printed, _ = run(kc, "import subprocess; print(subprocess.Popen(['sleep', '300']).pid)")
+    sleeper = int(printed)
+    os.kill(km.provisioner.process.pid, signal.SIGKILL)  # the kernel dies; its child lives on
+    deadline = time.monotonic() + 10
+    while run_sync(km.is_alive)() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run_sync(km.shutdown_kernel)(now=True)
+    deadline = time.monotonic() + 10
+    while not ended(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ended(sleeper)
+
+
+def test_the_zygote_outlives_the_thread_that_started_it(kernels):
+    import threading
+
+    thread = threading.Thread(target=kernels)
+    thread.start()
+    thread.join()
+    time.sleep(1)
+    assert zygote._started[0].process.poll() is None
+    _, kc = kernels()
+    assert run(kc, "print(6 * 7)")[0] == "42"

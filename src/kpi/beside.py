@@ -41,7 +41,12 @@ class Beside(Generic[T]):
     def _fork(self, die_with: Callable[[int], None]) -> None:
         parent = os.getpid()
         read, write = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no memory or no process left for it: the work is done here when asked for
+            os.close(read)
+            os.close(write)
+            return
         if pid == 0:  # the forked process: do the work, send its value, leave without Python's exit
             os.close(read)
             code = 1

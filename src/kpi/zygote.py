@@ -7,16 +7,19 @@ imports them once; each warm kernel is then a fork of it that only starts IPytho
 application (0.2 s), with the command line, environment, working folder and standard streams
 jupyter_client gives a kernel it starts itself.
 
-Each kernel is in a process group of its own, as jupyter_client starts one, so an interrupt or a
-kill reaches it and what it started; it ends when the zygote does, and the zygote when the build
-does (Linux's parent-death signal), however the build ends.  ``Forked`` stands for the kernel's
-process where jupyter_client expects a ``Popen``.  Where this cannot work (not Linux, no
-``pidfd_open``) or the zygote fails, kernels are started as jupyter_client starts them.
+Each kernel is in a session of its own, as jupyter_client starts one, so an interrupt or a kill
+reaches it and what it started, and no terminal can stop it; it ends when the zygote does
+(Linux's parent-death signal), and the zygote when the build does, however the build ends (its
+end of their socket closes).  ``Forked`` stands for the kernel's process where jupyter_client
+expects a ``Popen``.  Where this cannot work (not Linux, pidfds refused) or once the zygote died,
+kernels are started as jupyter_client starts them; one it does not fork times out as a kernel
+that does not start, and the zygote is stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pickle
 import select
@@ -28,11 +31,19 @@ import threading
 
 LAUNCHER = "ipykernel_launcher"  # the module of the kernel's command line: what follows it is the kernel's own
 PR_SET_PDEATHSIG = 1
+PID_WAIT_S = 10  # how long a kill waits for the zygote to say which kernel it forked
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets before a kernel imports matplotlib
 
 
 def usable() -> bool:
-    return sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+    """Linux with pidfds that work (not on kernels before 5.3, nor where a sandbox refuses them)."""
+    if not (sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
 
 
 ENV = "KPI_FORK_KERNELS"  # 0: every kernel starts as jupyter_client starts it (no zygote)
@@ -41,11 +52,13 @@ _started: list[Zygote] = []  # the one zygote of this process, once started
 
 _lock = threading.Lock()
 
+_turned_off: list[bool] = []  # this build's zygote died: the build starts no other
+
 
 def shared(preload: str, log: str) -> Zygote | None:
     """The zygote this process's warm kernels are forked from, started with the first of them;
     None where forking cannot work or is turned off (``KPI_FORK_KERNELS=0``)."""
-    if os.environ.get(ENV, "1") == "0" or not usable():
+    if os.environ.get(ENV, "1") == "0" or not usable() or _turned_off:
         return None
     with _lock:
         if not _started:
@@ -56,10 +69,20 @@ def shared(preload: str, log: str) -> Zygote | None:
 
 
 def stop_shared() -> None:
-    """This process's zygote stopped (end of a build), and so the kernels forked from it."""
+    """This process's zygote stopped (end of a build), and so the kernels forked from it; the
+    next build starts a new one, even if this one died."""
     with _lock:
         while _started:
             _started.pop().stop()
+        _turned_off.clear()
+
+
+def _gone(zygote: Zygote) -> None:
+    zygote.stop()
+    with _lock:
+        if zygote in _started:
+            _started.remove(zygote)
+        _turned_off.append(True)
 
 
 def fork_kernel(km, kernel_cmd: list[str], kw: dict) -> bool:
@@ -68,11 +91,19 @@ def fork_kernel(km, kernel_cmd: list[str], kw: dict) -> bool:
     zygote = shared(km.preload, km.kernel_log)
     if zygote is None:
         return False
+    if zygote.process.poll() is not None:  # it died: this kernel and the next start as jupyter_client starts them
+        _gone(zygote)
+        return False
     with contextlib.ExitStack() as files:
         null = files.enter_context(open(os.devnull, "rb"))
         err = files.enter_context(open(km.kernel_log, "ab")).fileno() if km.kernel_log else 2
-        env, cwd = kw.get("env") or dict(os.environ), str(kw.get("cwd") or os.getcwd())
-        process = zygote.launch(kernel_cmd, env, cwd, (null.fileno(), 1, err))  # as a Popen inherits them
+        env, cwd = dict(kw.get("env") or os.environ), str(kw.get("cwd") or os.getcwd())
+        env.setdefault("JPY_PARENT_PID", str(os.getpid()))  # as jupyter_client's launcher sets it
+        try:
+            process = zygote.launch(kernel_cmd, env, cwd, (null.fileno(), 1, err))  # as a Popen inherits them
+        except OSError:  # the zygote is gone: this kernel and the next start as jupyter_client starts them
+            _gone(zygote)
+            return False
     if process is None:
         return False
     provisioner = km.provisioner
@@ -87,7 +118,7 @@ class Zygote:
     def __init__(self, preload: str, stderr: int | None = None):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ)
-        env.setdefault("MPLBACKEND", INLINE)
+        env["MPLBACKEND"] = INLINE  # what the project's kernel spec gives every kernel, whatever the shell says
         env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client gives a kernel: ipykernel reads it at import
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kpi.zygote", str(theirs.fileno()), preload],
@@ -106,12 +137,14 @@ class Zygote:
             return None
         reply, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         request = pickle.dumps({"argv": cmd[cmd.index(LAUNCHER) + 1 :], "env": env, "cwd": cwd})
+        message = len(request).to_bytes(8, "big") + request
         try:
             with self.lock:
-                socket.send_fds(self.control, [len(request).to_bytes(8, "big") + request], [*stdio, theirs.fileno()])
+                sent = socket.send_fds(self.control, [message], [*stdio, theirs.fileno()])
+                self.control.sendall(message[sent:])  # a large environment takes more than one send
         finally:
             theirs.close()
-        return Forked(reply)
+        return Forked(reply, self)
 
     def stop(self) -> None:
         """The zygote ended (its kernels end with it)."""
@@ -124,47 +157,66 @@ class Zygote:
 
 
 class Forked:
-    """A kernel forked by the zygote, as jupyter_client's provisioner uses a ``Popen``: its pid is
-    known once the zygote has forked it (after its imports), which ``pid`` waits for."""
+    """A kernel forked by the zygote, as jupyter_client's provisioner uses a ``Popen``.
+
+    Its pid is known once the zygote has forked it (after its own imports).  Until then the
+    kernel counts as starting (``poll`` gives None, so jupyter_client's start timeout applies);
+    a kill before then stops the zygote itself, so nothing it was about to fork is left.
+    """
 
     stdin = stdout = stderr = None
 
-    def __init__(self, reply: socket.socket):
+    def __init__(self, reply: socket.socket, zygote: Zygote):
         self._reply = reply
+        self._zygote = zygote
         self._pid: int | None = None
         self._pidfd: int | None = None
         self.returncode: int | None = None
 
-    @property
-    def pid(self) -> int:
-        if self._pid is None:
+    def _answered(self, timeout: float | None) -> bool:
+        """Whether the zygote has answered, within ``timeout`` seconds: with the kernel's pid, or
+        (its end of the reply closed) by not starting it, which ``returncode`` then says."""
+        if self._pid is None and self.returncode is None:
+            if not select.select([self._reply], [], [], timeout)[0]:
+                return False
             message, fds, _, _ = socket.recv_fds(self._reply, 64, 1)
             self._reply.close()
-            if not fds:
-                raise OSError(f"the zygote did not start the kernel: {message.decode(errors='replace')}")
-            self._pid, self._pidfd = int(message), fds[0]
+            if fds:
+                self._pid, self._pidfd = int(message), fds[0]
+            else:
+                self.returncode = 1  # the zygote ended without forking it
+        return True
+
+    @property
+    def pid(self) -> int:
+        if not self._answered(PID_WAIT_S) or self._pid is None:
+            raise ProcessLookupError(errno.ESRCH, "the zygote has not started this kernel")
         return self._pid
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                _ = self.pid
-            except OSError:
-                self.returncode = 1
-                return self.returncode
-            if select.select([self._pidfd], [], [], 0)[0]:  # a pidfd is readable once its process ended
-                self.returncode = 1  # the zygote reaps it: its exit status is not known here
-                os.close(self._pidfd)
+        ready = self.returncode is None and self._answered(0) and self._pid is not None
+        if ready and select.select([self._pidfd], [], [], 0)[0]:  # a pidfd is readable once its process ended
+            self.returncode = 1  # the zygote reaps it: its exit status is not known here
+            os.close(self._pidfd)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
+        if not self._answered(timeout):
+            raise subprocess.TimeoutExpired("kernel", timeout)
         if self.poll() is None and not select.select([self._pidfd], [], [], timeout)[0]:
             raise subprocess.TimeoutExpired("kernel", timeout)
         return self.poll()
 
     def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            os.killpg(self.pid, signum)  # the kernel leads a process group of its own
+        if self._pid is None and self.returncode is not None:
+            return  # never forked
+        if not self._answered(PID_WAIT_S if signum == signal.SIGKILL else 0):
+            if signum == signal.SIGKILL:  # the zygote does not answer: it goes, and anything it forks with it
+                self._zygote.stop()
+                self.returncode = 1
+            return  # nothing to interrupt yet
+        with contextlib.suppress(ProcessLookupError):  # the group, even if its leader died: what it started too
+            os.killpg(self._pid, signum)  # the kernel leads a process group (and a session) of its own
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
@@ -183,28 +235,47 @@ def _die_with_parent() -> None:
 
 
 def _serve(control: socket.socket) -> None:
-    """Fork a kernel for every request, until the build closes its end."""
+    """Fork a kernel for every request, until the build closes its end (or ends)."""
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 4)
+            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+            if not message:
+                return
+            size = 8 + int.from_bytes(message[:8].ljust(8, b"\0"), "big")
+            while len(message) < size:
+                more = control.recv(size - len(message))
+                if not more:
+                    return
+                message += more
         except OSError:
             return
-        if not message:
-            return
-        request = pickle.loads(message[8 : 8 + int.from_bytes(message[:8], "big")])
-        *stdio, reply_fd = fds
-        reply = socket.socket(fileno=reply_fd)
-        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])  # reaped only once its pidfd is open
+        try:
+            _fork_one(pickle.loads(message[8:]), fds, control)
+        except Exception:  # noqa: BLE001 -- one request that fails (its kernel then fails to start) ends no other
+            import traceback
+
+            traceback.print_exc()
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def _fork_one(request: dict, fds: list[int], control: socket.socket) -> None:
+    *stdio, reply_fd = fds
+    reply = socket.socket(fileno=reply_fd)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])  # reaped only once its pidfd is open
+    try:
         pid = os.fork()
         if pid == 0:
             _kernel(request, stdio, control, reply)
         pidfd = os.pidfd_open(pid)
+    finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
-        with contextlib.suppress(OSError):
-            socket.send_fds(reply, [str(pid).encode()], [pidfd])
-        for fd in (*stdio, pidfd):
-            os.close(fd)
-        reply.close()
+    with contextlib.suppress(OSError):
+        socket.send_fds(reply, [str(pid).encode()], [pidfd])
+    for fd in (*stdio, pidfd):
+        os.close(fd)
+    reply.close()
 
 
 def _reap(*_: object) -> None:
@@ -219,7 +290,7 @@ def _kernel(request: dict, stdio: list[int], control: socket.socket, reply: sock
     try:
         control.close()
         reply.close()
-        os.setpgid(0, 0)
+        os.setsid()  # a session of its own, as jupyter_client starts a kernel: no terminal to stop it
         _die_with_parent()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -231,7 +302,9 @@ def _kernel(request: dict, stdio: list[int], control: socket.socket, reply: sock
         os.environ.clear()
         os.environ.update(request["env"])
         _fresh_random()
-        sys.argv = [LAUNCHER, *request["argv"]]
+        import importlib.util
+
+        sys.argv = [importlib.util.find_spec(LAUNCHER).origin, *request["argv"]]
         from ipykernel.kernelapp import IPKernelApp
 
         IPKernelApp.launch_instance(argv=request["argv"])
@@ -254,8 +327,7 @@ def _fresh_random() -> None:
 
 
 def main(argv: list[str]) -> None:
-    control = socket.socket(fileno=int(argv[0]))
-    _die_with_parent()
+    control = socket.socket(fileno=int(argv[0]))  # its end closes when the build ends, however: the zygote then ends
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the build reaches the build; the zygote ends with it
     signal.signal(signal.SIGCHLD, _reap)
     if sys.path and sys.path[0] in ("", os.getcwd()):
