@@ -193,3 +193,18 @@ def test_the_zygote_outlives_the_thread_that_started_it(kernels):
     assert zygote._started[0].process.poll() is None
     _, kc = kernels()
     assert run(kc, "print(6 * 7)")[0] == "42"
+
+
+def test_pidfds_that_are_refused_mean_no_forking(monkeypatch):
+    def refused(pid, flags=0):
+        raise PermissionError(1, "Operation not permitted")  # a sandbox that filters pidfd_open
+
+    monkeypatch.setattr(os, "pidfd_open", refused)
+    assert not zygote.usable()
+
+
+def test_the_shells_matplotlib_backend_does_not_reach_a_forked_kernel(kernels, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # the kernel spec gives every kernel the inline backend
+    _, kc = kernels(preload="matplotlib.pyplot")
+    printed, _ = run(kc, "import matplotlib; print(matplotlib.get_backend())")
+    assert "inline" in printed
