@@ -29,8 +29,9 @@ import subprocess
 import sys
 import threading
 
+from kpi.executors import _die_with
+
 LAUNCHER = "ipykernel_launcher"  # the module of the kernel's command line: what follows it is the kernel's own
-PR_SET_PDEATHSIG = 1
 PID_WAIT_S = 10  # how long a kill waits for the zygote to say which kernel it forked
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets before a kernel imports matplotlib
 
@@ -228,12 +229,6 @@ class Forked:
 # --------------------------------------------------------------------------- the zygote process
 
 
-def _die_with_parent() -> None:
-    import ctypes
-
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def _serve(control: socket.socket) -> None:
     """Fork a kernel for every request, until the build closes its end (or ends)."""
     while True:
@@ -264,10 +259,11 @@ def _fork_one(request: dict, fds: list[int], control: socket.socket) -> None:
     *stdio, reply_fd = fds
     reply = socket.socket(fileno=reply_fd)
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])  # reaped only once its pidfd is open
+    zygote = os.getpid()
     try:
         pid = os.fork()
         if pid == 0:
-            _kernel(request, stdio, control, reply)
+            _kernel(request, stdio, control, reply, zygote)
         pidfd = os.pidfd_open(pid)
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
@@ -284,14 +280,14 @@ def _reap(*_: object) -> None:
             pass
 
 
-def _kernel(request: dict, stdio: list[int], control: socket.socket, reply: socket.socket) -> None:
+def _kernel(request: dict, stdio: list[int], control: socket.socket, reply: socket.socket, zygote: int) -> None:
     """In the forked process: become the kernel jupyter_client asked for, then exit."""
     code = 1
     try:
         control.close()
         reply.close()
         os.setsid()  # a session of its own, as jupyter_client starts a kernel: no terminal to stop it
-        _die_with_parent()
+        _die_with(zygote)  # as a forked reader of raw files: it ends when the zygote does
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
