@@ -120,3 +120,46 @@ def test_a_fork_that_fails_leaves_the_work_to_this_process(alone, monkeypatch):
     with Beside(os.getpid) as work:
         assert work.pid is None
         assert work.result() == os.getpid()
+
+
+def _files(data_dir) -> dict[str, bytes]:
+    out = data_dir / "processed"
+    return {p.name: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != "ingest-stamp.json"}
+
+
+def test_the_observations_are_written_while_they_are_validated_when_that_changes_nothing(data_dir, alone, monkeypatch):
+    from kpi import validate
+
+    events, fork, check = [], Beside._fork, validate.validate_observations
+    monkeypatch.setattr(Beside, "_fork", lambda self, die: events.append("writer") or fork(self, die))
+    monkeypatch.setattr(validate, "validate_observations", lambda obs: events.append("validated") or check(obs))
+    ingest.run(data_dir)
+    assert events == ["writer", "validated"]  # the table had the schema's types: its validation gives it back
+    early = _files(data_dir)
+    events.clear()
+    monkeypatch.setattr(validate, "typed_as_schema", lambda table, frame: False)
+    ingest.run(data_dir)
+    assert events == ["validated", "writer"]  # otherwise the validated table is written
+    assert _files(data_dir) == early
+
+
+def test_a_schema_failure_stops_the_writer_that_started_before_it(data_dir, alone, monkeypatch):
+    from kpi import validate
+    from kpi.errors import KpiError
+
+    ingest.run(data_dir)
+    before = _files(data_dir)
+    forked, fork = [], Beside._fork
+    monkeypatch.setattr(Beside, "_fork", lambda self, die: forked.append(1) or fork(self, die))
+
+    def fails(obs):
+        time.sleep(0.3)  # the writer is well under way
+        raise KpiError("observations do not match their schema:\n  year: a number failed for 'x'")
+
+    monkeypatch.setattr(validate, "validate_observations", fails)
+    with pytest.raises(KpiError, match="do not match their schema"):
+        ingest.run(data_dir)
+    assert forked and _files(data_dir) == before
+    assert not list(data_dir.glob(".processed.staging-*"))
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the writer was stopped and reaped: no child of this process is left

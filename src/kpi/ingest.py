@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kpi import config, derive, editions, heap, reads, reference, safety, sources, stamps, summary, validate
+from kpi import config, derive, editions, heap, reads, reference, safety, schema, sources, stamps, summary, validate
 from kpi.beside import Beside
 from kpi.book import reader_failure
 from kpi.cells import Cells, Extracted
@@ -166,8 +167,8 @@ def sources_table(records: list[reference.SourceRecord]) -> pd.DataFrame:
 
 
 def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, Cleaned]]) -> dict:
-    """Derive and validate the observations of the cleaned files; the rejects, lists and sources
-    with them (``check`` adds the findings and the conflicts).
+    """Derive the observations of the cleaned files, sorted; the rejects, lists and sources with
+    them (``validated`` checks the observations, ``check`` adds the findings and the conflicts).
 
     ``files`` is consumed (emptied) once its tables are joined, so a nation-sized ingest does
     not hold every file's table twice.
@@ -175,7 +176,8 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     layouts = {r.source_id: layout_of(r.meta["layout"]) for r in records}
     parts = [part for part, _ in files]
     cleaned = [c for _, c in files]
-    rejects = [pd.DataFrame(p.rejects, columns=REJECTS.columns) for p in parts] + [c.rejects for c in cleaned]
+    rejects = [row for p in parts for row in p.rejects] + [row for c in cleaned for row in c.reject_rows]
+    rejects = [pd.DataFrame(rejects, columns=REJECTS.columns)]
     lists, specs = {}, {}
     for part in parts:
         spec = layouts[part.source_id]
@@ -193,18 +195,27 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
-    checking = time.perf_counter()
-    obs = validate.validate_observations(obs[OBSERVATIONS.columns])
-    validated = time.perf_counter() - checking
     return {
-        "observations": obs,
+        "observations": obs[OBSERVATIONS.columns],  # not yet validated (``validated``)
         "rejects": pd.concat(rejects, ignore_index=True),
         "findings": ratio_findings,  # the checks add theirs (``check``)
         "lists": lists,
         "sources": sources_table(records),
         "missing": missing,
-        "validation_seconds": validated,
     }
+
+
+def validated(tables: dict) -> None:
+    """The observations checked against their schema (``kpi.validate``): the table of its types in
+    ``tables``, and how long that took; a failure raises KpiError."""
+    checking = time.perf_counter()
+    tables["observations"] = validate.validate_observations(tables["observations"])
+    tables["validation_seconds"] = time.perf_counter() - checking
+
+
+def write_beside(stack: contextlib.ExitStack, obs: pd.DataFrame, sources: pd.DataFrame, out: Path) -> Beside:
+    """``write_observations`` started beside (``kpi.beside``), stopped when ``stack`` closes."""
+    return stack.enter_context(Beside(lambda: write_observations(obs, sources, out)))
 
 
 def check(tables: dict, records: list[reference.SourceRecord]) -> None:
@@ -257,16 +268,21 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
         if problems:  # named as the user gave the folder: data/raw, d3/raw, /srv/kpi/data/raw
             raise SourceError(str(paths.raw), problems, unexpected)
         read_s = time.perf_counter()
-        with staged_folder(paths.processed) as out:
-            # Process data; once the observations are final they are written beside (kpi.beside).
+        with staged_folder(paths.processed) as out, contextlib.ExitStack() as beside:
+            # Process data; once the observations are final they are written beside (kpi.beside),
+            # while they are validated when that cannot change a value (they have the schema's types).
             tables = process(records, parts)
+            early = validate.typed_as_schema(schema.OBSERVATIONS, tables["observations"])
+            written = write_beside(beside, tables["observations"], tables["sources"], out) if early else None
+            validated(tables)
             obs = tables["observations"]
-            with Beside(lambda: write_observations(obs, out)) as written:
-                check(tables, records)
-                process_s = time.perf_counter()
-                # Save outputs.
-                write_tables(tables, out)
-                rows = written.result()  # the observations' row hashes: the data version and the fingerprints
+            if written is None:  # validating changed their types: written as validated
+                written = write_beside(beside, obs, tables["sources"], out)
+            check(tables, records)
+            process_s = time.perf_counter()
+            # Save outputs.
+            write_tables(tables, out)
+            rows = written.result()  # the observations' row hashes: the data version and the fingerprints
             result = IngestResult(
                 observations=obs,
                 rejects=tables["rejects"],
@@ -314,17 +330,13 @@ def run_if_changed(
     return result.data_version
 
 
-def write_observations(obs: pd.DataFrame, out: Path) -> np.ndarray:
-    """``observations.csv`` and ``.parquet``; the rows' hashes (``kpi.reads.row_hashes``)."""
+def write_observations(obs: pd.DataFrame, sources: pd.DataFrame, out: Path) -> np.ndarray:
+    """``observations.csv`` and ``.parquet``, and the changes 2012 -> 2022 (``changes.csv``); the rows'
+    hashes (``kpi.reads.row_hashes``)."""
     write_table(obs, out / "observations.csv")
     obs.to_parquet(out / "observations.parquet", index=False)
-    return reads.row_hashes(obs)
-
-
-def write_tables(tables: dict, out: Path) -> None:
-    """The changes 2012 -> 2022, the rejects, findings, conflicts, sources and lists."""
-    obs = tables["observations"]
-    priority = dict(zip(tables["sources"]["source_id"], tables["sources"]["priority"]))
+    rows = reads.row_hashes(obs)
+    priority = dict(zip(sources["source_id"], sources["priority"]))
     ends = {config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR}
     changes = (
         compare(obs, config.DEFAULT_BASELINE_YEAR, config.DEFAULT_TARGET_YEAR, priority=priority)
@@ -332,7 +344,11 @@ def write_tables(tables: dict, out: Path) -> None:
         else pd.DataFrame(columns=CHANGES.columns)
     )
     write_table(changes, out / "changes.csv")
-    del changes  # a nation's is as large as the observations: its memory serves the reports below
+    return rows
+
+
+def write_tables(tables: dict, out: Path) -> None:
+    """The rejects, findings, conflicts, sources and lists."""
     write_table(tables["rejects"], out / "rejects.csv")
     write_table(tables["findings"], out / "findings.csv")
     write_table(tables["conflicts"], out / "conflicts.csv")

@@ -90,6 +90,18 @@ def _coerced(table: schema.Table, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
     return pd.DataFrame(columns, index=frame.index), problems
 
 
+def typed_as_schema(table: schema.Table, frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` has exactly the table's columns, its number columns of the schema's types:
+    then validating it (``validate_table``) gives it back unchanged, or raises.
+
+    >>> typed_as_schema(schema.REJECTS, schema.REJECTS.empty())
+    True
+    """
+    if list(frame.columns) != table.columns:
+        return False
+    return all(frame[f.name].dtype == f.dtype for f in table.fields if f.dtype in ("int64", "float64"))
+
+
 def validate_table(table: schema.Table, frame: pd.DataFrame, sets: dict[str, set[str]] | None = None) -> pd.DataFrame:
     """``frame`` checked against its schema (columns, types, empty values, vocabularies, ranges, key);
     every failure at once in one KpiError.  Returns the frame with its columns of the schema's types."""
