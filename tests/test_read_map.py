@@ -29,6 +29,22 @@ def fails_on_seven(n: int) -> int:
     return n
 
 
+EXTRACT_ONE = ingest.extract_one
+
+
+def frozen(_n: int) -> tuple[int, int]:
+    import gc
+
+    return os.getpid(), gc.get_freeze_count()
+
+
+def noting_reader(record):
+    """``ingest.extract_one``, noting which process read the file (in the file ``KPI_TEST_READERS`` names)."""
+    with open(os.environ["KPI_TEST_READERS"], "a", encoding="utf-8") as fh:
+        fh.write(f"{os.getpid()}\n")
+    return EXTRACT_ONE(record)
+
+
 @pytest.fixture
 def alone(monkeypatch):
     """As ``kpi ingest`` runs: safe to fork (a test run may have left threads or ZeroMQ), two processes."""
@@ -94,3 +110,52 @@ def test_ingest_in_two_processes_writes_the_same_files(alone, monkeypatch, tmp_p
     for name in names:
         assert (two / name).read_bytes() == (one / name).read_bytes(), name
     assert "reading the files again" not in capfd.readouterr().err  # the workers read them, no fallback
+
+
+def test_the_reference_shared_with_the_readers_is_loaded_once_before_they_fork(alone, monkeypatch, tmp_path):
+    """On the SYNTHETIC bench forms (their readers match commune names in the gazetteer)."""
+    from kpi import reference
+
+    from .test_golden import bench_set
+
+    data = bench_set(tmp_path, monkeypatch)
+    built, readers = tmp_path / "gazetteers", tmp_path / "readers"
+    make = reference.Gazetteer.__init__
+
+    def noted(self, *args):
+        with open(built, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        make(self, *args)
+
+    monkeypatch.setattr(reference.Gazetteer, "__init__", noted)
+    monkeypatch.setenv("KPI_TEST_READERS", str(readers))
+    monkeypatch.setattr(ingest, "extract_one", noting_reader)
+    monkeypatch.setattr(executors, "PARALLEL_FILES", 2)  # its four files read in workers
+    reference.gazetteer.cache_clear()  # (writing the forms looked names up)
+    ingest.run(data)
+    assert str(os.getpid()) not in readers.read_text(encoding="utf-8").split()  # read in forked readers
+    assert built.read_text(encoding="utf-8").split() == [str(os.getpid())]  # the gazetteer: here, once
+
+
+def test_a_reference_table_that_fails_to_load_is_told_by_the_step_that_needs_it(data_dir, alone, monkeypatch, tmp_path):
+    from kpi import reference
+    from kpi.errors import ReferenceDataError
+
+    folder = tmp_path / "reference"
+    shutil.copytree(config.reference_dir(), folder)
+    (folder / "areas.csv").unlink()
+    monkeypatch.setenv("KPI_REFERENCE_DIR", str(folder))
+    monkeypatch.setattr(executors, "PARALLEL_FILES", 2)
+    with pytest.raises(ReferenceDataError, match=r"reference table areas.csv is missing from"):
+        ingest.run(data_dir)
+    reference.gazetteer.cache_clear()
+
+
+def test_a_forked_reader_leaves_the_objects_it_was_forked_with_to_themselves(alone):
+    """Python's collections in a reader skip what it shares with the ingest (walking it would copy its pages)."""
+    import gc
+
+    here = gc.get_freeze_count()
+    out = executors.read_map(frozen, range(40))
+    assert {pid for pid, _ in out} - {os.getpid()}
+    assert all(count > here for _, count in out)

@@ -125,12 +125,22 @@ def read_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(
-                max_workers=jobs, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
+                max_workers=jobs, mp_context=context, initializer=_reader, initargs=(os.getpid(),)
             ) as pool:
                 return list(pool.map(fn, items, chunksize=max(1, len(items) // (jobs * 8))))
         except Exception as exc:  # noqa: BLE001 -- read again below, where the error is raised as it is
             print(f"kpi: reading the files again in one process: the workers stopped ({exc!r})", file=sys.stderr)
     return [fn(item) for item in items]
+
+
+def _reader(parent: int) -> None:
+    """A forked reader's start: it ends with the ingest (``_die_with``), and Python's collections
+    leave alone the objects it was forked with (a collection would walk them all, and write to
+    each page it shares with the ingest: a copy of the page)."""
+    import gc
+
+    gc.freeze()
+    _die_with(parent)
 
 
 def _die_with(parent: int) -> None:

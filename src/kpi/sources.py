@@ -133,9 +133,10 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     """
     from kpi import reference
 
-    printed = obs[obs["status"] != "derived"]
     same = ["indicator", "area_code", "value"]
-    printed = printed[printed.duplicated(same, keep=False)]  # a value given once pairs only with itself
+    printed = obs["status"] != "derived"
+    again = obs.loc[printed, same].duplicated(keep=False)  # a value given once pairs only with itself
+    printed = obs.loc[again.index[again.to_numpy()]]
     pairs = printed.merge(printed, on=same, suffixes=("", "_b"))
     pairs = pairs[(pairs["year"] != pairs["year_b"]) & (pairs["source_id"] < pairs["source_id_b"])]
     # a code reused in 2025 names two areas: the township's 2022 figure is no echo of Xã Bình Lư's 2026 one

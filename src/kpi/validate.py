@@ -145,7 +145,7 @@ def validate_observations(obs: pd.DataFrame) -> pd.DataFrame:
 
 def _parents(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
     """The parent (district) of each row's area in the era of its year; '' for none."""
-    era = obs["year"].map(reference.era_of_year)
+    era = per_distinct(obs["year"], lambda years: years.map(reference.era_of_year))
     links = areas[["code", "era", "parent"]]
     every_era = (
         links[links["era"].isin(["all", "former"])]
