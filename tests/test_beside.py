@@ -134,12 +134,14 @@ def test_the_observations_are_written_while_they_are_validated_when_that_changes
     monkeypatch.setattr(Beside, "_fork", lambda self, die: events.append("writer") or fork(self, die))
     monkeypatch.setattr(validate, "validate_observations", lambda obs: events.append("validated") or check(obs))
     ingest.run(data_dir)
-    assert events == ["writer", "validated"]  # the table had the schema's types: its validation gives it back
+    # the table had the schema's types, so validating gives it back: its two writers (the observations,
+    # the changes) start before
+    assert events == ["writer", "writer", "validated"]
     early = _files(data_dir)
     events.clear()
     monkeypatch.setattr(validate, "typed_as_schema", lambda table, frame: False)
     ingest.run(data_dir)
-    assert events == ["validated", "writer"]  # otherwise the validated table is written
+    assert events == ["validated", "writer", "writer"]  # otherwise the validated table is written
     assert _files(data_dir) == early
 
 
