@@ -1,9 +1,10 @@
 """One piece of work run beside this process, on the other core, while this one goes on.
 
 ``kpi ingest`` writes the observations (``observations.csv`` and ``.parquet``, and their row
-hashes) in a forked process while it checks them and writes everything else: the two halves
-take about as long, and a fork starts with the final table already in its memory, so nothing
-is copied to it.  Only the result comes back (pickled through a pipe).
+hashes) in one forked process and the changes 2012 -> 2022 in another while it validates and
+checks them: three pieces of work of about the same length, and a fork starts with the final
+table already in its memory, so nothing is copied to it.  Only the result comes back (pickled
+through a pipe).
 
 Where forking is not safe or not wanted (``kpi.executors.read_jobs`` is 1: ``KPI_INGEST_JOBS=1``,
 other threads running, a kernel's ZeroMQ loaded, not Linux), the work is done here when its
