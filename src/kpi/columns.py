@@ -8,9 +8,11 @@ a tenth of that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 
 def per_distinct(column: pd.Series, rule: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -24,3 +26,74 @@ def per_distinct(column: pd.Series, rule: Callable[[pd.Series], pd.Series]) -> p
     if (codes < 0).any():  # missing values: the rule meets them as they are
         return rule(column)
     return rule(pd.Series(distinct, dtype=column.dtype, name=column.name)).take(codes).set_axis(column.index)
+
+
+def looked_up(columns: Sequence[pd.Series], table: dict, default: object = None) -> np.ndarray:
+    """``table.get((a, b, ...), default)`` for each row of the columns (as objects), looked up once
+    per distinct combination of their values.
+
+    >>> looked_up([pd.Series(["x", "y", "x"]), pd.Series([1, 1, 1])], {("x", 1): "found"}).tolist()
+    ['found', None, 'found']
+    """
+    size = len(columns[0])
+    combined = np.zeros(size, dtype=np.int64)
+    values = []
+    for column in columns:
+        codes, distinct = pd.factorize(column, use_na_sentinel=False)
+        combined = pd.factorize(combined * len(distinct) + codes)[0]
+        values.append(column.to_numpy())
+    _, first = np.unique(combined, return_index=True)  # codes in order of first appearance: 0, 1, ...
+    found = [table.get(tuple(v[i] for v in values), default) for i in first]
+    out = np.empty(len(found), dtype=object)
+    out[:] = found
+    return out[combined] if size else out[:0]
+
+
+def shared_codes(left: Sequence[ArrayLike], right: Sequence[ArrayLike]) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row of each table, the same exactly where the rows' key columns hold the
+    same values (``left[i]`` against ``right[i]``); -1 for a row with a missing key value, which
+    ``groupby`` leaves out.  A join or a group of a few rows out of many is then found on these
+    integers: each text column is hashed once, not once per join or grouping.
+
+    >>> left, right = shared_codes([["x", "y", None], [1, 2, 1]], [["y", "x"], [2, 2]])
+    >>> bool(left[1] == right[0]), bool(left[0] == right[1]), int(left[2])
+    (True, False, -1)
+    """
+    size = len(left[0])
+    keys = np.zeros(size + len(right[0]), dtype=np.int64)
+    span = 1
+    for left_column, right_column in zip(left, right, strict=True):
+        a, b = np.asarray(left_column), np.asarray(right_column)
+        same = a.dtype == b.dtype and a.dtype != object  # numbers stay numbers: quicker to hash
+        codes, distinct = pd.factorize(
+            np.concatenate([a, b]) if same else np.concatenate([a.astype(object), b.astype(object)])
+        )
+        if span * len(distinct) >= 2**62:  # pack the keys so far before they could overflow
+            present = keys >= 0
+            packed, seen = pd.factorize(keys[present])
+            keys[present], span = packed, len(seen)
+        keys = np.where((keys < 0) | (codes < 0), -1, keys * len(distinct) + codes)
+        span *= len(distinct)
+    return keys[:size], keys[size:]
+
+
+def whole_groups(keys: np.ndarray, chosen: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """The rows whose key (``shared_codes``) is one of ``chosen``, and every row of one more group:
+    the first of those that ``among`` (a mask of rows) marks, else the first group.  Then what is
+    worked out over the rows kept meets a group whenever there was one, and pandas types its
+    columns as it types them over all the rows (the column types of an empty table depend on how
+    it was made, and they decide the types of what it is joined to).
+
+    >>> whole_groups(np.array([4, 7, 4, 9, -1]), np.array([9])).tolist()
+    [True, False, True, True, False]
+    >>> whole_groups(np.array([4, 7, 4, 9, -1]), np.array([9]), np.array([0, 1, 0, 0, 0], bool)).tolist()
+    [False, True, False, True, False]
+    """
+    grouped = keys >= 0
+    keep = np.isin(keys, chosen) & grouped
+    first = np.flatnonzero(grouped & among) if among is not None else []
+    if not len(first):
+        first = np.flatnonzero(grouped)
+    if len(first):
+        keep |= keys == keys[first[0]]
+    return keep

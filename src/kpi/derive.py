@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from kpi import reference
-from kpi.columns import per_distinct
+from kpi.columns import looked_up, per_distinct, shared_codes, whole_groups
 from kpi.layouts import Layout
 from kpi.schema import FINDINGS, OBSERVATIONS
 from kpi.text import format_number
@@ -300,37 +301,29 @@ def unit_sums(obs: pd.DataFrame) -> pd.DataFrame:
 UNIT_SUMS = ["indicator", "year", "source_id", "district", "unit", "value", "units", "expected", "status", "ref"]
 
 
-def _unit_sums(obs: pd.DataFrame) -> tuple[pd.DataFrame, Callable[[Iterable[int]], list[str]]]:
+def _unit_sums(
+    obs: pd.DataFrame, narrow: Callable[[pd.DataFrame, np.ndarray], np.ndarray] | None = None
+) -> tuple[pd.DataFrame, Callable[[Iterable[int]], list[str]]]:
     """``unit_sums`` but its ``ref``, and what gives the refs of some of its rows (by row number): the
-    places of a sum's cells are the slow part, worked out only for the sums kept."""
+    places of a sum's cells are the slow part, worked out only for the sums kept.
+
+    ``narrow``: given the units' rows and the district of each, the rows of the sums wanted, whole
+    groups of them (``kpi.columns.whole_groups``); the sums of the others are not worked out.
+    """
     cat = reference.catalogue()
-    gaz = reference.gazetteer()
     needed = ["indicator", "area_code", "year", "value", "unit", "status", "source_id", "source_ref"]
     additive = obs.loc[per_distinct(obs["indicator"], lambda i: i.map(cat["aggregation"]) == "sum"), needed]
-    districts = gaz.areas.loc[gaz.areas["level"] == "district", "code"]
-    districts = set(districts)
     columns = UNIT_SUMS[:-1]
     # none: years and values of the schema's types all the same, so that joining them keeps them typed
     none = (pd.DataFrame(columns=columns).astype({"year": "int64", "value": "float64"}), lambda index: [])
     if additive.empty:
         return none
     eras = {int(year): reference.era_of_year(int(year)) for year in set(additive["year"])}
-    links = []
-    for era in sorted(set(eras.values())):  # the units of a year are those of its era: once per era
-        units = gaz.units_of_year(min(y for y, e in eras.items() if e == era))[["parent", "code"]].drop_duplicates()
-        units = units[units["parent"].isin(districts)]
-        links.append(
-            pd.DataFrame(
-                {
-                    "era": era,
-                    "district": units["parent"],
-                    "area_code": units["code"],
-                    "expected": units.groupby("parent")["code"].transform("size"),
-                }
-            )
-        )
-    links = pd.concat(links) if links else pd.DataFrame(columns=["era", "district", "area_code", "expected"])
-    parts = additive.assign(era=additive["year"].map(eras)).merge(links, on=["era", "area_code"])
+    links, of_unit = reference.district_units(tuple(sorted(set(eras.values()))))
+    additive = additive.assign(era=additive["year"].map(eras))
+    if narrow is not None and of_unit is not None:  # not where a unit has two districts (it counts in both)
+        additive = additive[narrow(additive, looked_up([additive["era"], additive["area_code"]], of_unit))]
+    parts = additive.merge(links, on=["era", "area_code"])
     if parts.empty:
         return none
     keys = ["indicator", "year", "source_id", "district"]
@@ -359,9 +352,19 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     """District totals a source leaves empty (a form's TOTAL row), as the sum of the district's
     units -- only for additive indicators and only when every unit in force that year has a
     value in that source; marked ``derived`` (or as weak as the weakest part)."""
-    sums, places = _unit_sums(obs)
+    given = ["indicator", "area_code", "year", "source_id"]
+    areas = reference.gazetteer().areas
+    totals = obs.loc[obs["area_code"].isin(set(areas.loc[areas["level"] == "district", "code"])), given]
+
+    def untotalled(units: pd.DataFrame, district: np.ndarray) -> np.ndarray:  # most totals are given: sum the others
+        keys, given_totals = shared_codes(
+            [units["indicator"], district, units["year"], units["source_id"]], [totals[c] for c in given]
+        )
+        return whole_groups(keys, np.setdiff1d(keys, given_totals))
+
+    sums, places = _unit_sums(obs, untotalled)
     sums = sums[sums["units"] == sums["expected"]].rename_axis("group").reset_index()
-    given = obs.loc[obs["area_code"].isin(set(sums["district"])), ["indicator", "area_code", "year", "source_id"]]
+    given = obs.loc[obs["area_code"].isin(set(sums["district"])), given]
     missing = sums.merge(given.rename(columns={"area_code": "district"}), how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
     missing = missing.assign(ref=places(missing["group"]))

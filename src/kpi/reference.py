@@ -175,6 +175,54 @@ def gazetteer() -> Gazetteer:
 
 
 @per_folder(4)
+def area_parents() -> dict[tuple[str, str], str]:
+    """(area code, era of a year: pre2025 or post2025) → the area's parent ('' for none); an area
+    of the era ``all`` or ``former`` is in both, after the areas of the era itself.  Shared."""
+    areas = gazetteer().areas
+    rows = list(zip(*(areas[c].tolist() for c in ("code", "era", "parent"))))
+    parents: dict[tuple[str, str], str] = {}
+    for code, era, parent in rows:
+        parents.setdefault((code, era), parent if isinstance(parent, str) else "")
+    for code, era, parent in rows:
+        if era in ("all", "former"):
+            for each in ("pre2025", "post2025"):
+                parents.setdefault((code, each), parent if isinstance(parent, str) else "")
+    return parents
+
+
+@per_folder(8)
+def district_units(eras: tuple[str, ...]) -> tuple[pd.DataFrame, dict[tuple[str, str], str] | None]:
+    """The units (communes, township, wards) of each district in force in each of ``eras``: a table
+    of era, district, area_code and expected (how many units the district has in that era), and
+    (era, unit) → district, None when a unit has two districts in one era.  Shared: not to be changed."""
+    import pandas as pd
+
+    areas = gazetteer().areas
+    districts = set(areas.loc[areas["level"] == "district", "code"])
+    tables = []
+    for era in eras:
+        year = ERA_BOUNDARY_YEAR if era == "post2025" else ERA_BOUNDARY_YEAR - 1
+        if era_of_year(year) != era:
+            raise ValueError(f"unknown era {era!r}: expected 'pre2025' or 'post2025'")
+        units = gazetteer().units_of_year(year)[["parent", "code"]].drop_duplicates()
+        units = units[units["parent"].isin(districts)]
+        tables.append(
+            pd.DataFrame(
+                {
+                    "era": era,
+                    "district": units["parent"],
+                    "area_code": units["code"],
+                    "expected": units.groupby("parent")["code"].transform("size"),
+                }
+            )
+        )
+    links = pd.concat(tables) if tables else pd.DataFrame(columns=["era", "district", "area_code", "expected"])
+    pairs = list(zip(links["era"].tolist(), links["area_code"].tolist()))
+    of_unit = dict(zip(pairs, links["district"].tolist()))
+    return links, (of_unit if len(of_unit) == len(pairs) else None)
+
+
+@per_folder(4)
 def units() -> pd.DataFrame:
     """Unit aliases → canonical unit code, dimension and factor to the dimension's base."""
     table = _read_csv("units.csv")

@@ -8,10 +8,11 @@ printed report can disagree with itself and the package must show it, not hide i
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from kpi import reference, schema
-from kpi.columns import per_distinct
+from kpi.columns import per_distinct, whole_groups
 from kpi.derive import plain_number
 from kpi.errors import KpiError
 from kpi.schema import FINDINGS
@@ -143,26 +144,80 @@ def validate_observations(obs: pd.DataFrame) -> pd.DataFrame:
     return obs
 
 
-def _parents(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
-    """The parent (district) of each row's area in the era of its year; '' for none."""
-    era = per_distinct(obs["year"], lambda years: years.map(reference.era_of_year))
-    links = areas[["code", "era", "parent"]]
-    every_era = (
-        links[links["era"].isin(["all", "former"])]
-        .drop(columns="era")
-        .merge(pd.DataFrame({"era": ["pre2025", "post2025"]}), how="cross")
+def _codes(column: pd.Series) -> tuple[np.ndarray, list]:
+    """``pd.factorize`` with the distinct values as a list; -1: a missing value."""
+    codes, distinct = pd.factorize(column)
+    return codes, list(distinct)
+
+
+def _of_codes(values: list, codes: np.ndarray, missing: object) -> np.ndarray:
+    """``values[code]`` for each code, ``missing`` for -1 (one lookup per distinct value, spread by codes)."""
+    table = np.empty(len(values) + 1, dtype=object if not isinstance(missing, bool) else bool)
+    table[: len(values)] = values
+    table[-1] = missing
+    return table[codes]
+
+
+def _unsure_breakdowns(obs: pd.DataFrame, complete: dict[str, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of ``obs`` (positions) that ``breakdown_sums`` must look at: the parts, with their
+    parent, and the totals of the groups that might not agree with their total, and of one group
+    with a total more (that pandas types the tables as it types them over all the rows: the column
+    types of an empty table depend on how it was made).
+
+    The keys are hashed once, each column by itself, and the parts summed in one pass
+    (``np.bincount``).  These sums may differ from pandas' compensated ones by rounding: a group is
+    left out only when it agrees (within ``TOLERANCE``; not above the total where the breakdown is
+    not complete; or the total is a lower bound) by more than the rounding of its sum could amount to.
+    """
+    aggregation = reference.catalogue()["aggregation"]
+    parents = reference.area_parents()
+    indicator, indicators = _codes(obs["indicator"])
+    area, areas = _codes(obs["area_code"])
+    source, sources = _codes(obs["source_id"])
+    year, years = _codes(obs["year"])
+    additive = np.flatnonzero(
+        _of_codes([aggregation.get(i) == "sum" for i in indicators], indicator, False)
+        & _of_codes(["+" not in a for a in areas], area, False)
+        & (source >= 0)
+        & (year >= 0)
     )
-    return (
-        obs[["area_code"]]
-        .assign(era=era)
-        .merge(
-            pd.concat([links, every_era]).drop_duplicates(["code", "era"]),
-            left_on=["area_code", "era"],
-            right_on=["code", "era"],
-            how="left",
-        )["parent"]
-        .fillna("")
-    )
+    # each area's parent in each era, as a place among the areas (parents not among them after them)
+    eras = ("pre2025", "post2025")
+    era = np.array([eras.index(reference.era_of_year(int(y))) for y in years], dtype=np.int64)
+    place = {a: i for i, a in enumerate(areas)}
+    parent_names = [[parents.get((a, e), "") for e in eras] for a in areas]
+    for name in {n for pair in parent_names for n in pair if n and n not in place}:
+        place[name] = len(place)
+    parent_place = np.array([[place[n] if n else -1 for n in pair] for pair in parent_names], dtype=np.int64)
+    parent_place = parent_place.reshape(len(areas), len(eras))
+
+    rows_area, rows_era = area[additive], era[year[additive]]
+    group = (indicator[additive] * len(years) + year[additive]) * len(sources) + source[additive]
+    group = pd.factorize(group)[0].astype(np.int64)  # few: kept small so that group × place cannot overflow
+    part_place = parent_place[rows_area, rows_era]
+    part_key = np.where(part_place >= 0, group * len(place) + part_place, -1)
+    total_key = group * len(place) + rows_area
+
+    parts = np.flatnonzero(part_key >= 0)
+    codes, groups = pd.factorize(part_key[parts])
+    values = obs["value"].to_numpy(dtype="float64")[additive]
+    count = np.bincount(codes, minlength=len(groups))
+    total = np.bincount(codes, weights=values[parts], minlength=len(groups))
+    magnitude = np.bincount(codes, weights=np.abs(values[parts]), minlength=len(groups))
+    of_total = pd.Index(groups).get_indexer(total_key)  # the group a row is the total of; -1: none
+    totals = np.flatnonzero(of_total >= 0)
+    g, value = of_total[totals], values[totals]
+    rounding = 4 * (count[g] + 2) * np.finfo(float).eps * (magnitude[g] + np.abs(value))
+    diff = total[g] - value
+    exact = _of_codes([bool(complete.get(s, False)) for s in sources], source[additive[totals]], False)
+    sure = np.where(exact, np.abs(diff), diff) + rounding <= TOLERANCE  # NaN: not sure
+    sure |= obs["status"].take(additive[totals]).to_numpy() == "lower_bound"
+    totalled = np.zeros(len(part_key), dtype=bool)
+    totalled[parts] = np.isin(codes, g)
+    keep_parts = whole_groups(part_key, groups[g[~sure]], among=totalled)
+    keep_totals = np.isin(total_key, np.unique(part_key[keep_parts]))
+    names = np.array(["", *place], dtype=object)  # by place + 1: '' for none
+    return additive[keep_parts], names[part_place[keep_parts] + 1], additive[keep_totals]
 
 
 def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame:
@@ -171,26 +226,25 @@ def breakdown_sums(obs: pd.DataFrame, complete: dict[str, bool]) -> pd.DataFrame
     Only additive indicators are checked.  Where a source lists every commune that has any
     (``complete_breakdown``), parts must add up to the total; elsewhere they must not exceed it.
     """
-    cat = reference.catalogue()
-    areas = reference.gazetteer().areas
-    additive = obs[
-        per_distinct(obs["indicator"], lambda i: i.map(cat["aggregation"]) == "sum")
-        & ~per_distinct(obs["area_code"], lambda a: a.str.contains("+", regex=False))
-    ]
-    parts = additive.assign(parent=_parents(additive, areas).values)
-    parts = parts[parts["parent"] != ""]
+    part_rows, parents, total_rows = _unsure_breakdowns(obs, complete)
+    parent_type = reference.gazetteer().areas["parent"].dtype
+    parts = obs.iloc[part_rows].assign(parent=pd.array(parents, dtype=parent_type))
     keys = ["indicator", "year", "source_id", "parent"]
     sums = parts.groupby(keys, as_index=False).agg(parts_value=("value", "sum"), communes=("value", "size"))
     merged = sums.merge(
-        additive,
+        obs.iloc[total_rows],
         left_on=["indicator", "year", "source_id", "parent"],
         right_on=["indicator", "year", "source_id", "area_code"],
     )
-    exact = merged["source_id"].map(lambda s: complete.get(s, False))
+    exact = merged["source_id"].map(lambda s: complete.get(s, False)).astype(bool)  # bool when empty too
     diff = merged["parts_value"] - merged["value"]
     bad = (exact & (diff.abs() > TOLERANCE)) | (~exact & (diff > TOLERANCE))
     bad &= merged["status"] != "lower_bound"
-    merged = merged[bad]
+    return breakdown_findings(merged[bad].reset_index(drop=True))
+
+
+def breakdown_findings(merged: pd.DataFrame) -> pd.DataFrame:
+    """The findings of the groups (sums of parts joined to their totals) whose parts disagree."""
     return pd.DataFrame(
         {
             "check": "breakdown_sum",
