@@ -161,12 +161,13 @@ class Gazetteer:
         return table
 
 
-def reused_codes() -> set[str]:
+@per_folder(4)
+def reused_codes() -> frozenset[str]:
     """Codes that name one area before 1 July 2025 and another after (03390: the township, then Xã Bình Lư)."""
     areas = gazetteer().areas
     before = dict(zip(areas.loc[areas["era"] == "pre2025", "code"], areas.loc[areas["era"] == "pre2025", "name_vi"]))
     after = areas[areas["era"] == "post2025"]
-    return {c for c, n in zip(after["code"], after["name_vi"]) if c in before and before[c] != n}
+    return frozenset(c for c, n in zip(after["code"], after["name_vi"]) if c in before and before[c] != n)
 
 
 @per_folder(4)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpi.derive import plain_number
+from kpi.derive import plain_number, plain_numbers
 from kpi.schema import CONFLICTS, FINDINGS
 
 TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: beyond rounding)
@@ -125,6 +125,9 @@ def _describe(chosen: pd.Series, other: pd.Series) -> str:
     )
 
 
+OTHER = ["source_id_b", "year_b", "status_b", "source_ref_b"]  # of the other source an echo names
+
+
 def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     """The same value for the same indicator and area in two sources but different years.
 
@@ -142,6 +145,7 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
     # a code reused in 2025 names two areas: the township's 2022 figure is no echo of Xã Bình Lư's 2026 one
     other_era = (pairs["year"] >= reference.ERA_BOUNDARY_YEAR) != (pairs["year_b"] >= reference.ERA_BOUNDARY_YEAR)
     pairs = pairs[~(other_era & pairs["area_code"].isin(reference.reused_codes()))]
+    b = {c: pairs[c].tolist() for c in ["unit", "year", "source_id", "status", *OTHER]}  # lists: quick to walk
     return pd.DataFrame(
         {
             "check": "same_value_other_year",
@@ -153,24 +157,12 @@ def echoes(obs: pd.DataFrame) -> pd.DataFrame:
             "unit": pairs["unit"],
             "value": pairs["value"],
             "expected": pairs["value"],
-            "other": [
-                f"{sb} {yb} ({stb}, {rb})"
-                for sb, yb, stb, rb in zip(
-                    pairs["source_id_b"], pairs["year_b"], pairs["status_b"], pairs["source_ref_b"]
-                )
-            ],
+            "other": [f"{sb} {yb} ({stb}, {rb})" for sb, yb, stb, rb in zip(*(b[c] for c in OTHER))],
             "message": [
-                f"{plain_number(v)} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
-                for v, u, y, s, st, yb, sb, stb, rb in zip(
-                    pairs["value"],
-                    pairs["unit"],
-                    pairs["year"],
-                    pairs["source_id"],
-                    pairs["status"],
-                    pairs["year_b"],
-                    pairs["source_id_b"],
-                    pairs["status_b"],
-                    pairs["source_ref_b"],
+                f"{v} {u} is given for {y} by {s} ({st}) and for {yb} by {sb} ({stb}, {rb})"
+                for v, u, y, s, st, sb, yb, stb, rb in zip(
+                    plain_numbers(pairs["value"].tolist()),
+                    *(b[c] for c in ["unit", "year", "source_id", "status", *OTHER]),
                 )
             ],
         },

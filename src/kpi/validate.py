@@ -13,7 +13,7 @@ import pandas as pd
 
 from kpi import reference, schema
 from kpi.columns import per_distinct, whole_groups
-from kpi.derive import plain_number
+from kpi.derive import plain_number, plain_numbers
 from kpi.errors import KpiError
 from kpi.schema import FINDINGS
 
@@ -258,9 +258,13 @@ def breakdown_findings(merged: pd.DataFrame) -> pd.DataFrame:
             "expected": merged["parts_value"],
             "other": merged["communes"].map(lambda n: f"{n} communes"),
             "message": [
-                f"parts by commune add up to {plain_number(p)} {u} ({n} communes) "
-                f"but the total is {plain_number(v)} {u}"
-                for p, u, n, v in zip(merged["parts_value"], merged["unit"], merged["communes"], merged["value"])
+                f"parts by commune add up to {p} {u} ({n} communes) but the total is {v} {u}"
+                for p, u, n, v in zip(
+                    plain_numbers(merged["parts_value"].tolist()),
+                    merged["unit"].tolist(),
+                    merged["communes"].tolist(),
+                    plain_numbers(merged["value"].tolist()),
+                )
             ],
         },
         columns=FINDINGS.columns,
