@@ -115,3 +115,16 @@ def test_derivations_that_find_nothing_leave_years_and_values_typed():
         assert dict(empty.dtypes) == dict(OBSERVATIONS.empty().dtypes)
     joined = pd.concat([table, *found], ignore_index=True)
     assert (joined["year"].dtype, joined["value"].dtype) == ("int64", "float64")
+
+
+def test_plain_numbers_are_plain_number_of_each():
+    import numpy as np
+
+    from kpi.derive import plain_number, plain_numbers
+
+    rng = np.random.default_rng(7)  # SYNTHETIC values of every size and sign
+    values = list(rng.normal(0, 1, 300) * 10.0 ** rng.integers(-9, 12, 300)) + [
+        0.0, -0.0, 1.0, -1.0, 0.99999, -0.99999, 0.00004, -0.00004, 1.005, 2.675, 999.995, 41100.0,
+        float("nan"), float("inf"), float("-inf"), 10**15, -(10**15), 3, np.float64(74.03), np.int64(1947),
+    ]  # fmt: skip
+    assert plain_numbers(values) == [plain_number(v) for v in values]
