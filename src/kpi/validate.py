@@ -58,18 +58,25 @@ def _field_failures(field: schema.Field, column: pd.Series, sets: dict[str, set[
 
 def _text_failures(field: schema.Field, column: pd.Series, sets: dict[str, set[str]]) -> list[tuple[str, object]]:
     """``_field_failures`` of a text column, each rule once per distinct value (a nation's column holds
-    a million values and a few thousand distinct ones); the same failures, in the same order."""
+    a million values and a few thousand distinct ones); the same failures, in the same order.
+
+    A column without a vocabulary is not hashed at all (a place of a cell, ``source_ref``, is
+    distinct in every row: hashing a nation's took longer than every other check of the table)."""
+    failures: list[tuple[str, object]] = []
+    if not field.vocabulary:
+        if field.required:
+            empty = column.isna().to_numpy() | (column == "").to_numpy(dtype=bool)
+            failures += [("not empty", v) for v in column[empty].head(MAX_LISTED)]
+        return failures
     codes, distinct = pd.factorize(column)  # missing values: -1; distinct values in the order they first come
     distinct = list(distinct)
     blank = [i for i, v in enumerate(distinct) if v == ""]
-    failures: list[tuple[str, object]] = []
     if field.required:
         empty = (codes < 0) | (codes == blank[0]) if blank else codes < 0
         failures += [("not empty", v) for v in column[empty].head(MAX_LISTED)]
-    if field.vocabulary:
-        known = sets[field.vocabulary]
-        unknown = [v for v in distinct if v != "" and not (isinstance(v, str) and v in known)]
-        failures += [(f"in {field.vocabulary}", v) for v in unknown[:MAX_LISTED]]
+    known = sets[field.vocabulary]
+    unknown = [v for v in distinct if v != "" and not (isinstance(v, str) and v in known)]
+    failures += [(f"in {field.vocabulary}", v) for v in unknown[:MAX_LISTED]]
     return failures
 
 
