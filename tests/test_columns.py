@@ -31,3 +31,45 @@ def test_missing_values_meet_the_rule_as_they_are():
     column = pd.Series(["a.printed", None, np.nan, "b"], dtype=object)
     rule = RULES[0]
     pd.testing.assert_series_equal(per_distinct(column, rule), rule(column))
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and of the same type; NaN equal to NaN (what the JSON writer would write alike)."""
+    if type(a) is not type(b):
+        return False
+    return (a != a and b != b) or a is b or a == b
+
+
+def test_records_are_pandas_records_value_for_value():
+    """Seeded frames (synthetic) of every column type a table here holds, and some it does not:
+    the same dicts as ``to_dict("records")``, each value of the same type."""
+    import warnings
+
+    from kpi.columns import records
+
+    rng = np.random.default_rng(20261204)
+    pool = ["x", "", None, float("nan"), pd.NA, np.int64(3), np.float64(2.5), np.bool_(True), 7, "Xã Bản Giang"]
+    for _ in range(60):
+        n = int(rng.integers(0, 12))
+        picks = [pool[i] for i in rng.integers(0, len(pool), n)]
+        frame = pd.DataFrame(
+            {
+                "whole": rng.integers(-5, 5, n),
+                "real": np.where(rng.random(n) < 0.2, np.nan, rng.random(n)),
+                "mixed": pd.Series(picks, dtype=object),
+                "text": pd.Series([v if isinstance(v, str) else None for v in picks], dtype="str"),
+                "flag": rng.random(n) < 0.5,
+                "nullable": pd.array([None if i % 3 == 0 else int(i) for i in range(n)], dtype="Int64"),
+                "kind": pd.Categorical(rng.choice(["a", "b"], n)),
+                "when": pd.to_datetime(rng.integers(0, 10**9, n), unit="s"),
+            }
+        )
+        for table in (frame, frame[["mixed", "mixed", "whole"]], frame.iloc[:, :0]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # pandas: columns not unique, the last kept
+                expected = table.to_dict("records")
+            got = records(table)
+            assert len(got) == len(expected)
+            for want, have in zip(expected, got):
+                assert list(have) == list(want)
+                assert all(_same(have[k], want[k]) for k in want), (have, want)

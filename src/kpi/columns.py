@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from pandas.api.extensions import ExtensionDtype
+from pandas.core.dtypes.cast import maybe_box_native
 
 
 def per_distinct(column: pd.Series, rule: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -97,3 +99,23 @@ def whole_groups(keys: np.ndarray, chosen: np.ndarray, among: np.ndarray | None 
     if len(first):
         keep |= keys == keys[first[0]]
     return keep
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")``, the same dicts of the same values, a column at a time: pandas
+    walks the rows and boxes the values of each text column row by row (a nation's findings,
+    0.22 s; about a quarter of that here).
+
+    >>> records(pd.DataFrame({"a": [1, 2], "b": ["x", None], "c": [0.5, float("nan")]}))
+    [{'a': 1, 'b': 'x', 'c': 0.5}, {'a': 2, 'b': None, 'c': nan}]
+    """
+    names = frame.columns.tolist()
+    if not names:
+        return [{} for _ in range(len(frame))]
+    columns = []
+    for k in range(len(names)):
+        column = frame.iloc[:, k]
+        kind = column.dtype
+        boxed = kind == np.dtype(object) or isinstance(kind, ExtensionDtype)  # as pandas boxes them
+        columns.append(list(map(maybe_box_native, column)) if boxed else list(column))
+    return [dict(zip(names, row)) for row in zip(*columns)]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from kpi import __version__, labels, reference, schema
+from kpi.columns import per_distinct, records
 
 if TYPE_CHECKING:
     from kpi.ingest import IngestResult
@@ -16,7 +17,7 @@ CONSOLE_ROWS = 20  # rejects, findings and conflicts the summary prints; every o
 
 
 def counts(obs: pd.DataFrame) -> dict:
-    theme = obs["indicator"].map(reference.catalogue()["theme"])
+    theme = per_distinct(obs["indicator"], lambda i: i.map(reference.catalogue()["theme"]))
     return {
         "by_theme": theme.value_counts().sort_index().to_dict(),
         "by_source": obs["source_id"].value_counts().sort_index().to_dict(),
@@ -32,9 +33,9 @@ def validation_report(result: IngestResult) -> dict:
         "observations": len(result.observations),
         "counts": counts(result.observations),
         "missing_cells": result.missing_cells,
-        "rejects": result.rejects.to_dict("records"),
-        "findings": result.findings.to_dict("records"),
-        "conflicts": result.conflicts.to_dict("records"),
+        "rejects": records(result.rejects),
+        "findings": records(result.findings),
+        "conflicts": records(result.conflicts),
     }
 
 
