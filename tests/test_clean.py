@@ -96,3 +96,20 @@ def test_range_feeds_min_and_max_indicators():
         "initiatives.education_per_year_min": 160.0,
         "initiatives.education_per_year_max": 320.0,
     }
+
+
+def test_distinct_values_keep_their_types_apart_and_their_order():
+    """The rule once per distinct value, values of one type or mixed: 1, 1.0 and True stay apart."""
+    from kpi.clean import _distinct
+
+    seen = []
+
+    def rule(v):
+        seen.append(v)
+        return repr(v)
+
+    nan = float("nan")
+    for values in (["b", "a", "b"], [2.0, nan, 2.0, nan], [1, 1.0, True, "1", None, 1, True]):
+        seen.clear()
+        assert _distinct(values, rule) == [repr(v) for v in values]
+        assert len(seen) == len({(type(v), v) for v in values})

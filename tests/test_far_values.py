@@ -113,3 +113,30 @@ def test_ingest_rejects_the_stray_and_keeps_the_table(tmp_path, data_dir):
         & result.observations["indicator"].str.startswith("livestock.")
     ]
     assert len(livestock) > 10
+
+
+def test_quick_box_of_plain_sheets_is_the_box_of_the_general_scan():
+    """Seeded sheet XML (synthetic): cells as Excel writes them, and with a prefix, the address
+    after another attribute or in lower case, a tab, no address, a seven-digit row.  Where the
+    quick pass answers, the box is the general patterns' box; elsewhere they answer."""
+    import random
+
+    from kpi import extent
+
+    def general(xml):
+        refs = extent._XLSX_CELL_REF.findall(xml)
+        if len(refs) != len(extent._XLSX_CELL.findall(xml)):
+            return None
+        return extent._box_of(refs)
+
+    odd = ['<c s="1" r="{a}">', '<x:c r="{a}">', '<c\tr="{a}">', '<c r="{l}">', "<c>", '<c r="A12345678">']
+    rng = random.Random(20261204)
+    for _ in range(300):
+        cells = []
+        for _ in range(rng.randint(0, 8)):
+            address = f"{rng.choice(['A', 'B', 'Z', 'AA', 'XFD'])}{rng.randint(1, 1048576)}"
+            tag = rng.choice(['<c r="{a}" t="s">', '<c r="{a}">', '<c r="{a}"/>'] + (odd if rng.random() < 0.3 else []))
+            tag = tag.format(a=address, l=address.lower())
+            cells.append(tag if tag.endswith("/>") else f"{tag}<v>1</v></c>")
+        xml = ('<worksheet><cols><col min="1"/></cols><sheetData><row r="1">' + "".join(cells) + "</row>").encode()
+        assert extent.xlsx_quick_box(xml) == general(xml), xml

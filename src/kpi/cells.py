@@ -112,8 +112,11 @@ def raw_text(raw: object) -> str:
 
 def cell_text(value: object) -> str:
     """A cell's value as NFC text for matching headers and names (12.0 as 12)."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return nfc(value)
+    if kind is float:  # a float's own text is already NFC, one word
+        return str(int(value)) if value.is_integer() else float.__repr__(value)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -110,10 +110,14 @@ def duplicate_reason(row: dict, others: list[dict]) -> str:
 
 
 def _distinct(values: list, rule: Callable) -> list:
-    """``rule`` applied once per distinct value (keyed with its type, so 1, 1.0 and True stay apart)."""
+    """``rule`` applied once per distinct value (keyed with its type, so 1, 1.0 and True stay apart;
+    values all of one type, as a column mostly is, are their own keys)."""
+    if len(set(map(type, values))) <= 1:
+        table = {v: rule(v) for v in dict.fromkeys(values)}
+        return list(map(table.__getitem__, values))
     keys = [(type(v), v) for v in values]
     table = {k: rule(k[1]) for k in dict.fromkeys(keys)}
-    return [table[k] for k in keys]
+    return list(map(table.__getitem__, keys))
 
 
 class _Rows:
@@ -180,7 +184,7 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
         key = (indicator, unit_raws[i], unit_text, high is not None, str(raw) if high is not None else "")
         if key not in columns:
             columns[key] = _column_of(*key)
-        column, unit_problem, limit = columns[key]
+        column, unit_problem, limit, increase = columns[key]
         if column.reason:
             rows.reject(i, column.field, column.reason)
             continue
@@ -202,7 +206,7 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
                 rows.reject(i, bad[1], bad[0])
                 continue
         base = bases[i]
-        if base is None and column.targets[-1].endswith(".increase"):
+        if base is None and increase:
             rows.reject(i, "base_year", f"an increase needs the year it is measured from (got {col['base_year'][i]!r})")
             continue
         status = status or col["status"][i] or "reported"
@@ -224,12 +228,13 @@ def _refused(rows: _Rows, i: int, error: str | None) -> int:
 
 
 def _column_of(*key) -> tuple:
-    """``_column_context`` of a key, and the largest value its cells take as printed (-1 when a
-    value must go through ``checked_values``: a factor, a range, an increase)."""
+    """``_column_context`` of a key, the largest value its cells take as printed (-1 when a
+    value must go through ``checked_values``: a factor, a range, an increase), and whether its
+    cells are increases (which need the year they are measured from)."""
     column, unit_problem = _column_context(*key)
     simple = len(column.factors) == 1 and column.factors[0] == 1 and not column.targets[0].endswith(".increase")
     limit = -1.0 if not simple else 100.0 if column.units[0] == "%" else MAX_MAGNITUDE
-    return column, unit_problem, limit
+    return column, unit_problem, limit, bool(column.targets) and column.targets[-1].endswith(".increase")
 
 
 def _split_duplicates(columns: dict[str, list]) -> tuple[dict[str, list], list[dict]]:

@@ -35,6 +35,8 @@ _PREFIX = rb"(?:[\w.-]+:)?"
 _XLSX_TAG = re.compile(rb"<(" + _PREFIX + rb")(row|c)(?=[\s/>])([^>]*?)(/?)>")
 _XLSX_CELL_REF = re.compile(rb"<" + _PREFIX + rb"c\s[^>]*?\br=\"([A-Za-z]{1,3})([0-9]{1,7})\"")
 _XLSX_CELL = re.compile(rb"<" + _PREFIX + rb"c[\s/>]")
+# a cell with its address first (letters, digits), or (empty groups) any other cell
+_XLSX_PLAIN_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})"|[\s/>])')
 _XLSX_CELL_END = re.compile(rb"</" + _PREFIX + rb"c>")
 _XLSX_VALUE = re.compile(rb"<" + _PREFIX + rb"(?:v>[^<]|is[\s>])")
 _ROW_R = re.compile(rb"\br=\"([0-9]{1,7})\"")
@@ -176,10 +178,22 @@ def xlsx_quick_box(xml: bytes) -> tuple[int, int, int, int] | None:
     (2, 1, 6, 26)
     >>> xlsx_quick_box(b'<row><c><v>1</v></c></row>') is None
     True
+
+    Most sheets are found by one quick pass (``_XLSX_PLAIN_CELL``: every ``<c`` with its ``r``
+    first, as Excel and LibreOffice write it, and no prefixed element that could be a cell); any
+    other sheet by the general patterns, which give the same box wherever the quick pass does.
     """
+    if b":c" not in xml:
+        refs = _XLSX_PLAIN_CELL.findall(xml)
+        if all(letters for letters, _ in refs):
+            return _box_of(refs)
     refs = _XLSX_CELL_REF.findall(xml)
     if len(refs) != len(_XLSX_CELL.findall(xml)):
         return None
+    return _box_of(refs)
+
+
+def _box_of(refs: list[tuple[bytes, bytes]]) -> tuple[int, int, int, int]:
     if not refs:
         return (0, 0, 0, 0)
     rows = [int(d) - 1 for d in {d for _, d in refs}]  # each distinct address part converted once

@@ -191,7 +191,11 @@ def _read_body(out: Extracted, spec_all: Layout, spec: SheetLayout, sheet: _Shee
                     f"({first!r}) is not read; move it to its own sheet"
                 )
             continue
-        repeated = next((c for c, t in enumerate(texts) if t and fold(t) in body.header_cells), None)
+        repeated = (  # the folded texts looked up all at once first: most rows repeat no header
+            None
+            if body.header_cells.isdisjoint(map(fold, filter(None, texts)))
+            else next(c for c, t in enumerate(texts) if t and fold(t) in body.header_cells)
+        )
         if repeated is not None:
             out.problems.append(
                 f"sheet {sheet.name!r}: a second table starts at row {r0 + 1} "
