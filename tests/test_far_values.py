@@ -140,3 +140,35 @@ def test_quick_box_of_plain_sheets_is_the_box_of_the_general_scan():
             cells.append(tag if tag.endswith("/>") else f"{tag}<v>1</v></c>")
         xml = ('<worksheet><cols><col min="1"/></cols><sheetData><row r="1">' + "".join(cells) + "</row>").encode()
         assert extent.xlsx_quick_box(xml) == general(xml), xml
+
+
+def test_marker_scan_finds_what_the_one_pattern_finds():
+    """Seeded XML snippets (synthetic) with hidden rows, formulas (prefixed or not), error cells
+    in either quote and near misses: the quick scan answers as ``XLSX_MARKERS`` does."""
+    import random
+
+    from kpi import marks
+
+    pieces = [
+        '<row r="1">',
+        '<row r="2" hidden="1">',
+        "hidden='true'",
+        'hidden="0"',
+        '<c r="A1" t="s"><v>0</v></c>',
+        "<f>A1+1</f>",
+        "<x:f>SUM(A1)</x:f>",
+        "<x:f/>",
+        '<c r="B2" t="e">',
+        "<c t='e'>",
+        "t=\"e'",
+        "<fill>",
+        ":fx",
+        'xml:space="preserve"',
+        "<formula>",
+        'ht="e"',
+        '\tt="e"',
+    ]
+    rng = random.Random(20261204)
+    for _ in range(500):
+        xml = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))).encode()
+        assert marks.has_markers(xml) == bool(marks.XLSX_MARKERS.search(xml)), xml

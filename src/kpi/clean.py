@@ -14,6 +14,7 @@ name -- are both rejected, each naming the other cell, never one kept at random.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,7 +151,8 @@ class _Rows:
             return {name: [] for name in COLUMNS}
         made = dict(zip(("cell",) + MADE, map(list, zip(*self.out))))
         cells = made.pop("cell")
-        data = {**made, **{name: [self.col[field][i] for i in cells] for name, field in FROM_CELL.items()}}
+        pick = operator.itemgetter(*cells) if len(cells) > 1 else lambda values: (values[cells[0]],)
+        data = {**made, **{name: list(pick(self.col[field])) for name, field in FROM_CELL.items()}}
         return {name: data[name] for name in COLUMNS}
 
 

@@ -185,7 +185,7 @@ def xlsx_quick_box(xml: bytes) -> tuple[int, int, int, int] | None:
     """
     if b":c" not in xml:
         refs = _XLSX_PLAIN_CELL.findall(xml)
-        if all(letters for letters, _ in refs):
+        if (b"", b"") not in refs:  # every cell had its address first
             return _box_of(refs)
     refs = _XLSX_CELL_REF.findall(xml)
     if len(refs) != len(_XLSX_CELL.findall(xml)):
@@ -196,8 +196,9 @@ def xlsx_quick_box(xml: bytes) -> tuple[int, int, int, int] | None:
 def _box_of(refs: list[tuple[bytes, bytes]]) -> tuple[int, int, int, int]:
     if not refs:
         return (0, 0, 0, 0)
-    rows = [int(d) - 1 for d in {d for _, d in refs}]  # each distinct address part converted once
-    cols = [_letters_key(letters) for letters in {letters for letters, _ in refs}]
+    letters, digits = zip(*refs)
+    rows = [int(d) - 1 for d in set(digits)]  # each distinct address part converted once
+    cols = [_letters_key(c) for c in set(letters)]
     return (min(rows), min(cols), max(rows), max(cols))
 
 

@@ -167,7 +167,7 @@ def _row_texts(sheet: _Sheet, body: _Body, r0: int, spread_rows: set[int]) -> li
     """The texts of one row, a harmless merge's text in every cell it covers."""
     if r0 in spread_rows:
         return [sheet.text(*body.spread.get((r0, c), (r0, c))) for c in range(len(sheet.rows[r0]))]
-    return [cell_text(v) for v in sheet.rows[r0]]
+    return list(map(cell_text, sheet.rows[r0]))
 
 
 def _read_body(out: Extracted, spec_all: Layout, spec: SheetLayout, sheet: _Sheet, body: _Body) -> None:

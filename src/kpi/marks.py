@@ -23,7 +23,8 @@ XLSX_MARKERS = re.compile(rb"""hidden=["'](?:1|true)["']|<(?:\w+:)?f[\s>/]|\st=[
 ODS_MARKERS = re.compile(rb"visibility=|formula=|-spanned=")
 # XLSX_MARKERS' alternatives with a literal start, which the scan jumps to (8x quicker on the bench forms)
 _HIDDEN, _FORMULA = re.compile(rb"""hidden=["'](?:1|true)["']"""), re.compile(rb"<f[\s>/]")
-_MAYBE = re.compile(rb""":f[\s>/]|t=["']e["']""")  # a prefixed <x:f> or an error cell: then the full scan
+# a prefixed <x:f> or an error cell: then the full scan (each searched by itself, from its literal start)
+_PREFIXED_FORMULA, _ERROR = re.compile(rb":f[\s>/]"), re.compile(rb"""t=["']e["']""")
 
 
 def has_markers(xml: bytes) -> bool:
@@ -36,7 +37,7 @@ def has_markers(xml: bytes) -> bool:
     """
     if _HIDDEN.search(xml) or _FORMULA.search(xml):
         return True
-    return bool(_MAYBE.search(xml) and XLSX_MARKERS.search(xml))
+    return bool((_PREFIXED_FORMULA.search(xml) or _ERROR.search(xml)) and XLSX_MARKERS.search(xml))
 
 
 @dataclass(frozen=True)
