@@ -82,3 +82,16 @@ def test_equal_objects_of_other_types_keep_their_own_text():
     frame = pd.DataFrame({"v": pd.Series([1, 1.0, True, "1", None, 0.0, -0.0], dtype=object), "t": "a,b"})
     assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
     assert csv_bytes(frame).decode().splitlines()[1:4] == ['1,"a,b"', '1.0,"a,b"', 'True,"a,b"']
+
+
+@pytest.mark.parametrize("chunks", [1, 3], ids=["one-array", "chunked"])
+def test_arrow_text_is_written_from_its_bytes(chunks):
+    """Arrow text is quoted from its UTF-8 bytes without Python strings, in one array or in chunks
+    (as read from Parquet), sliced a chunk of rows at a time; no field needs quotes in one column."""
+    rng = random.Random(7)
+    values = [rng.choice(TEXTS + [None]) for _ in range(60)]
+    parts = [pd.Series(values[i::chunks], dtype="str") for i in range(chunks)]
+    frame = pd.DataFrame({"t": pd.concat(parts, ignore_index=True), "plain": "Bản Hòn", "n": range(60)})
+    assert csv_bytes(frame) == frame.astype(object).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    assert not csvout._may_need_quotes(csvout._column_text(frame["plain"]))
+    assert csvout._may_need_quotes(csvout._column_text(frame["t"]))

@@ -52,6 +52,9 @@ def _column_text(column: pd.Series) -> pa.Array:
     import pyarrow.compute as pc
 
     dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":  # already Arrow text: no Python strings
+        text = pa.array(column.array)  # one array, or chunks of one (as read from Parquet)
+        return _quoted(pc.fill_null(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text, ""))
     if isinstance(dtype, pd.StringDtype) or dtype.kind == "O":
         return _distinct_fields(column)
     values = column.to_numpy()
@@ -101,12 +104,30 @@ def _quoted(text: pa.Array) -> pa.Array:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    needs = pc.match_substring_regex(text, NEEDS_QUOTES)
-    if not pc.any(needs).as_py():
+    if not _may_need_quotes(text):
         return text
+    needs = pc.match_substring_regex(text, NEEDS_QUOTES)
     quote, nothing = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
     quoted = pc.binary_join_element_wise(quote, pc.replace_substring(text, '"', '""'), quote, nothing)
     return pc.if_else(needs, quoted, text)
+
+
+def _may_need_quotes(text: pa.Array) -> bool:
+    """Whether a field of ``text`` (Arrow text) may hold a comma, a double quote or a line feed:
+    looked for in its UTF-8 bytes at once (no byte of a character of several bytes is one of
+    them), so that a column which needs no quotes (most do) is not matched field by field."""
+    import numpy as np
+    import pyarrow as pa
+
+    _, offsets, data = text.buffers()[:3]
+    if data is None or not len(text):
+        return False
+    ends = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(text.type) else np.int32)
+    body = np.frombuffer(data, dtype=np.uint8)[ends[text.offset] : ends[text.offset + len(text)]]
+    return bool(np.isin(body, np.frombuffer(QUOTED_BYTES, dtype=np.uint8)).any())
+
+
+QUOTED_BYTES = b',"\n'  # NEEDS_QUOTES, as bytes
 
 
 CHUNK_ROWS = 100_000  # rows turned into text at a time: a nation's tables are never all text at once

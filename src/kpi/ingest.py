@@ -23,13 +23,14 @@ from kpi.book import reader_failure
 from kpi.cells import Cells, Extracted
 from kpi.changes import compare
 from kpi.clean import TEXT, Cleaned, clean_cells, clean_list, inferred_kind, observations_frame
+from kpi.columns import arrow_text
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.executors import read_map
 from kpi.extract import extract
 from kpi.layouts import load as layout_of
 from kpi.schema import CHANGES, OBSERVATIONS, REJECTS
-from kpi.write import run_lock, staged_folder, write_json, write_table
+from kpi.write import run_lock, staged_folder, write_json, write_parquet, write_table
 
 
 @dataclass
@@ -209,8 +210,10 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
     obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
+    obs = obs[OBSERVATIONS.columns]
     return {
-        "observations": obs[OBSERVATIONS.columns],  # not yet validated (``validated``)
+        "observations": arrow_text(obs, TEXT),  # not yet validated (``validated``)
+        "parquet_kinds": dict(obs.dtypes),  # its columns' types as joined: those of the Parquet twin
         "rejects": pd.concat(rejects, ignore_index=True),
         "findings": ratio_findings,  # the checks add theirs (``check``)
         "lists": lists,
@@ -227,12 +230,13 @@ def validated(tables: dict) -> None:
     tables["validation_seconds"] = time.perf_counter() - checking
 
 
-def write_beside(stack: contextlib.ExitStack, obs: pd.DataFrame, sources: pd.DataFrame, out: Path) -> Callable:
+def write_beside(stack: contextlib.ExitStack, obs: pd.DataFrame, tables: dict, out: Path) -> Callable:
     """``write_observations`` and ``write_changes`` started beside (``kpi.beside``), each in a process
     of its own: with the checks here, three pieces of work of about the same length (a nation's:
     4.4, 4.6 and 3.5 s) for the two processors.  Returns what waits for both and gives the rows'
     hashes; both are stopped when ``stack`` closes."""
-    rows = stack.enter_context(Beside(lambda: write_observations(obs, out)))
+    kinds, sources = tables["parquet_kinds"], tables["sources"]
+    rows = stack.enter_context(Beside(lambda: write_observations(obs, out, kinds)))
     changes = stack.enter_context(Beside(lambda: write_changes(obs, sources, out)))
     return lambda: (changes.result(), rows.result())[1]
 
@@ -293,11 +297,11 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             # while they are validated when that cannot change a value (they have the schema's types).
             tables = process(records, parts)
             early = validate.typed_as_schema(schema.OBSERVATIONS, tables["observations"])
-            written = write_beside(beside, tables["observations"], tables["sources"], out) if early else None
+            written = write_beside(beside, tables["observations"], tables, out) if early else None
             validated(tables)
             obs = tables["observations"]
             if written is None:  # validating changed their types: written as validated
-                written = write_beside(beside, obs, tables["sources"], out)
+                written = write_beside(beside, obs, tables, out)
             check(tables, records)
             process_s = time.perf_counter()
             # Save outputs.
@@ -350,10 +354,11 @@ def run_if_changed(
     return result.data_version
 
 
-def write_observations(obs: pd.DataFrame, out: Path) -> np.ndarray:
-    """``observations.csv`` and ``.parquet``; the rows' hashes (``kpi.reads.row_hashes``)."""
+def write_observations(obs: pd.DataFrame, out: Path, kinds: dict | None = None) -> np.ndarray:
+    """``observations.csv`` and ``.parquet`` (its columns of the types ``kinds``); the rows' hashes
+    (``kpi.reads.row_hashes``)."""
     write_table(obs, out / "observations.csv")
-    obs.to_parquet(out / "observations.parquet", index=False)
+    write_parquet(obs, out / "observations.parquet", kinds)
     return reads.row_hashes(obs)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kpi.columns import per_distinct
 from kpi.derive import plain_number, plain_numbers
 from kpi.schema import CONFLICTS, FINDINGS
 
@@ -24,8 +25,8 @@ CELL = ["indicator", "area_code", "year"]
 
 def _ranked(obs: pd.DataFrame, priority: dict[str, int]) -> pd.DataFrame:
     return obs.assign(
-        _priority=obs["source_id"].map(priority).fillna(99),
-        _status=obs["status"].map(STATUS_RANK).fillna(9),
+        _priority=per_distinct(obs["source_id"], lambda s: s.map(priority)).fillna(99),
+        _status=per_distinct(obs["status"], lambda s: s.map(STATUS_RANK)).fillna(9),
     ).sort_values(CELL + ["_priority", "_status", "source_id"], kind="stable")
 
 

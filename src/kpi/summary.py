@@ -72,7 +72,7 @@ def datapackage(result: IngestResult) -> dict:
     fields are described by type only.
     """
     cat = reference.catalogue()
-    used = cat.loc[sorted(set(result.observations["indicator"]))]
+    used = cat.loc[sorted(result.observations["indicator"].unique())]
     indicators = [
         {
             "id": r.id,
