@@ -58,3 +58,32 @@ def test_a_threshold_the_user_set_is_left_alone(monkeypatch, name, value):
         assert heap.return_large_blocks() is False
     finally:
         heap.return_large_blocks.cache_clear()
+
+
+# many small blocks (as a reader's tables come back: a bytes object per buffer), a few kept among them
+# so that the heap cannot shrink from its top; freed, they stay in the process until it is trimmed
+TRIMMED_MIB = """
+import sys
+from kpi import heap
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+blocks = [bytes(30_000) for _ in range(8_000)]
+kept = blocks[::400]
+before = rss()
+del blocks
+if sys.argv[1] == "trim":
+    assert heap.trim()
+print(round(before - rss()))
+"""
+
+
+@glibc
+def test_the_free_pages_of_the_heap_go_back_when_trimmed():
+    def freed(how: str) -> int:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+        proc = subprocess.run([sys.executable, "-c", TRIMMED_MIB, how], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return int(proc.stdout)
+
+    assert freed("trim") >= 200  # of the 229 MiB freed
+    assert freed("as is") < 50

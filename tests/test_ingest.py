@@ -147,34 +147,35 @@ def test_failed_run_leaves_previous_outputs_intact(data_dir, monkeypatch):
     assert not list(data_dir.glob(".processed.staging-*"))
 
 
-def test_joined_text_keeps_the_files_own_strings_where_it_becomes_objects():
-    from kpi.clean import TEXT, inferred_kind
-    from kpi.ingest import joined_as
-    from kpi.schema import OBSERVATIONS
+def test_the_observations_hold_their_text_as_arrow_text(ingested):
+    """Every text column of the derived observations is pandas' Arrow text (``kpi.columns.arrow_text``):
+    what the checks and the writers hash, sort and join."""
+    from kpi.clean import TEXT
 
-    from .test_reads import observations
-
-    objects = observations(50).astype(dict.fromkeys(TEXT, object))
-    typed = objects.assign(**{name: pd.Series(objects[name].tolist()) for name in TEXT})  # as pandas infers them
-    assert all(typed[name].dtype == "str" == inferred_kind(objects[name]) for name in TEXT)  # pandas' Arrow text
-    as_str = joined_as(objects, typed.iloc[:3])  # joined to text: Arrow text, as pandas infers it
-    pd.testing.assert_frame_equal(as_str, typed)
-    for empty in (pd.DataFrame(columns=OBSERVATIONS.columns), OBSERVATIONS.empty()):  # text as objects
-        as_objects = joined_as(objects, empty)
-        for name in TEXT:
-            assert pd.concat([typed, empty])[name].dtype == object == as_objects[name].dtype
-            assert as_objects[name].iloc[7] is objects[name].iloc[7]  # the same string, not a copy
-        pd.testing.assert_frame_equal(pd.concat([as_objects, empty]), pd.concat([typed, empty]))
+    obs = ingested.observations
+    assert all(obs[name].dtype == "str" and obs[name].dtype.storage == "pyarrow" for name in TEXT)
+    assert obs["year"].dtype == "int64" and obs["value"].dtype == "float64"
 
 
-def test_the_type_pandas_infers_is_found_without_converting_text():
-    import numpy as np
+def test_files_columns_are_joined_as_they_are_or_as_objects():
+    """Files' columns come as Arrow text and numbers (``as_arrays``); a file whose column holds other
+    values gives it as a list, and that column of the joined table is then of Python objects."""
+    from kpi.clean import KEPT, Cleaned, as_arrays, observations_frame
 
-    from kpi.clean import inferred_kind
+    def cleaned(note: list) -> Cleaned:
+        row = {"indicator": "tea.area", "area_code": "106", "area_name": "Huyện Tam Đường", "year": 2022,
+               "value": 3.0, "unit": "ha", "status": "reported", "source_id": "s", "source_ref": "f.csv:2",
+               "base_year": None}  # fmt: skip
+        columns = {name: [row[name]] * len(note) for name in KEPT if name != "note"}
+        return Cleaned(as_arrays({**columns, "note": note}), [], 0)
 
-    for values in (["a", None], ["a", np.nan], ["a", 1], [None, None], [np.nan], [], ["a", pd.NA]):
-        column = pd.Series(values, dtype=object)
-        assert inferred_kind(column) == pd.Series(column.tolist()).dtype, values
+    obs, base = observations_frame([cleaned(["", None]), cleaned(["x"])])
+    assert obs["note"].dtype == "str" and obs["note"].isna().tolist() == [False, True, False]
+    assert obs["note"].iloc[[0, 2]].tolist() == ["", "x"]
+    assert obs["year"].tolist() == [2022] * 3 and obs["value"].dtype == "float64" and base.isna().all()
+    mixed, _ = observations_frame([cleaned(["", None]), cleaned([7])])
+    assert mixed["note"].dtype == object and mixed["note"].tolist() == ["", None, 7]
+    assert mixed["indicator"].dtype == "str"
 
 
 def test_the_time_of_the_schema_validation_is_told_apart(ingested):

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from kpi import reference
@@ -40,16 +41,16 @@ TYPES = {"year": "int64", "value": "float64"}
 
 @dataclass
 class Cleaned:
-    """One file's observations as column lists (``KEPT``), its rejects and its missing cells.
+    """One file's observations as columns (``KEPT``, arrays: ``as_arrays``), its rejects and its missing cells.
 
     The rejects are kept as rows, made a table only when asked for: most files have none, and an
     empty table costs 0.16 ms to make (88 of them, for a province, as long as reading two files).
 
-    The lists are joined over all files into one frame by ``observations_frame``; a single
+    The columns are joined over all files into one frame by ``observations_frame``; a single
     file's frames are built when asked for (``kpi check``, tests).
     """
 
-    columns: dict[str, list]
+    columns: dict[str, object]  # lists, or arrays (``as_arrays``)
     reject_rows: list[dict]  # of the ``REJECTS`` columns
     missing: int
 
@@ -70,28 +71,54 @@ class Cleaned:
         return self._frames[1]
 
 
-def observations_frame(parts: list[Cleaned], objects: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+def observations_frame(parts: list[Cleaned]) -> tuple[pd.DataFrame, pd.Series]:
     """The observations of cleaned files as one frame, and the base year of each row (of increases).
 
-    Text columns are typed as pandas infers them from the values (Arrow strings for text only),
-    or with ``objects`` kept as the Python strings the files gave (``kpi.ingest.process``, which
-    types them as joining them makes them: ``kpi.ingest.joined_as``).
+    Text columns are pandas' Arrow text where every file's is (``as_arrays``), else typed as
+    pandas infers them from the values.
     """
     if not any(len(part.columns["source_ref"]) for part in parts):
         frame = pd.DataFrame([], columns=KEPT).astype(TYPES)
     else:
-        joined = {name: [v for part in parts for v in part.columns[name]] for name in KEPT}
-        kinds = dict.fromkeys(TEXT, object) if objects else {}
-        frame = pd.DataFrame({name: pd.Series(v, dtype=kinds.get(name)) for name, v in joined.items()}).astype(TYPES)
+        frame = pd.DataFrame({name: _joined([part.columns[name] for part in parts]) for name in KEPT}).astype(TYPES)
     return frame[OBSERVATIONS.columns], frame["base_year"]
 
 
-def inferred_kind(column: pd.Series) -> object:
-    """The type pandas infers for a column of Python objects (``pd.Series(column.tolist())``'s), found
-    by a scan without a copy where the values are text (or missing): pandas' own type for text."""
-    if pd.api.types.infer_dtype(column, skipna=True) == "string":
-        return pd.Series([""]).dtype
-    return pd.Series(column.tolist()).dtype
+def _joined(columns: list) -> pd.Series:
+    """One column of several files: Arrow text or numbers joined as they are, anything else as objects."""
+    import pyarrow as pa
+
+    if all(isinstance(c, pa.Array) for c in columns):
+        return pd.Series(pa.chunked_array(columns, pa.large_string()).combine_chunks(), dtype="str")
+    if all(isinstance(c, np.ndarray) for c in columns):
+        return pd.Series(np.concatenate(columns))
+    return pd.Series([v for c in columns for v in (c.to_pylist() if isinstance(c, pa.Array) else c)])
+
+
+def as_arrays(columns: dict[str, list]) -> dict[str, object]:
+    """A file's observation columns (``KEPT``) as the ingest will hold them: text as Arrow text (a
+    reading process sends it back as its buffers, not as a Python string per value), years and
+    values as numbers; a column of any other values stays a list.
+
+    >>> cols = as_arrays({"indicator": ["a", None], "year": [2012, 2022], "value": [1, 2.5], "note": ["", 3]})
+    >>> [type(c).__name__ for c in cols.values()]
+    ['LargeStringArray', 'ndarray', 'ndarray', 'list']
+    """
+    import pyarrow as pa
+
+    arrays: dict[str, object] = {}
+    for name, values in columns.items():
+        kind = TYPES.get(name)
+        try:
+            if name in TEXT:
+                arrays[name] = pa.array(values, pa.large_string())
+            elif kind is not None:
+                arrays[name] = np.array(values, dtype=kind)
+            else:
+                arrays[name] = values
+        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, ValueError):  # not all text, or not all numbers
+            arrays[name] = values
+    return arrays
 
 
 def duplicate_reason(row: dict, others: list[dict]) -> str:
@@ -275,7 +302,7 @@ def clean_cells(cells: pd.DataFrame | Cells) -> Cleaned:
     rows = _Rows(cells)
     missing = _clean_rows(rows, reference.catalogue()["unit"].to_dict())
     columns, duplicates = _split_duplicates(rows.columns())
-    return Cleaned({name: columns[name] for name in KEPT}, rows.rejects + duplicates, missing)
+    return Cleaned(as_arrays({name: columns[name] for name in KEPT}), rows.rejects + duplicates, missing)
 
 
 def clean_list(table: list[dict], spec: Layout) -> tuple[pd.DataFrame, list[dict]]:

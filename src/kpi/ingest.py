@@ -22,7 +22,7 @@ from kpi.beside import Beside
 from kpi.book import reader_failure
 from kpi.cells import Cells, Extracted
 from kpi.changes import compare
-from kpi.clean import TEXT, Cleaned, clean_cells, clean_list, inferred_kind, observations_frame
+from kpi.clean import TEXT, Cleaned, clean_cells, clean_list, observations_frame
 from kpi.columns import arrow_text
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
@@ -30,7 +30,7 @@ from kpi.executors import read_map
 from kpi.extract import extract
 from kpi.layouts import load as layout_of
 from kpi.schema import CHANGES, OBSERVATIONS, REJECTS
-from kpi.write import run_lock, staged_folder, write_json, write_parquet, write_table
+from kpi.write import run_lock, staged_folder, write_json, write_table
 
 
 @dataclass
@@ -200,26 +200,32 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
             table, list_rejects = clean_list(rows, spec)
             lists[name], specs[name] = table, spec
             rejects.append(pd.DataFrame(list_rejects, columns=REJECTS.columns))
-    obs, base_years = observations_frame(cleaned, objects=True)
+    obs, base_years = observations_frame(cleaned)
     missing = sum(c.missing for c in cleaned)
     del parts, cleaned
     files.clear()
+    heap.trim()  # the files' tables, sent back by the readers, freed: their pages go back to the system
     base = derive.baselines(obs, base_years)
     listed = derive.list_aggregates(lists, specs)
-    obs = pd.concat([joined_as(obs, base, listed), base, listed], ignore_index=True)
-    obs = pd.concat([obs, derive.district_totals(obs)], ignore_index=True)  # before ratios: yields use them
+    obs = pd.concat([obs, *typed(base, listed)], ignore_index=True)
+    obs = pd.concat([obs, *typed(derive.district_totals(obs))], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
-    obs = pd.concat([obs, ratios], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
-    obs = obs[OBSERVATIONS.columns]
+    obs = pd.concat([obs, *typed(ratios)], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
     return {
-        "observations": arrow_text(obs, TEXT),  # not yet validated (``validated``)
-        "parquet_kinds": dict(obs.dtypes),  # its columns' types as joined: those of the Parquet twin
+        "observations": arrow_text(obs[OBSERVATIONS.columns], TEXT),  # not yet validated (``validated``)
         "rejects": pd.concat(rejects, ignore_index=True),
         "findings": ratio_findings,  # the checks add theirs (``check``)
         "lists": lists,
         "sources": sources_table(records),
         "missing": missing,
     }
+
+
+def typed(*derived: pd.DataFrame) -> list[pd.DataFrame]:
+    """Derived observations with their text as the files' (Arrow text), so that joining them to the
+    files' keeps it so: a column of Python objects among the parts, even an empty one, would make
+    the whole joined column Python objects (a nation's: 250 MB more)."""
+    return [arrow_text(frame, TEXT) for frame in derived]
 
 
 def validated(tables: dict) -> None:
@@ -230,13 +236,12 @@ def validated(tables: dict) -> None:
     tables["validation_seconds"] = time.perf_counter() - checking
 
 
-def write_beside(stack: contextlib.ExitStack, obs: pd.DataFrame, tables: dict, out: Path) -> Callable:
+def write_beside(stack: contextlib.ExitStack, obs: pd.DataFrame, sources: pd.DataFrame, out: Path) -> Callable:
     """``write_observations`` and ``write_changes`` started beside (``kpi.beside``), each in a process
     of its own: with the checks here, three pieces of work of about the same length (a nation's:
     4.4, 4.6 and 3.5 s) for the two processors.  Returns what waits for both and gives the rows'
     hashes; both are stopped when ``stack`` closes."""
-    kinds, sources = tables["parquet_kinds"], tables["sources"]
-    rows = stack.enter_context(Beside(lambda: write_observations(obs, out, kinds)))
+    rows = stack.enter_context(Beside(lambda: write_observations(obs, out)))
     changes = stack.enter_context(Beside(lambda: write_changes(obs, sources, out)))
     return lambda: (changes.result(), rows.result())[1]
 
@@ -255,18 +260,6 @@ def check(tables: dict, records: list[reference.SourceRecord]) -> None:
         ignore_index=True,
     )
     tables["conflicts"] = sources.conflicts(obs, {r.source_id: r.priority for r in records})
-
-
-def joined_as(objects: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
-    """The observations (text as Python objects) with each text column of the type that joining
-    them to ``others`` gives when they are typed as pandas infers them (``kpi.clean.inferred_kind``).
-    Where that type is Python objects, the column keeps the very strings of ``objects`` (the
-    files' own): no Arrow copy is made of it, nor a new string from every Arrow value, which a
-    nation's table would hold twice over."""
-    kinds = {name: inferred_kind(objects[name]) for name in TEXT}
-    joined = pd.concat([objects.iloc[:0].astype(kinds), *(other.iloc[:0] for other in others)]).dtypes  # pandas' rule
-    typed = [name for name in TEXT if joined[name] != np.dtype(object)]
-    return objects.assign(**{name: pd.Series(objects[name].tolist(), index=objects.index) for name in typed})
 
 
 def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> IngestResult:
@@ -297,11 +290,11 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             # while they are validated when that cannot change a value (they have the schema's types).
             tables = process(records, parts)
             early = validate.typed_as_schema(schema.OBSERVATIONS, tables["observations"])
-            written = write_beside(beside, tables["observations"], tables, out) if early else None
+            written = write_beside(beside, tables["observations"], tables["sources"], out) if early else None
             validated(tables)
             obs = tables["observations"]
             if written is None:  # validating changed their types: written as validated
-                written = write_beside(beside, obs, tables, out)
+                written = write_beside(beside, obs, tables["sources"], out)
             check(tables, records)
             process_s = time.perf_counter()
             # Save outputs.
@@ -354,11 +347,10 @@ def run_if_changed(
     return result.data_version
 
 
-def write_observations(obs: pd.DataFrame, out: Path, kinds: dict | None = None) -> np.ndarray:
-    """``observations.csv`` and ``.parquet`` (its columns of the types ``kinds``); the rows' hashes
-    (``kpi.reads.row_hashes``)."""
+def write_observations(obs: pd.DataFrame, out: Path) -> np.ndarray:
+    """``observations.csv`` and ``.parquet``; the rows' hashes (``kpi.reads.row_hashes``)."""
     write_table(obs, out / "observations.csv")
-    write_parquet(obs, out / "observations.parquet", kinds)
+    obs.to_parquet(out / "observations.parquet", index=False)
     return reads.row_hashes(obs)
 
 

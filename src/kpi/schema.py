@@ -23,7 +23,7 @@ from kpi import config
 STATUSES = ("reported", "preliminary", "derived", "estimate", "lower_bound", "upper_bound")
 MAX_MAGNITUDE = 1e12  # above any district or national figure in these units
 FRICTIONLESS_TYPES = {"string": "string", "int64": "integer", "float64": "number", "bool": "boolean"}
-PANDAS_TYPES = {"string": "object", "int64": "int64", "float64": "float64", "bool": "bool"}
+PANDAS_TYPES = {"string": "str", "int64": "int64", "float64": "float64", "bool": "bool"}
 
 
 @dataclass(frozen=True)

@@ -124,37 +124,6 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: write_csv(frame, p))
 
 
-def write_parquet(frame: pd.DataFrame, path: Path, kinds: dict | None = None) -> None:
-    """``frame.to_parquet(path, index=False)``, the same file as were its columns of the types
-    ``kinds`` names (column -> dtype; others as they are): a column of Arrow text given as
-    ``object`` is written as pandas writes Python strings (Arrow ``string``, "unicode" in the
-    pandas metadata) without making the Python strings.  Written atomically."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    as_objects = [
-        name
-        for name, kind in (kinds or {}).items()
-        if pd.api.types.is_object_dtype(kind) and frame[name].dtype == "str" and frame[name].dtype.storage == "pyarrow"
-    ]
-    if not as_objects or not len(frame):
-        atomic_write(path, lambda p: frame.astype(kinds or {}).to_parquet(p, index=False))
-        return
-    # the schema, and pandas' metadata, of the frame with those columns as Python strings: the
-    # types pyarrow infers for a column of objects are those of its values (text, or none at all)
-    sample = frame.iloc[:1]
-    for name in as_objects:
-        first = frame[name].first_valid_index()
-        text = None if first is None else frame[name].loc[first]
-        sample = sample.assign(**{name: pd.Series([text], index=sample.index, dtype=object)})
-    schema = pa.Schema.from_pandas(sample, preserve_index=False)
-    empty = [name for name in as_objects if pa.types.is_null(schema.field(name).type)]  # no text at all
-    frame = frame.astype(dict.fromkeys(empty, object))
-    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(schema.metadata)
-    atomic_write(path, lambda p: pq.write_table(table, p, compression="snappy"))
-
-
 def write_json(obj: object, path: Path) -> None:
     atomic_write_text(path, json_text(obj) + "\n")
 
