@@ -55,13 +55,12 @@ def looked_up(columns: Sequence[pd.Series], table: dict, default: object = None)
     """
     size = len(columns[0])
     combined = np.zeros(size, dtype=np.int64)
-    values = []
     for column in columns:
         codes, distinct = pd.factorize(column, use_na_sentinel=False)
         combined = pd.factorize(combined * len(distinct) + codes)[0]
-        values.append(column.to_numpy())
     _, first = np.unique(combined, return_index=True)  # codes in order of first appearance: 0, 1, ...
-    found = [table.get(tuple(v[i] for v in values), default) for i in first]
+    values = [pd.Series(column).iloc[first].tolist() for column in columns]  # only where each first comes
+    found = [table.get(key, default) for key in zip(*values)]
     out = np.empty(len(found), dtype=object)
     out[:] = found
     return out[combined] if size else out[:0]

@@ -316,27 +316,30 @@ UNIT_SUMS = ["indicator", "year", "source_id", "district", "unit", "value", "uni
 
 
 def _unit_sums(
-    obs: pd.DataFrame, narrow: Callable[[pd.DataFrame, np.ndarray], np.ndarray] | None = None
+    obs: pd.DataFrame, narrow: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 ) -> tuple[pd.DataFrame, Callable[[Iterable[int]], list[str]]]:
     """``unit_sums`` but its ``ref``, and what gives the refs of some of its rows (by row number): the
     places of a sum's cells are the slow part, worked out only for the sums kept.
 
-    ``narrow``: given the units' rows and the district of each, the rows of the sums wanted, whole
-    groups of them (``kpi.columns.whole_groups``); the sums of the others are not worked out.
+    ``narrow``: given the units' rows (positions in ``obs``) and the district of each, the rows of
+    the sums wanted, whole groups of them (``kpi.columns.whole_groups``); the sums of the others
+    are not worked out, and their rows' text is never copied.
     """
     cat = reference.catalogue()
     needed = ["indicator", "area_code", "year", "value", "unit", "status", "source_id", "source_ref"]
-    additive = obs.loc[per_distinct(obs["indicator"], lambda i: i.map(cat["aggregation"]) == "sum"), needed]
+    rows = np.flatnonzero(per_distinct(obs["indicator"], lambda i: i.map(cat["aggregation"]) == "sum").to_numpy())
     columns = UNIT_SUMS[:-1]
     # none: years and values of the schema's types all the same, so that joining them keeps them typed
     none = (pd.DataFrame(columns=columns).astype({"year": "int64", "value": "float64"}), lambda index: [])
-    if additive.empty:
+    if not len(rows):
         return none
-    eras = {int(year): reference.era_of_year(int(year)) for year in set(additive["year"])}
+    years = obs["year"].to_numpy()
+    eras = {int(year): reference.era_of_year(int(year)) for year in np.unique(years[rows])}
     links, of_unit = reference.district_units(tuple(sorted(set(eras.values()))))
-    additive = additive.assign(era=additive["year"].map(eras))
+    era = per_distinct(obs["year"], lambda y: y.map(eras))
     if narrow is not None and of_unit is not None:  # not where a unit has two districts (it counts in both)
-        additive = additive[narrow(additive, looked_up([additive["era"], additive["area_code"]], of_unit))]
+        rows = rows[narrow(rows, looked_up([era, obs["area_code"]], of_unit)[rows])]
+    additive = obs.iloc[rows][needed].assign(era=era.iloc[rows].to_numpy())
     parts = additive.merge(links, on=["era", "area_code"])
     if parts.empty:
         return none
@@ -368,11 +371,14 @@ def district_totals(obs: pd.DataFrame) -> pd.DataFrame:
     value in that source; marked ``derived`` (or as weak as the weakest part)."""
     given = ["indicator", "area_code", "year", "source_id"]
     areas = reference.gazetteer().areas
-    totals = obs.loc[obs["area_code"].isin(set(areas.loc[areas["level"] == "district", "code"])), given]
+    totals = np.flatnonzero(obs["area_code"].isin(set(areas.loc[areas["level"] == "district", "code"])).to_numpy())
+    codes = {c: pd.factorize(obs[c])[0] for c in ("indicator", "year", "source_id")}  # once, for every row
+    area_of_totals = obs["area_code"].iloc[totals].to_numpy(dtype=object)
 
-    def untotalled(units: pd.DataFrame, district: np.ndarray) -> np.ndarray:  # most totals are given: sum the others
+    def untotalled(rows: np.ndarray, district: np.ndarray) -> np.ndarray:  # most totals are given: sum the others
         keys, given_totals = shared_codes(
-            [units["indicator"], district, units["year"], units["source_id"]], [totals[c] for c in given]
+            [codes["indicator"][rows], district.astype(object), codes["year"][rows], codes["source_id"][rows]],
+            [codes["indicator"][totals], area_of_totals, codes["year"][totals], codes["source_id"][totals]],
         )
         return whole_groups(keys, np.setdiff1d(keys, given_totals))
 
