@@ -48,3 +48,38 @@ def test_same_value_in_another_year_is_flagged():
     assert out["message"].tolist() == [
         "10,200 t is given for 2021 by news (estimate) and for 2022 by report (reported, report:1)"
     ]
+
+
+def test_pick_keeps_the_rows_sorting_the_whole_table_keeps():
+    """``pick`` ranks on integer codes: the same rows, in the same order and of the same types, as
+    ranking the whole table with ``sort_values`` and keeping each cell's first row (SYNTHETIC
+    observations, fixed seed: missing areas and statuses, sources without a priority, ties)."""
+    import random
+
+    import numpy as np
+
+    from kpi.sources import CELL, _ranked
+
+    rng = random.Random(5)
+    for dtype in (object, "str"):
+        for _ in range(40):
+            n = rng.randint(0, 60)
+            obs = pd.DataFrame(
+                {
+                    "indicator": pd.Series(
+                        [rng.choice(["fish.output", "tea.area", "Ấ"]) for _ in range(n)], dtype=dtype
+                    ),
+                    "area_code": pd.Series([rng.choice(["106", "03413", None]) for _ in range(n)], dtype=dtype),
+                    "year": [rng.choice([2012, 2022]) for _ in range(n)],
+                    "value": [float(i) for i in range(n)],
+                    "status": pd.Series(
+                        [rng.choice(["reported", "derived", "estimate", "odd", None]) for _ in range(n)], dtype=dtype
+                    ),
+                    "source_id": pd.Series(
+                        [rng.choice(["report", "news", "other", "b"]) for _ in range(n)], dtype=dtype
+                    ),
+                },
+                index=np.arange(n) * 3,
+            )
+            want = _ranked(obs, PRIORITY).drop_duplicates(CELL, keep="first").drop(columns=["_priority", "_status"])
+            pd.testing.assert_frame_equal(pick(obs, PRIORITY), want.reset_index(drop=True))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from kpi.columns import per_distinct
@@ -41,7 +42,7 @@ def cagr(start: float, end: float, years: int) -> float:
     return ((end / start) ** (1 / years) - 1) * 100
 
 
-def _refuse_two_areas_under_one_code(table: pd.DataFrame, baseline: int, target: int) -> None:
+def _refuse_two_areas_under_one_code(obs: pd.DataFrame, rows: np.ndarray, baseline: int, target: int) -> None:
     """03390 is Thị trấn Tam Đường up to 2024 and Xã Bình Lư from 2025: never one area's change.
 
     Rows re-aggregated to the new units (``kpi.reorg.series_in_new_units``) carry the new name
@@ -51,6 +52,7 @@ def _refuse_two_areas_under_one_code(table: pd.DataFrame, baseline: int, target:
 
     if reference.era_of_year(baseline) == reference.era_of_year(target):
         return
+    table = obs.iloc[rows]
     gaz = reference.gazetteer()
     for code in sorted(reference.reused_codes() & set(table["area_code"])):
         old = table[(table["area_code"] == code) & (table["year"] == baseline)]
@@ -80,33 +82,23 @@ def compare(
     status ``missing``; it is never filled from another year.
     """
     from kpi.api import check_years, year_of
-    from kpi.sources import pick
+    from kpi.sources import CELL, chosen_rows
 
     baseline, target = year_of(baseline), year_of(target)
     if baseline >= target:
         raise KpiError(f"baseline {baseline} must come before target {target}")
     check_years(obs, baseline, target)
-    table = _of_area(
-        obs,
-        obs[obs["year"].isin([baseline, target]) & ~per_distinct(obs["indicator"], _skipped)],
-        area,
-        baseline,
-        target,
-    )
-    if table.empty:
+    wanted = obs["year"].isin([baseline, target]).to_numpy() & ~per_distinct(obs["indicator"], _skipped).to_numpy()
+    rows = _of_area(obs, wanted, area, baseline, target)
+    if not len(rows):
         return pd.DataFrame(columns=CHANGES.columns)
-    _refuse_two_areas_under_one_code(table, baseline, target)
-    if priority is None and table.duplicated(["indicator", "area_code", "year"]).any():
+    _refuse_two_areas_under_one_code(obs, rows, baseline, target)
+    if priority is None and obs[CELL].iloc[rows].duplicated().any():
         from kpi.api import load_priorities
 
         priority = load_priorities()
-    table = pick(table, priority or {})
-    if "note" not in table:
-        table = table.assign(note="")
-    ends = ["value", "status", "source_id", "source_ref", "unit", "area_name", "note"]
-    b = table[table["year"] == baseline].set_index(["indicator", "area_code"])[ends]
-    t = table[table["year"] == target].set_index(["indicator", "area_code"])[ends]
-    both = b.add_suffix("_b").join(t.add_suffix("_t"), how="outer").sort_index().reset_index()
+    chosen = chosen_rows(obs, priority or {}, rows)  # in the order of indicator, area and year
+    both = _ends(obs.reset_index(drop=True), chosen, baseline)
     clash = both[both["unit_b"].notna() & both["unit_t"].notna() & (both["unit_b"] != both["unit_t"])]
     if len(clash):
         r = clash.iloc[0]
@@ -114,22 +106,54 @@ def compare(
     return _table(both, baseline, target)
 
 
-def _of_area(obs: pd.DataFrame, table: pd.DataFrame, area: object, baseline: int, target: int) -> pd.DataFrame:
-    """The rows of one area (all when ``area`` is None); an area without a row in either year is an error."""
+ENDS = ["value", "status", "source_id", "source_ref", "unit", "area_name", "note"]  # of each end, suffixed _b and _t
+
+
+def _ends(obs: pd.DataFrame, chosen: np.ndarray, baseline: int) -> pd.DataFrame:
+    """One row per indicator and area of the ``chosen`` rows (positions, in the order of indicator,
+    area and year): its baseline's columns (``_b``) and its target's (``_t``), missing where that
+    end has no row.  Each column is taken once from ``obs``, by position."""
+    indicator, area = (pd.factorize(obs[name])[0][chosen] for name in ("indicator", "area_code"))
+    new = np.ones(len(chosen), dtype=bool)
+    new[1:] = (indicator[1:] != indicator[:-1]) | (area[1:] != area[:-1])
+    group = np.cumsum(new) - 1
+    at_baseline = obs["year"].to_numpy()[chosen] == baseline
+    ends = {}
+    for suffix, rows in (("_b", at_baseline), ("_t", ~at_baseline)):
+        pos = np.full(int(new.sum()), -1, dtype=np.int64)
+        pos[group[rows]] = chosen[rows]
+        ends[suffix] = pos
+    if "note" not in obs:
+        obs = obs.assign(note="")
+    # the keys typed as the levels of an index of them are (Python strings become pandas' text)
+    keys = pd.MultiIndex.from_arrays([obs[name].take(chosen[new]) for name in ("indicator", "area_code")])
+    return pd.DataFrame(
+        {
+            "indicator": keys.get_level_values(0).to_series(index=range(len(keys))),
+            "area_code": keys.get_level_values(1).to_series(index=range(len(keys))),
+            **{name + end: obs[name].reindex(pos).reset_index(drop=True) for end, pos in ends.items() for name in ENDS},
+        }
+    )
+
+
+def _of_area(obs: pd.DataFrame, wanted: np.ndarray, area: object, baseline: int, target: int) -> np.ndarray:
+    """The positions of the ``wanted`` rows of one area (all when ``area`` is None); an area without a
+    row in either year is an error."""
     from kpi.api import area_code
 
     if area is None:
-        return table
+        return np.flatnonzero(wanted)
     code = area_code(area)
-    if code not in set(obs["area_code"]):
+    here = (obs["area_code"] == code).to_numpy(dtype=bool)
+    if not here.any():
         raise KpiError(f"area {area!r}: no observation for it in the data given")
-    table = table[table["area_code"] == code]
-    if table.empty:
-        held = sorted(set(obs.loc[obs["area_code"] == code, "year"].astype(int)))
+    rows = np.flatnonzero(wanted & here)
+    if not len(rows):
+        held = sorted(set(obs.loc[here, "year"].astype(int)))
         raise KpiError(
             f"area {area!r}: no observation for it in {baseline} or {target} (its years: {', '.join(map(str, held))})"
         )
-    return table
+    return rows
 
 
 def _powers(bases: pd.Series, exponent: float) -> pd.Series:

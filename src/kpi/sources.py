@@ -8,6 +8,7 @@ observations table; ``conflicts`` lists those that disagree with the chosen one.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from kpi.columns import per_distinct
@@ -30,6 +31,38 @@ def _ranked(obs: pd.DataFrame, priority: dict[str, int]) -> pd.DataFrame:
     ).sort_values(CELL + ["_priority", "_status", "source_id"], kind="stable")
 
 
+def chosen_rows(obs: pd.DataFrame, priority: dict[str, int], rows: np.ndarray | None = None) -> np.ndarray:
+    """The positions in ``obs`` of the rows ``pick`` keeps, in its order: the first of each
+    (indicator, area, year) ranked by source priority, status and source (``_ranked``), among
+    ``rows`` (positions; all rows when None).
+
+    The rows are ranked on integer codes given in the order of the values (missing values
+    last, as ``sort_values`` puts them), so no column of text is copied to rank them.
+    """
+    rows = np.arange(len(obs)) if rows is None else np.asarray(rows)
+    ranks = {
+        "_priority": per_distinct(obs["source_id"], lambda s: s.map(priority)).fillna(99),
+        "_status": per_distinct(obs["status"], lambda s: s.map(STATUS_RANK)).fillna(9),
+    }
+    if not len(rows):
+        return rows
+    keys = [_sort_codes(ranks[name] if name in ranks else obs[name])[rows] for name in RANKED]
+    order = np.lexsort(keys[::-1])  # stable, as sort_values(kind="stable")
+    cell = np.column_stack([key[order] for key in keys[: len(CELL)]])
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (cell[1:] != cell[:-1]).any(axis=1)
+    return rows[order][first]
+
+
+RANKED = CELL + ["_priority", "_status", "source_id"]  # the order of ``_ranked``
+
+
+def _sort_codes(column: pd.Series) -> np.ndarray:
+    """Integers in the order of the column's values, equal where they are; missing values last."""
+    codes, distinct = pd.factorize(column, sort=True)
+    return np.where(codes < 0, len(distinct), codes)
+
+
 def pick(obs: pd.DataFrame, priority: dict[str, int] | None = None) -> pd.DataFrame:
     """One row per (indicator, area, year): the source of highest priority (lowest number).
 
@@ -45,8 +78,7 @@ def pick(obs: pd.DataFrame, priority: dict[str, int] | None = None) -> pd.DataFr
         from kpi.api import load_priorities
 
         priority = load_priorities()
-    ranked = _ranked(obs, priority)
-    return ranked.drop_duplicates(CELL, keep="first").drop(columns=["_priority", "_status"]).reset_index(drop=True)
+    return obs.iloc[chosen_rows(obs, priority)].reset_index(drop=True)
 
 
 def _disagree(chosen: pd.Series, other: pd.Series, tolerance: float) -> float | None:
