@@ -225,3 +225,70 @@ def checked_values(column: _Context, values: tuple) -> tuple[list[float], tuple[
             return out, (f"share {value:g} % is above 100 %", "value")
         out.append(value)
     return out, None
+
+
+_INF = float("inf")
+
+
+def column_of(*key) -> tuple:
+    """``_column_context`` of a key, the largest value its cells take as printed (-1 when a
+    value must go through ``checked_values``: a factor, a range, an increase), and whether its
+    cells are increases (which need the year they are measured from)."""
+    column, unit_problem = _column_context(*key)
+    simple = len(column.factors) == 1 and column.factors[0] == 1 and not column.targets[0].endswith(".increase")
+    limit = -1.0 if not simple else 100.0 if column.units[0] == "%" else MAX_MAGNITUDE
+    return column, unit_problem, limit, bool(column.targets) and column.targets[-1].endswith(".increase")
+
+
+def clean_value(
+    raw: object,
+    indicator: str,
+    year: int,
+    cell: tuple,
+    units: dict[str, str],
+    columns: dict[tuple, tuple],
+    areas: dict[tuple, tuple],
+) -> list[tuple] | tuple[str, str] | None:
+    """One cell of a known year through the rules after its year, in the order that decides its
+    reason: value, indicator, area, unit, range, base year.
+
+    ``cell``: its (unit as written, area as written, base year, base year as read, status, note).
+    ``columns`` and ``areas`` keep what each column key and (area, year) gave, for the next cells.
+    Returns the rows it gives (target, area code, area name, year, value, unit, status, note, base
+    year; two for a range), or (field, reason) when it is refused, or None when it is marked missing.
+    """
+    unit_raw, area_raw, base, base_read, status_cell, note = cell
+    if type(raw) is float and -_INF < raw < _INF:  # a plain number (not NaN): what read_value gives it
+        value, high, status, unit_text = raw, None, None, ""
+    else:
+        read = read_value(raw, units.get(indicator, ""))  # texts once each
+        if read.error:
+            return ("value", read.error)
+        if read.missing:
+            return None
+        value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
+    key = (indicator, unit_raw, unit_text, high is not None, str(raw) if high is not None else "")
+    if key not in columns:
+        columns[key] = column_of(*key)
+    column, unit_problem, limit, increase = columns[key]
+    if column.reason:
+        return (column.field, column.reason)
+    place = (area_raw, year)
+    if place not in areas:
+        areas[place] = _area(*place)
+    code, name, reason = areas[place]
+    if reason:
+        return ("area", reason)
+    if unit_problem:
+        return (unit_problem.field, unit_problem.reason)
+    if high is None and 0 <= value <= limit:  # within range as printed: nothing to convert or refuse
+        values = (value,)
+    else:
+        values, bad = checked_values(column, (value,) if high is None else (value, high))
+        if bad:
+            return (bad[1], bad[0])
+    if base is None and increase:
+        return ("base_year", f"an increase needs the year it is measured from (got {base_read!r})")
+    status = status or status_cell or "reported"
+    note = note or ""
+    return [(t, code, name, year, v, u, status, note, base) for t, u, v in zip(column.targets, column.units, values)]

@@ -7,6 +7,7 @@ everything downstream that reads their output (cleaning, ``kpi check``, ingest).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -44,36 +45,116 @@ def as_read(values: list) -> list:
     return pd.DataFrame({"x": values})["x"].tolist()
 
 
-class Cells:
-    """The value cells a reader found, column by column (the columns of ``schema.CELLS``).
+def value_rule(kinds: set[type]) -> Callable[[object], object] | None:
+    """What ``as_read`` makes of each value of a column holding values of these kinds, one value at a
+    time; None where pandas would decide it (other mixes: a frame's column is made of them).
 
-    Gathered as one list per column rather than a dict per cell; iterating gives the cells as
-    dicts, ``column(name)`` a column as cleaning reads it (see ``as_read``).
+    >>> value_rule({int, type(None)})(None), value_rule({int, type(None)})(2012), value_rule({str})("x")
+    (nan, 2012.0, 'x')
+    """
+    if kinds in _UNCHANGED:
+        return _same
+    if kinds == {str, _NONE}:
+        return _nan_for_none
+    if kinds <= {int, float, _NONE}:
+        return _number
+    return None
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _nan_for_none(value: object) -> object:
+    return NAN if value is None else value
+
+
+def _number(value: object) -> object:
+    return NAN if value is None else float(value)
+
+
+class SheetBlock:
+    """The value cells of one sheet's usable rows, as the sheet holds them: each value column's
+    context once (source, place prefix, indicator, year, unit, base year, note: ``CELLS`` less the
+    row's and the value), each row's once (its values as calamine read them, its number, area and
+    status).  A cell is a row's value in a value column that is not empty (not ``None``, not "").
+
+    A sheet with no hidden row or column, formula, error value or merge that makes a value
+    unusable is read this way (``kpi.extract``); cleaning reads the block without a tuple per
+    cell (``kpi.clean``), and ``cells()`` gives the very tuples a row-by-row reading would.
     """
 
-    __slots__ = ("columns",)
+    __slots__ = ("columns", "rows")
+
+    def __init__(self, columns: list[tuple[int, tuple]]):
+        self.columns = columns  # (column index, (source_id, ref prefix, indicator, year, unit, base_year, note))
+        self.rows: list[tuple[list, str, str, str]] = []  # (values, row number, area, status)
+
+    def cells(self) -> Iterator[tuple]:
+        """The cells as tuples of the ``CELLS`` columns, row by row, in the order of the columns."""
+        for values, row_no, area, status in self.rows:
+            width = len(values)
+            for c, (source_id, ref, indicator, year, unit, base, note) in self.columns:
+                raw = values[c] if c < width else None
+                if raw is not None and raw != "":
+                    yield (source_id, ref + row_no, indicator, area, year, raw, unit, base, note, status)
+
+
+class Cells:
+    """The value cells a reader found, in the order it found them: runs of single cells (one list
+    per column of ``schema.CELLS``, rather than a dict per cell) and sheet blocks (``SheetBlock``).
+
+    Iterating gives the cells as dicts; ``column(name)`` a column as cleaning reads it (see ``as_read``).
+    """
+
+    __slots__ = ("segments",)
 
     def __init__(self) -> None:
-        self.columns: dict[str, list] = {name: [] for name in CELLS.columns}
+        self.segments: list[dict[str, list] | SheetBlock] = []
+
+    def _run(self) -> dict[str, list]:
+        """The run of single cells to add to: the last segment, or a new one after a block."""
+        if not self.segments or isinstance(self.segments[-1], SheetBlock):
+            self.segments.append({name: [] for name in CELLS.columns})
+        return self.segments[-1]
 
     def append(self, cell: dict) -> None:
-        for name, column in self.columns.items():
+        for name, column in self._run().items():
             column.append(cell[name])
 
     def extend(self, cells: list[tuple]) -> None:
         """Cells as tuples of the ``CELLS`` columns in their order."""
-        for column, values in zip(self.columns.values(), zip(*cells)):
-            column.extend(values)
+        if cells:
+            for column, values in zip(self._run().values(), zip(*cells)):
+                column.extend(values)
+
+    def add_block(self, block: SheetBlock) -> None:
+        self.segments.append(block)
+
+    def blocks_only(self) -> bool:
+        return all(isinstance(segment, SheetBlock) for segment in self.segments)
+
+    def _values(self, name: str) -> list:
+        k = CELLS.columns.index(name)
+        values: list = []
+        for segment in self.segments:
+            values.extend(segment[name] if isinstance(segment, dict) else (cell[k] for cell in segment.cells()))
+        return values
 
     def column(self, name: str) -> list:
-        return as_read(self.columns[name])
+        return as_read(self._values(name))
 
     def __len__(self) -> int:
-        return len(self.columns["source_ref"])
+        return sum(
+            len(segment["source_ref"]) if isinstance(segment, dict) else sum(1 for _ in segment.cells())
+            for segment in self.segments
+        )
 
     def __iter__(self):
-        names = list(self.columns)
-        return (dict(zip(names, values)) for values in zip(*self.columns.values()))
+        names = CELLS.columns
+        for segment in self.segments:
+            cells = zip(*segment.values()) if isinstance(segment, dict) else segment.cells()
+            yield from (dict(zip(names, values)) for values in cells)
 
 
 @dataclass

@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 
 from kpi import reference
-from kpi.cellrules import _area, _column_context, checked_values, parse_year, read_value
-from kpi.cells import Cells, raw_text
+from kpi.cellrules import _area, clean_value, column_of, parse_year
+from kpi.cells import Cells, SheetBlock, raw_text, value_rule
+from kpi.cells import _same as _same_value
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.layouts import Layout
-from kpi.schema import CELLS, MAX_MAGNITUDE, OBSERVATIONS, REJECTS
+from kpi.schema import CELLS, OBSERVATIONS, REJECTS
 from kpi.text import fold, nfc, parse_number
 
 MADE = ("indicator", "area_code", "area_name", "year", "value", "unit", "status", "note", "base_year")
@@ -193,77 +194,22 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
     bases = _distinct(col["base_year"], lambda b: parse_year(b) if b not in (None, "") else None)
     area_raws = _distinct(col["area_raw"], str)
     unit_raws = _distinct(col["unit_raw"], lambda u: str(u or ""))
-    columns: dict[tuple, tuple] = {}
-    areas: dict[tuple, tuple] = {}
+    columns, areas = _lookups()
     out, missing = rows.out, 0
     for i, raw in enumerate(col["raw_value"]):
         year = years[i]
         if year is None:
             rows.reject(i, "year", f"year {col['year_raw'][i]!r} is not a year between {MIN_YEAR} and {MAX_YEAR}")
             continue
-        indicator = indicators[i]
-        if type(raw) is float and -_INF < raw < _INF:  # a plain number (not NaN): what read_value gives it
-            value, high, status, unit_text = raw, None, None, ""
+        cell = (unit_raws[i], area_raws[i], bases[i], col["base_year"][i], col["status"][i], col["note"][i])
+        made = clean_value(raw, indicators[i], year, cell, units, columns, areas)
+        if made is None:
+            missing += 1
+        elif type(made) is tuple:
+            rows.reject(i, *made)
         else:
-            read = read_value(raw, units.get(indicator, ""))  # texts once each
-            if read.error or read.missing:
-                missing += _refused(rows, i, read.error)
-                continue
-            value, high, status, unit_text = read.value, read.high, read.status, read.unit_text
-        key = (indicator, unit_raws[i], unit_text, high is not None, str(raw) if high is not None else "")
-        if key not in columns:
-            columns[key] = _column_of(*key)
-        column, unit_problem, limit, increase = columns[key]
-        if column.reason:
-            rows.reject(i, column.field, column.reason)
-            continue
-        place = (area_raws[i], year)
-        if place not in areas:
-            areas[place] = _area(*place)
-        code, name, reason = areas[place]
-        if reason:
-            rows.reject(i, "area", reason)
-            continue
-        if unit_problem:
-            rows.reject(i, unit_problem.field, unit_problem.reason)
-            continue
-        if high is None and 0 <= value <= limit:  # within range as printed: nothing to convert or refuse
-            values = (value,)
-        else:
-            values, bad = checked_values(column, (value,) if high is None else (value, high))
-            if bad:
-                rows.reject(i, bad[1], bad[0])
-                continue
-        base = bases[i]
-        if base is None and increase:
-            rows.reject(i, "base_year", f"an increase needs the year it is measured from (got {col['base_year'][i]!r})")
-            continue
-        status = status or col["status"][i] or "reported"
-        note = col["note"][i] or ""
-        for target, unit, v in zip(column.targets, column.units, values):
-            out.append((i, target, code, name, year, v, unit, status, note, base))
+            out.extend((i, *row) for row in made)
     return missing
-
-
-_INF = float("inf")
-
-
-def _refused(rows: _Rows, i: int, error: str | None) -> int:
-    """A value that is not a number rejected with its reason (0), or one marked missing counted (1)."""
-    if error:
-        rows.reject(i, "value", error)
-        return 0
-    return 1
-
-
-def _column_of(*key) -> tuple:
-    """``_column_context`` of a key, the largest value its cells take as printed (-1 when a
-    value must go through ``checked_values``: a factor, a range, an increase), and whether its
-    cells are increases (which need the year they are measured from)."""
-    column, unit_problem = _column_context(*key)
-    simple = len(column.factors) == 1 and column.factors[0] == 1 and not column.targets[0].endswith(".increase")
-    limit = -1.0 if not simple else 100.0 if column.units[0] == "%" else MAX_MAGNITUDE
-    return column, unit_problem, limit, bool(column.targets) and column.targets[-1].endswith(".increase")
 
 
 def _split_duplicates(columns: dict[str, list]) -> tuple[dict[str, list], list[dict]]:
@@ -299,10 +245,119 @@ def _split_duplicates(columns: dict[str, list]) -> tuple[dict[str, list], list[d
 
 def clean_cells(cells: pd.DataFrame | Cells) -> Cleaned:
     """Clean every extracted cell; rejects keep the place, the raw value and the reason."""
-    rows = _Rows(cells)
-    missing = _clean_rows(rows, reference.catalogue()["unit"].to_dict())
-    columns, duplicates = _split_duplicates(rows.columns())
-    return Cleaned(as_arrays({name: columns[name] for name in KEPT}), rows.rejects + duplicates, missing)
+    units = reference.indicator_units()
+    done = _clean_blocks(cells.segments, units) if isinstance(cells, Cells) and cells.blocks_only() else None
+    if done is None:  # cells one by one
+        rows = _Rows(cells)
+        missing = _clean_rows(rows, units)
+        done = rows.columns(), rows.rejects, missing
+    made, rejects, missing = done
+    columns, duplicates = _split_duplicates(made)
+    return Cleaned(as_arrays({name: columns[name] for name in KEPT}), rejects + duplicates, missing)
+
+
+def _clean_blocks(blocks: list[SheetBlock], units: dict[str, str]) -> tuple[dict[str, list], list[dict], int] | None:
+    """``_clean_rows`` of the cells of sheet blocks, the same rows, rejects and count of missing
+    cells, without a tuple per cell: what a column or a row says is worked out once for it, and a
+    plain number in range in a column and area known good goes straight to the observations;
+    any other cell goes through ``clean_value`` as one by one.
+
+    None where a column of the cells would be read otherwise than value by value (``value_rule``):
+    its values mix kinds that pandas decides; they are then cleaned one by one.
+    """
+    rules = _block_rules(blocks)
+    if rules is None:
+        return None
+    columns, areas = _lookups()
+    out: list[tuple] = []  # MADE, then the cell's source_id, source_ref, raw value and area as written
+    rejects: list[dict] = []
+    missing = 0
+    for block in blocks:
+        contexts = [_block_column(c, context, rules, columns) for c, context in block.columns]
+        for values, row_no, area, status in block.rows:
+            area_raw, width = str(area), len(values)
+            for c, source_id, ref, indicator, year, year_read, unit_raw, base, base_in, note, limit, target in contexts:
+                raw = values[c] if c < width else None
+                if raw is None or raw == "":
+                    continue
+                if year is None:
+                    reason = f"year {year_read!r} is not a year between {MIN_YEAR} and {MAX_YEAR}"
+                    rejects.append(_reject(source_id, ref + row_no, raw, "year", reason))
+                    continue
+                if type(raw) is float and 0 <= raw <= limit:  # a plain number in range, its column good
+                    place = (area_raw, year)
+                    found = areas[place] if place in areas else areas.setdefault(place, _area(*place))
+                    if found[2] is None:
+                        row = (target[0], found[0], found[1], year, raw, target[1], status or "reported", note or "")
+                        out.append((*row, base, source_id, ref + row_no, raw, area))
+                        continue
+                cell = (unit_raw, area_raw, base, base_in, status, note)
+                made = clean_value(raw, indicator, year, cell, units, columns, areas)
+                if made is None:
+                    missing += 1
+                elif type(made) is tuple:
+                    rejects.append(_reject(source_id, ref + row_no, raw, *made))
+                else:
+                    out.extend((*row, source_id, ref + row_no, raw, area) for row in made)
+    names = (*MADE, *FROM_CELL)
+    data = dict(zip(names, map(list, zip(*out)))) if out else {name: [] for name in names}
+    return {name: data[name] for name in COLUMNS}, rejects, missing
+
+
+@reference.per_folder(4)
+def _lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """What each column key (``column_of``) and each (area as written, year) (``_area``) gave,
+    kept for every file a process cleans with the same reference tables, not worked out again
+    for each file (each lookup of a cache kept per reference folder asks the environment)."""
+    return {}, {}
+
+
+def _block_rules(blocks: list[SheetBlock]) -> dict[str, Callable] | None:
+    """How ``as_read`` gives back each column of the blocks' cells (``value_rule``), from the kinds of
+    the values of their cells; None when one of them is for pandas to decide.  A value column's
+    context counts where the column has a cell."""
+    contexts = ("source_id", "source_ref", "indicator", "year_raw", "unit_raw", "base_year", "note")
+    kinds: dict[str, set] = {name: set() for name in (*contexts, "raw_value", "area_raw", "status")}
+    for block in blocks:
+        for c, context in block.columns:
+            raws = {type(v) for row, *_ in block.rows if c < len(row) and (v := row[c]) is not None and v != ""}
+            if raws:
+                kinds["raw_value"] |= raws
+                for name, value in zip(contexts, context):
+                    kinds[name].add(type(value))
+        kinds["area_raw"] |= {type(area) for _, _, area, _ in block.rows}
+        kinds["status"] |= {type(status) for *_, status in block.rows}
+    kinds["source_ref"] = {str} if kinds["source_ref"] else set()  # a prefix and a row number
+    rules = {name: value_rule(found) for name, found in kinds.items()}
+    unchanged = ("raw_value", "area_raw", "status", "source_id", "source_ref")  # taken as they are here
+    if any(rule is None for rule in rules.values()) or any(rules[name] is not _same_value for name in unchanged):
+        return None
+    return rules
+
+
+def _block_column(c: int, context: tuple, rules: dict[str, Callable], columns: dict[tuple, tuple]) -> tuple:
+    """What one value column of a block gives each of its cells, worked out once: its context as
+    cleaning reads it, and the largest plain number that goes straight to the observations (-1
+    when none does: an unknown indicator or unit, a year that is not one, an increase without its
+    base year, a factor or a range) with the indicator and unit it then has."""
+    source_id, ref, indicator, year_raw, unit_raw, base_raw, note = context
+    indicator = nfc(str(rules["indicator"](indicator) or ""))
+    year_read, base_read = rules["year_raw"](year_raw), rules["base_year"](base_raw)
+    year = parse_year(year_read)
+    base = parse_year(base_read) if base_read not in (None, "") else None
+    unit_raw = str(rules["unit_raw"](unit_raw) or "")
+    key = (indicator, unit_raw, "", False, "")
+    if key not in columns:
+        columns[key] = column_of(*key)
+    column, unit_problem, limit, increase = columns[key]
+    good = year is not None and not column.reason and not unit_problem and not (increase and base is None)
+    target = (column.targets[0], column.units[0]) if good and limit >= 0 else ("", "")
+    limit = limit if good else -1.0
+    return c, source_id, ref, indicator, year, year_read, unit_raw, base, base_read, rules["note"](note), limit, target
+
+
+def _reject(source_id: str, ref: str, raw: object, field_: str, reason: str) -> dict:
+    return {"source_id": source_id, "source_ref": ref, "field": field_, "raw_value": raw_text(raw), "reason": reason}
 
 
 def clean_list(table: list[dict], spec: Layout) -> tuple[pd.DataFrame, list[dict]]:

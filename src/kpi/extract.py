@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from kpi import layouts, safety
 from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_rows, year_problems
-from kpi.cells import Extracted, cell_text, closest, listed
+from kpi.cells import Extracted, SheetBlock, cell_text, closest, listed
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
@@ -176,6 +176,7 @@ def _read_body(out: Extracted, spec_all: Layout, spec: SheetLayout, sheet: _Shee
     spread_rows = {r for r, _ in body.spread}
     ended_at = None
     found: list[tuple] = []
+    block = SheetBlock(list(body.columns.items())) if body.plain else None  # its usable rows, as they are
     for r0 in range(spec.first_body_row, len(sheet.rows)):
         texts = _row_texts(sheet, body, r0, spread_rows)
         if not any(texts) and r0 not in marked_rows:
@@ -203,8 +204,10 @@ def _read_body(out: Extracted, spec_all: Layout, spec: SheetLayout, sheet: _Shee
                 "per sheet is read: move it to its own sheet"
             )
             break
-        _read_row(out, spec_all, sheet, body, r0, texts, found)
+        _read_row(out, spec_all, sheet, body, r0, texts, found, block)
     out.cells.extend(found)
+    if block is not None and block.rows:
+        out.cells.add_block(block)
 
 
 def _body_of(sheet: _Sheet, record: SourceRecord, spec_all: Layout, spec: SheetLayout, problems: list[str]) -> _Body:
@@ -233,10 +236,18 @@ def _body_of(sheet: _Sheet, record: SourceRecord, spec_all: Layout, spec: SheetL
 
 
 def _read_row(
-    out: Extracted, spec_all: Layout, sheet: _Sheet, body: _Body, r0: int, texts: list[str], found: list[tuple]
+    out: Extracted,
+    spec_all: Layout,
+    sheet: _Sheet,
+    body: _Body,
+    r0: int,
+    texts: list[str],
+    found: list[tuple],
+    block: SheetBlock | None = None,
 ) -> None:
     """One row of the table: a cell per value column (or a reject saying why not), in ``found`` as
-    a tuple of the ``CELLS`` columns."""
+    a tuple of the ``CELLS`` columns; in ``block`` as the row itself, where one is given and the
+    row has an area and a known status (its cells then all go on to cleaning)."""
     area_text = texts[body.area_col] if body.area_col < len(texts) else ""
     total_labels = _folded(spec_all.total_labels)
     is_total = fold(area_text) in total_labels or fold(area_text.split(" - ")[0]) in total_labels
@@ -248,7 +259,12 @@ def _read_row(
         out.total_rows.setdefault(sheet.name, r0)
     area = spec_all.total_area if is_total else area_text
     row_no, width, marked = str(r0 + 1), len(row), sheet.marks.marked
-    for c, (source_id, column_ref, indicator, year, unit, base, note) in body.columns.items():
+    if block is not None and area_text and (status or not status_text):
+        block.rows.append((row, row_no, area, status))
+        columns = {}  # its cells are the block's
+    else:
+        columns = body.columns
+    for c, (source_id, column_ref, indicator, year, unit, base, note) in columns.items():
         text = texts[c] if c < width else ""  # a value cell is never in a spread merge: its own text
         if text == "" and (body.plain or not marked(r0, c)):
             continue

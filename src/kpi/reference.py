@@ -86,6 +86,12 @@ def catalogue() -> pd.DataFrame:
     return table.set_index("id", drop=False)
 
 
+@per_folder(4)
+def indicator_units() -> dict[str, str]:
+    """Each indicator of the catalogue and its unit (cleaning asks for it once per file)."""
+    return catalogue()["unit"].to_dict()
+
+
 def era_of_year(year: int) -> str:
     """Which set of administrative units a year's figures are reported in.
 
