@@ -90,7 +90,7 @@ def _joined(columns: list) -> pd.Series:
     import pyarrow as pa
 
     if all(isinstance(c, pa.Array) for c in columns):
-        return pd.Series(pa.chunked_array(columns, pa.large_string()).combine_chunks(), dtype="str")
+        return pd.Series(pa.chunked_array(columns, pa.large_string()), dtype="str")  # each file a chunk
     if all(isinstance(c, np.ndarray) for c in columns):
         return pd.Series(np.concatenate(columns))
     return pd.Series([v for c in columns for v in (c.to_pylist() if isinstance(c, pa.Array) else c)])

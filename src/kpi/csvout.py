@@ -123,11 +123,11 @@ def _may_need_quotes(text: pa.Array) -> bool:
     if data is None or not len(text):
         return False
     ends = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(text.type) else np.int32)
-    body = np.frombuffer(data, dtype=np.uint8)[ends[text.offset] : ends[text.offset + len(text)]]
-    return bool(np.isin(body, np.frombuffer(QUOTED_BYTES, dtype=np.uint8)).any())
+    body = np.frombuffer(data, dtype=np.uint8)[ends[text.offset] : ends[text.offset + len(text)]].tobytes()
+    return any(body.find(byte) >= 0 for byte in QUOTED_BYTES)  # memchr: a few ms for a nation's column
 
 
-QUOTED_BYTES = b',"\n'  # NEEDS_QUOTES, as bytes
+QUOTED_BYTES = (b",", b'"', b"\n")  # NEEDS_QUOTES, as bytes
 
 
 CHUNK_ROWS = 100_000  # rows turned into text at a time: a nation's tables are never all text at once

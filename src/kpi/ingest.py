@@ -23,7 +23,7 @@ from kpi.book import reader_failure
 from kpi.cells import Cells, Extracted
 from kpi.changes import compare
 from kpi.clean import TEXT, Cleaned, clean_cells, clean_list, observations_frame
-from kpi.columns import arrow_text
+from kpi.columns import arrow_text, sorted_by
 from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.executors import read_map
@@ -210,7 +210,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     obs = pd.concat([obs, *typed(base, listed)], ignore_index=True)
     obs = pd.concat([obs, *typed(derive.district_totals(obs))], ignore_index=True)  # before ratios: yields use them
     ratios, ratio_findings = derive.ratios(obs)
-    obs = pd.concat([obs, *typed(ratios)], ignore_index=True).sort_values(list(OBSERVATIONS.key), ignore_index=True)
+    obs = sorted_by(pd.concat([obs, *typed(ratios)], ignore_index=True), OBSERVATIONS.key)
     return {
         "observations": arrow_text(obs[OBSERVATIONS.columns], TEXT),  # not yet validated (``validated``)
         "rejects": pd.concat(rejects, ignore_index=True),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.columns import per_distinct
+from kpi.columns import per_distinct, sort_codes
 from kpi.derive import plain_number, plain_numbers
 from kpi.schema import CONFLICTS, FINDINGS
 
@@ -46,7 +46,7 @@ def chosen_rows(obs: pd.DataFrame, priority: dict[str, int], rows: np.ndarray | 
     }
     if not len(rows):
         return rows
-    keys = [_sort_codes(ranks[name] if name in ranks else obs[name])[rows] for name in RANKED]
+    keys = [sort_codes(ranks[name] if name in ranks else obs[name])[rows] for name in RANKED]
     order = np.lexsort(keys[::-1])  # stable, as sort_values(kind="stable")
     cell = np.column_stack([key[order] for key in keys[: len(CELL)]])
     first = np.ones(len(order), dtype=bool)
@@ -55,12 +55,6 @@ def chosen_rows(obs: pd.DataFrame, priority: dict[str, int], rows: np.ndarray | 
 
 
 RANKED = CELL + ["_priority", "_status", "source_id"]  # the order of ``_ranked``
-
-
-def _sort_codes(column: pd.Series) -> np.ndarray:
-    """Integers in the order of the column's values, equal where they are; missing values last."""
-    codes, distinct = pd.factorize(column, sort=True)
-    return np.where(codes < 0, len(distinct), codes)
 
 
 def pick(obs: pd.DataFrame, priority: dict[str, int] | None = None) -> pd.DataFrame:
