@@ -98,3 +98,29 @@ def test_ragged_csv_line_is_rejected_with_its_line(tmp_path):
             "reason": "line has 4 fields, the header has 8",
         }
     ]
+
+
+def test_a_header_is_located_once_for_every_sheet_that_carries_it(monkeypatch):
+    """The columns of a header are worked out for its first sheet and given to the next ones; a
+    header that differs in one cell is worked out again, and one with a problem every time."""
+    from kpi import headers
+    from kpi.extract import _Sheet
+    from kpi.marks import NO_MARKS
+
+    spec = layouts.load("kpi_template").sheets[3]
+    header = [None, "Mã ĐVHC - Code", "Đơn vị hành chính - Administrative unit", "Tình trạng số liệu - Status"]
+    header += [col.header for col in spec.columns]
+    calls = []
+    monkeypatch.setattr(headers, "_headers", {})
+    monkeypatch.setattr(headers, "_locate_columns", lambda *a, f=headers._locate_columns: calls.append(1) or f(*a))
+
+    def located(row: list) -> tuple:
+        rows = [[None] * len(row) for _ in range(spec.header_rows[0] - 1)] + [list(row), ["x"] * len(row)]
+        sheet, problems = _Sheet("f.xlsx", spec.sheet, rows, [], NO_MARKS), []
+        return headers.located_columns(sheet, spec, problems), sheet.columns, problems
+
+    first, again = located(header[1:]), located(header[1:])
+    assert first[0] and again[0] and again[1] is first[1] and len(calls) == 1 and first[1]
+    other = located(header[1:3] + ["Status (changed)"] + header[4:])
+    assert len(calls) == 2 and other[2]  # an unknown column: a problem, worked out each time
+    assert located(header[1:3] + ["Status (changed)"] + header[4:])[2] == other[2] and len(calls) == 3

@@ -34,7 +34,7 @@ from kpi.cells import Extracted, SheetBlock, cell_text, closest, listed
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
-from kpi.headers import _locate_columns, _rows_text
+from kpi.headers import _rows_text, located_columns
 from kpi.layouts import Layout, SheetLayout
 from kpi.marks import SheetMarks, range_ref
 from kpi.reference import SourceRecord
@@ -156,7 +156,7 @@ def _read_sheet(out: Extracted, record: SourceRecord, spec_all: Layout, spec: Sh
     if not any(cell_text(v) for row in sheet.rows for v in row) and not sheet.marks.formulas:
         out.problems.append(f"sheet {sheet.name!r} is empty: expected a table with its {_rows_text(spec.header_rows)}")
         return None
-    if not _locate_columns(sheet, spec, out.problems):
+    if not located_columns(sheet, spec, out.problems):
         return None
     body = _body_of(sheet, record, spec_all, spec, out.problems)
     _read_body(out, spec_all, spec, sheet, body)

@@ -116,6 +116,36 @@ def _locate_columns(sheet: _Sheet, spec: SheetLayout, problems: list[str]) -> bo
     return any(col is spec.area for col in sheet.columns.values())
 
 
+HEADERS_KEPT = 256  # headers of different forms remembered by ``located_columns``
+_headers: dict[tuple, tuple] = {}
+
+
+def located_columns(sheet: _Sheet, spec: SheetLayout, problems: list[str]) -> bool:
+    """``_locate_columns``, its result remembered for the next sheet of the same header: every copy
+    of a form carries the same header rows (a nation's 7,000 sheets, a few headers), so its texts
+    and columns are worked out once.  A header with a problem is worked out each time, as one
+    that differs in any cell of its rows, in the width of the sheet or in its merged cells."""
+    rows = sheet.rows
+    key = (
+        id(spec),
+        max((len(r) for r in rows), default=0),
+        tuple(tuple(rows[r1 - 1]) if 0 < r1 <= len(rows) else None for r1 in spec.header_rows),
+        tuple(tuple(merge) for merge in sheet.merged),
+    )
+    known = _headers.get(key)
+    if known is not None and known[0] is spec:
+        sheet.texts, sheet.columns = known[1], known[2]  # shared by the sheets of this header: read only
+        return True
+    found: list[str] = []
+    located = _locate_columns(sheet, spec, found)
+    problems.extend(found)
+    if located and not found:
+        if len(_headers) >= HEADERS_KEPT:
+            _headers.clear()
+        _headers[key] = (spec, sheet.texts, sheet.columns)
+    return located
+
+
 def _header_shift(sheet: _Sheet, spec: SheetLayout) -> int | None:
     """How many rows the whole header moved, when every column is found there (nearest first)."""
     rows_ = spec.header_rows
