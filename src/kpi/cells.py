@@ -205,6 +205,30 @@ def cell_text(value: object) -> str:
     return nfc(str(value))
 
 
+_NUMBER_TEXTS: dict[float, str] = {}  # cell_text of the numbers met so far
+NUMBER_TEXTS_KEPT = 1 << 16
+
+
+def cell_texts(values: list) -> list[str]:
+    """``cell_text`` of each value, the text of a number looked up once it was made (a form's rows
+    hold the same few numbers again and again).
+
+    >>> cell_texts([12.0, 0.5, None, " Bản Hòn", 12.0, float("nan")])
+    ['12', '0.5', '', 'Bản Hòn', '12', 'nan']
+    """
+    known = _NUMBER_TEXTS.get
+    return [(known(v) or _number_text(v)) if type(v) is float else cell_text(v) for v in values]
+
+
+def _number_text(value: float) -> str:
+    text = cell_text(value)
+    if value == value:  # not NaN, which is never found again
+        if len(_NUMBER_TEXTS) >= NUMBER_TEXTS_KEPT:
+            _NUMBER_TEXTS.clear()
+        _NUMBER_TEXTS[value] = text
+    return text
+
+
 def closest(name: str, candidates: list[str]) -> str:
     """``; closest: '…'`` naming the candidate most like ``name`` (ignoring case and marks), or ''."""
     folded = {fold(c): c for c in candidates if c}

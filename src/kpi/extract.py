@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from kpi import layouts, safety
 from kpi.book import emptiness, far_values, open_checked, reader_failure, sheet_rows, year_problems
-from kpi.cells import Extracted, SheetBlock, cell_text, closest, listed
+from kpi.cells import Extracted, SheetBlock, cell_text, cell_texts, closest, listed
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.csvread import read_list, read_records
 from kpi.errors import SourceError, cell_ref, column_index, column_letter
@@ -167,7 +167,7 @@ def _row_texts(sheet: _Sheet, body: _Body, r0: int, spread_rows: set[int]) -> li
     """The texts of one row, a harmless merge's text in every cell it covers."""
     if r0 in spread_rows:
         return [sheet.text(*body.spread.get((r0, c), (r0, c))) for c in range(len(sheet.rows[r0]))]
-    return list(map(cell_text, sheet.rows[r0]))
+    return cell_texts(sheet.rows[r0])
 
 
 def _read_body(out: Extracted, spec_all: Layout, spec: SheetLayout, sheet: _Sheet, body: _Body) -> None:
