@@ -118,7 +118,7 @@ def fingerprints(
     for table, known in ((obs, obs_rows), (findings, None), (conflicts, None)):
         if len(table):
             hashes = pd.util.hash_pandas_object(table, index=False).to_numpy() if known is None else known
-            parts.append(pd.DataFrame({"indicator": table["indicator"].to_numpy(), "h": hashes}))
+            parts.append(pd.DataFrame({"indicator": table["indicator"].array, "h": hashes}))
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"indicator": [], "h": []})
     per_indicator = {ind: _digest(group["h"]) for ind, group in rows.groupby("indicator", sort=True)}
     per_list = {name: _digest(pd.util.hash_pandas_object(t, index=False)) for name, t in sorted(lists.items())}
