@@ -312,6 +312,9 @@ def _lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
     return {}, {}
 
 
+PLAIN_KINDS = frozenset({float, str, type(None)})  # values whose cells (numbers, text) ``as_read`` leaves alone
+
+
 def _block_rules(blocks: list[SheetBlock]) -> dict[str, Callable] | None:
     """How ``as_read`` gives back each column of the blocks' cells (``value_rule``), from the kinds of
     the values of their cells; None when one of them is for pandas to decide.  A value column's
@@ -319,8 +322,16 @@ def _block_rules(blocks: list[SheetBlock]) -> dict[str, Callable] | None:
     contexts = ("source_id", "source_ref", "indicator", "year_raw", "unit_raw", "base_year", "note")
     kinds: dict[str, set] = {name: set() for name in (*contexts, "raw_value", "area_raw", "status")}
     for block in blocks:
+        every = set()  # the kinds of every value of its rows: when only numbers and text, so are its cells'
+        for row, *_ in block.rows:
+            every.update(map(type, row))
+        plain = every <= PLAIN_KINDS
         for c, context in block.columns:
-            raws = {type(v) for row, *_ in block.rows if c < len(row) and (v := row[c]) is not None and v != ""}
+            if plain:  # any number or text among them leaves them as they are: only whether it has a cell
+                has = any(c < len(row) and row[c] is not None and row[c] != "" for row, *_ in block.rows)
+                raws = {float} if has else set()
+            else:
+                raws = {type(v) for row, *_ in block.rows if c < len(row) and (v := row[c]) is not None and v != ""}
             if raws:
                 kinds["raw_value"] |= raws
                 for name, value in zip(contexts, context):
