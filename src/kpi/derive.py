@@ -64,10 +64,13 @@ def plain_numbers(values: Iterable[float]) -> list[str]:
     >>> plain_numbers([41100.0, 0.125, float("nan"), -1493.90])
     ['41,100', '0.1250', '–', '-1,493.9']
     """
-    return [
-        "–" if v != v else f"{v:,.2f}".rstrip("0").rstrip(".") if abs(v) >= 1 else f"{v:,.4f}"  # NaN: not itself
-        for v in values
-    ]
+    made: dict[float, str] = {}  # each value's text once: the parts of ratios and sums repeat their counts
+    return [made[v] if v in made and v else made.setdefault(v, _plain(v)) if v else _plain(v) for v in values]
+
+
+def _plain(v: float) -> str:
+    """``plain_number`` of one value, the way ``plain_numbers`` writes it."""
+    return "–" if v != v else f"{v:,.2f}".rstrip("0").rstrip(".") if abs(v) >= 1 else f"{v:,.4f}"  # NaN: not itself
 
 
 def baselines(obs: pd.DataFrame, base_years: pd.Series) -> pd.DataFrame:

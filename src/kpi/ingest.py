@@ -28,6 +28,7 @@ from kpi.config import DataPaths
 from kpi.errors import KpiError, SourceError, debugging, unexpected_problem
 from kpi.executors import read_map
 from kpi.extract import extract
+from kpi.layouts import Layout
 from kpi.layouts import load as layout_of
 from kpi.schema import CHANGES, OBSERVATIONS, REJECTS
 from kpi.write import run_lock, staged_folder, write_json, write_table
@@ -159,6 +160,12 @@ def read_all(
     return parts
 
 
+def layouts_of(records: list[reference.SourceRecord]) -> dict[str, Layout]:
+    """Each source's layout, each layout loaded once (a nation's 1,400 files share one)."""
+    loaded = {name: layout_of(name) for name in {str(r.meta["layout"]) for r in records}}
+    return {r.source_id: loaded[str(r.meta["layout"])] for r in records}
+
+
 def sources_table(records: list[reference.SourceRecord]) -> pd.DataFrame:
     """One row per raw source: its priority, title, file, layout and checksum, and how readers cite it."""
     return pd.DataFrame(
@@ -188,7 +195,7 @@ def process(records: list[reference.SourceRecord], files: list[tuple[Extracted, 
     ``files`` is consumed (emptied) once its tables are joined, so a nation-sized ingest does
     not hold every file's table twice.
     """
-    layouts = {r.source_id: layout_of(r.meta["layout"]) for r in records}
+    layouts = layouts_of(records)
     parts = [part for part, _ in files]
     cleaned = [c for _, c in files]
     rejects = [row for p in parts for row in p.rejects] + [row for c in cleaned for row in c.reject_rows]
@@ -249,7 +256,7 @@ def write_beside(stack: contextlib.ExitStack, obs: pd.DataFrame, sources: pd.Dat
 def check(tables: dict, records: list[reference.SourceRecord]) -> None:
     """The findings of the checks over the final observations, and the conflicts between sources."""
     obs = tables["observations"]
-    complete = {r.source_id: layout_of(r.meta["layout"]).complete_breakdown for r in records}
+    complete = {source: layout.complete_breakdown for source, layout in layouts_of(records).items()}
     tables["findings"] = pd.concat(
         [
             tables["findings"],
