@@ -16,7 +16,7 @@ import random
 
 import pytest
 
-from kpi import clean
+from kpi import blocks as kpi_blocks
 from kpi.cells import Cells, SheetBlock
 from kpi.clean import clean_cells
 
@@ -38,18 +38,27 @@ COLUMNS = [  # (indicator, unit as written, base year, note)
 ]
 
 
-def block(rng: random.Random, source: str, sheet: str, raws: list) -> SheetBlock:
-    chosen = rng.sample(COLUMNS, rng.randint(1, 5))
-    year = rng.choice([2022, 2022, 2026, None, "2022", 2022.0])
+GOOD = [COLUMNS[0], COLUMNS[1], ("tea.area_organic", "ha", None, ""), COLUMNS[5], COLUMNS[7]]  # in their units
+KNOWN = ["Sơn Bình", "Bản Hòn", "  KHUN HÁ  ", "Thị trấn", "106", "Nà Tăm"]  # six areas, none named twice
+
+
+def block(rng: random.Random, source: str, sheet: str, raws: list, form: bool = False) -> SheetBlock:
+    """A block of any cells, or (``form``) of a form filled in as asked: known columns and areas,
+    each area once, numbers in range, now and then an empty cell."""
+    chosen = [GOOD[int(sheet[1:])]] if form else rng.sample(COLUMNS, rng.randint(1, 5))  # a form: its sheet's own
+    year = 2022 if form else rng.choice([2022, 2022, 2026, None, "2022", 2022.0])
     columns = [
         (c, (source, f"{source}.xlsx!{sheet}!{chr(67 + c)}", ind, year, unit, base, note))
         for c, (ind, unit, base, note) in enumerate(chosen)
     ]
     made = SheetBlock(columns)
-    for r in range(rng.randint(0, 8)):
+    areas = rng.sample(KNOWN, rng.randint(1, len(KNOWN))) if form else [rng.choice(AREAS) for _ in range(8)]
+    for r, area in enumerate(areas[: rng.randint(0, 8)]):
         width = rng.randint(0, len(chosen) + 1)  # rows shorter than the table, as calamine gives them
         values = [rng.choice(raws) for _ in range(width)]
-        made.rows.append((values, str(r + 7), rng.choice(AREAS), rng.choice(["", "", "estimate", "preliminary"])))
+        if form:
+            values = [rng.choice([float(rng.randint(0, 90)), rng.random() * 50, None, ""]) for _ in chosen]
+        made.rows.append((values, str(r + 7), area, rng.choice(["", "", "estimate", "preliminary"])))
     return made
 
 
@@ -65,19 +74,25 @@ def same(a: object, b: object) -> bool:
 
 
 def cleaned(cells: Cells) -> tuple:
+    """A cleaned file's columns as Python lists (Arrow text and numbers alike), rejects and missing cells."""
     out = clean_cells(cells)
-    return {name: list(values) for name, values in out.columns.items()}, out.reject_rows, out.missing
+    as_list = {name: v.to_pylist() if hasattr(v, "to_pylist") else list(v) for name, v in out.columns.items()}
+    return (
+        {name: [float(x) if name == "value" else x for x in v] for name, v in as_list.items()},
+        out.reject_rows,
+        out.missing,
+    )
 
 
-@pytest.mark.parametrize("pool", ["numbers", "everything"])
+@pytest.mark.parametrize("pool", ["forms", "numbers", "everything"])
 def test_blocks_are_cleaned_as_their_cells_one_by_one(pool, monkeypatch):
     rng = random.Random(31)
     raws = [r for r in RAWS if isinstance(r, float)] if pool == "numbers" else RAWS
-    taken: list = []  # what _clean_blocks gave: None when it handed the cells back
-    blocks_of = clean._clean_blocks
-    monkeypatch.setattr(clean, "_clean_blocks", lambda *a: taken.append(blocks_of(*a)) or taken[-1])
+    taken: list = []  # what each way gave: None when it handed the cells on
+    way = kpi_blocks.cleaned
+    monkeypatch.setattr(kpi_blocks, "cleaned", lambda *a: taken.append(way(*a)) or taken[-1])
     for trial in range(150):
-        blocks = [block(rng, f"s{trial}", f"S{k}", raws) for k in range(rng.randint(1, 3))]
+        blocks = [block(rng, f"s{trial}", f"S{k}", raws, pool == "forms") for k in range(rng.randint(1, 3))]
         as_blocks, one_by_one = Cells(), Cells()
         for b in blocks:
             as_blocks.add_block(b)
@@ -86,4 +101,4 @@ def test_blocks_are_cleaned_as_their_cells_one_by_one(pool, monkeypatch):
         got = cleaned(as_blocks)
         want = cleaned(one_by_one)
         assert same(got, want), (trial, blocks[0].columns, [b.rows for b in blocks])
-    assert sum(t is not None for t in taken) > 50  # most are cleaned as blocks, not handed back one by one
+    assert sum(made is not None for made in taken) > 50  # most are cleaned as blocks, not handed back one by one

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpi import reference
-from kpi.cellrules import _area, clean_value, column_of, parse_year
-from kpi.cells import Cells, SheetBlock, raw_text, value_rule
-from kpi.cells import _same as _same_value
+from kpi import blocks, reference
+from kpi.cellrules import clean_value, parse_year
+from kpi.cells import Cells, raw_text
 from kpi.config import MAX_YEAR, MIN_YEAR
 from kpi.layouts import Layout
 from kpi.schema import CELLS, OBSERVATIONS, REJECTS
@@ -194,7 +193,7 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
     bases = _distinct(col["base_year"], lambda b: parse_year(b) if b not in (None, "") else None)
     area_raws = _distinct(col["area_raw"], str)
     unit_raws = _distinct(col["unit_raw"], lambda u: str(u or ""))
-    columns, areas = _lookups()
+    columns, areas = blocks.lookups()
     out, missing = rows.out, 0
     for i, raw in enumerate(col["raw_value"]):
         year = years[i]
@@ -246,129 +245,18 @@ def _split_duplicates(columns: dict[str, list]) -> tuple[dict[str, list], list[d
 def clean_cells(cells: pd.DataFrame | Cells) -> Cleaned:
     """Clean every extracted cell; rejects keep the place, the raw value and the reason."""
     units = reference.indicator_units()
-    done = _clean_blocks(cells.segments, units) if isinstance(cells, Cells) and cells.blocks_only() else None
+    done = blocks.cleaned(cells.segments, units) if isinstance(cells, Cells) and cells.blocks_only() else None
     if done is None:  # cells one by one
         rows = _Rows(cells)
         missing = _clean_rows(rows, units)
-        done = rows.columns(), rows.rejects, missing
-    made, rejects, missing = done
-    columns, duplicates = _split_duplicates(made)
+        out, rejects = rows.columns(), rows.rejects
+    else:
+        made, rejects, missing = done
+        names = (*MADE, *FROM_CELL)
+        data = dict(zip(names, map(list, zip(*made)))) if made else {name: [] for name in names}
+        out = {name: data[name] for name in COLUMNS}
+    columns, duplicates = _split_duplicates(out)
     return Cleaned(as_arrays({name: columns[name] for name in KEPT}), rejects + duplicates, missing)
-
-
-def _clean_blocks(blocks: list[SheetBlock], units: dict[str, str]) -> tuple[dict[str, list], list[dict], int] | None:
-    """``_clean_rows`` of the cells of sheet blocks, the same rows, rejects and count of missing
-    cells, without a tuple per cell: what a column or a row says is worked out once for it, and a
-    plain number in range in a column and area known good goes straight to the observations;
-    any other cell goes through ``clean_value`` as one by one.
-
-    None where a column of the cells would be read otherwise than value by value (``value_rule``):
-    its values mix kinds that pandas decides; they are then cleaned one by one.
-    """
-    rules = _block_rules(blocks)
-    if rules is None:
-        return None
-    columns, areas = _lookups()
-    out: list[tuple] = []  # MADE, then the cell's source_id, source_ref, raw value and area as written
-    rejects: list[dict] = []
-    missing = 0
-    for block in blocks:
-        contexts = [_block_column(c, context, rules, columns) for c, context in block.columns]
-        for values, row_no, area, status in block.rows:
-            area_raw, width = str(area), len(values)
-            for c, source_id, ref, indicator, year, year_read, unit_raw, base, base_in, note, limit, target in contexts:
-                raw = values[c] if c < width else None
-                if raw is None or raw == "":
-                    continue
-                if year is None:
-                    reason = f"year {year_read!r} is not a year between {MIN_YEAR} and {MAX_YEAR}"
-                    rejects.append(_reject(source_id, ref + row_no, raw, "year", reason))
-                    continue
-                if type(raw) is float and 0 <= raw <= limit:  # a plain number in range, its column good
-                    place = (area_raw, year)
-                    found = areas[place] if place in areas else areas.setdefault(place, _area(*place))
-                    if found[2] is None:
-                        row = (target[0], found[0], found[1], year, raw, target[1], status or "reported", note or "")
-                        out.append((*row, base, source_id, ref + row_no, raw, area))
-                        continue
-                cell = (unit_raw, area_raw, base, base_in, status, note)
-                made = clean_value(raw, indicator, year, cell, units, columns, areas)
-                if made is None:
-                    missing += 1
-                elif type(made) is tuple:
-                    rejects.append(_reject(source_id, ref + row_no, raw, *made))
-                else:
-                    out.extend((*row, source_id, ref + row_no, raw, area) for row in made)
-    names = (*MADE, *FROM_CELL)
-    data = dict(zip(names, map(list, zip(*out)))) if out else {name: [] for name in names}
-    return {name: data[name] for name in COLUMNS}, rejects, missing
-
-
-@reference.per_folder(4)
-def _lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
-    """What each column key (``column_of``) and each (area as written, year) (``_area``) gave,
-    kept for every file a process cleans with the same reference tables, not worked out again
-    for each file (each lookup of a cache kept per reference folder asks the environment)."""
-    return {}, {}
-
-
-PLAIN_KINDS = frozenset({float, str, type(None)})  # values whose cells (numbers, text) ``as_read`` leaves alone
-
-
-def _block_rules(blocks: list[SheetBlock]) -> dict[str, Callable] | None:
-    """How ``as_read`` gives back each column of the blocks' cells (``value_rule``), from the kinds of
-    the values of their cells; None when one of them is for pandas to decide.  A value column's
-    context counts where the column has a cell."""
-    contexts = ("source_id", "source_ref", "indicator", "year_raw", "unit_raw", "base_year", "note")
-    kinds: dict[str, set] = {name: set() for name in (*contexts, "raw_value", "area_raw", "status")}
-    for block in blocks:
-        every = set()  # the kinds of every value of its rows: when only numbers and text, so are its cells'
-        for row, *_ in block.rows:
-            every.update(map(type, row))
-        plain = every <= PLAIN_KINDS
-        for c, context in block.columns:
-            if plain:  # any number or text among them leaves them as they are: only whether it has a cell
-                has = any(c < len(row) and row[c] is not None and row[c] != "" for row, *_ in block.rows)
-                raws = {float} if has else set()
-            else:
-                raws = {type(v) for row, *_ in block.rows if c < len(row) and (v := row[c]) is not None and v != ""}
-            if raws:
-                kinds["raw_value"] |= raws
-                for name, value in zip(contexts, context):
-                    kinds[name].add(type(value))
-        kinds["area_raw"] |= {type(area) for _, _, area, _ in block.rows}
-        kinds["status"] |= {type(status) for *_, status in block.rows}
-    kinds["source_ref"] = {str} if kinds["source_ref"] else set()  # a prefix and a row number
-    rules = {name: value_rule(found) for name, found in kinds.items()}
-    unchanged = ("raw_value", "area_raw", "status", "source_id", "source_ref")  # taken as they are here
-    if any(rule is None for rule in rules.values()) or any(rules[name] is not _same_value for name in unchanged):
-        return None
-    return rules
-
-
-def _block_column(c: int, context: tuple, rules: dict[str, Callable], columns: dict[tuple, tuple]) -> tuple:
-    """What one value column of a block gives each of its cells, worked out once: its context as
-    cleaning reads it, and the largest plain number that goes straight to the observations (-1
-    when none does: an unknown indicator or unit, a year that is not one, an increase without its
-    base year, a factor or a range) with the indicator and unit it then has."""
-    source_id, ref, indicator, year_raw, unit_raw, base_raw, note = context
-    indicator = nfc(str(rules["indicator"](indicator) or ""))
-    year_read, base_read = rules["year_raw"](year_raw), rules["base_year"](base_raw)
-    year = parse_year(year_read)
-    base = parse_year(base_read) if base_read not in (None, "") else None
-    unit_raw = str(rules["unit_raw"](unit_raw) or "")
-    key = (indicator, unit_raw, "", False, "")
-    if key not in columns:
-        columns[key] = column_of(*key)
-    column, unit_problem, limit, increase = columns[key]
-    good = year is not None and not column.reason and not unit_problem and not (increase and base is None)
-    target = (column.targets[0], column.units[0]) if good and limit >= 0 else ("", "")
-    limit = limit if good else -1.0
-    return c, source_id, ref, indicator, year, year_read, unit_raw, base, base_read, rules["note"](note), limit, target
-
-
-def _reject(source_id: str, ref: str, raw: object, field_: str, reason: str) -> dict:
-    return {"source_id": source_id, "source_ref": ref, "field": field_, "raw_value": raw_text(raw), "reason": reason}
 
 
 def clean_list(table: list[dict], spec: Layout) -> tuple[pd.DataFrame, list[dict]]:
