@@ -153,3 +153,27 @@ def test_the_yearly_growth_is_the_same_number_on_every_processor():
     out = compare(obs(rows), 2012, 2022, priority={"r": 1}).set_index("indicator")
     got = [out.loc[f"x.i{n}", "cagr_pct"] for n in range(len(ends))]
     assert got == [cagr(b, t, 10) for b, t in ends]
+
+
+@pytest.mark.parametrize("text", ["str", "string"], ids=["arrow-text", "nullable-text"])
+def test_rows_without_an_indicator_or_an_area_in_every_kind_of_text(text):
+    """What the comparison gave before it joined rows by position: a row whose indicator is missing
+    is left out in pandas' nullable text (<NA>, which a mask must not be asked the truth of) and is
+    a series of its own in Arrow text (NaN); one whose area is missing is a series of its own
+    unless an area is asked for."""
+    rows = obs([("tea.area", 2012, 10.0, "ha", "reported", "s"), ("tea.area", 2022, 12.0, "ha", "reported", "s")])
+    holes = obs(
+        [("fish.tanks", 2012, 3.0, "tank", "reported", "s"), ("fish.tanks", 2022, 5.0, "tank", "reported", "s")]
+    )
+    holes.loc[0, "indicator"], holes.loc[1, "area_code"] = None, None
+    texts = ["indicator", "area_code", "area_name", "unit", "status", "source_id", "source_ref"]
+    full = pd.concat([rows, holes], ignore_index=True).astype(dict.fromkeys(texts, text))
+    shown = ["indicator", "area_code", "change_abs", "baseline_status", "target_status"]
+    every = compare(full, 2012, 2022, priority={"s": 1})[shown].astype(object).where(lambda t: t.notna(), None)
+    assert every.values.tolist()[:2] == [
+        ["fish.tanks", None, None, "missing", "reported"],
+        ["tea.area", "106", 2.0, "reported", "reported"],
+    ]
+    assert len(every) == (3 if text == "str" else 2)  # Arrow text keeps the row of no indicator: NaN is a value
+    one = compare(full, 2012, 2022, area="106", priority={"s": 1})
+    assert one["indicator"].tolist()[0] == "tea.area" and one["change_abs"].tolist()[0] == 2.0

@@ -124,3 +124,26 @@ def test_a_header_is_located_once_for_every_sheet_that_carries_it(monkeypatch):
     other = located(header[1:3] + ["Status (changed)"] + header[4:])
     assert len(calls) == 2 and other[2]  # an unknown column: a problem, worked out each time
     assert located(header[1:3] + ["Status (changed)"] + header[4:])[2] == other[2] and len(calls) == 3
+
+
+def test_a_header_of_true_is_not_the_header_of_1(monkeypatch):
+    """``True == 1`` in Python, but their texts differ: a sheet whose header cell holds True is not
+    given the columns of one that holds 1."""
+    from kpi import headers
+    from kpi.extract import _Sheet
+    from kpi.marks import NO_MARKS
+
+    spec = layouts.load("kpi_template").sheets[3]
+    header = ["Mã ĐVHC - Code", "Đơn vị hành chính - Administrative unit", "Tình trạng số liệu - Status"]
+    header += [col.header for col in spec.columns]
+    monkeypatch.setattr(headers, "_headers", {})
+    spec_one = replace(spec, ignore=(*spec.ignore, "1"))
+
+    def problems(extra: object) -> list[str]:
+        rows = [[None] * (len(header) + 1) for _ in range(spec.header_rows[0] - 1)] + [header + [extra]]
+        found: list[str] = []
+        headers.located_columns(_Sheet("f.xlsx", spec.sheet, rows, [], NO_MARKS), spec_one, found)
+        return found
+
+    assert problems(1.0) == []  # the column "1" is ignored
+    assert problems(True) == [f"sheet {spec.sheet!r}: unknown column 'True' at {chr(65 + len(header))}4"]

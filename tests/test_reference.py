@@ -61,3 +61,14 @@ def test_catalogue_units_are_known_units():
     for column in ("numerator", "denominator", "printed_of", "increase_of"):
         targets = set(cat[column]) - {""}
         assert targets <= set(cat.index), f"{column} names unknown indicators: {targets - set(cat.index)}"
+
+
+def test_the_indicators_units_follow_the_catalogue():
+    """Made once per catalogue table, and again when the catalogue is read again."""
+    from kpi import reference
+
+    units = reference.indicator_units()
+    assert units is reference.indicator_units() and units["tea.area"] == "ha"
+    reference.catalogue.cache_clear()
+    again = reference.indicator_units()
+    assert again is not units and again == units

@@ -40,11 +40,23 @@ def cleaned(blocks: list[SheetBlock], units: dict[str, str]) -> tuple | None:
     return one_by_one(blocks, contexts, units, columns, areas)
 
 
-@reference.per_folder(4)
+LOOKUPS_KEPT = 1 << 16  # column keys, and (area, year) pairs, remembered from one file to the next
+
+
 def lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
     """What each column key (``column_of``) and each (area as written, year) (``_area``) gave,
     kept for every file a process cleans with the same reference tables, not worked out again
-    for each file (each lookup of a cache kept per reference folder asks the environment)."""
+    for each file (each lookup of a cache kept per reference folder asks the environment); each
+    forgotten once it holds ``LOOKUPS_KEPT`` (names typed in ever new ways would grow it)."""
+    columns, areas = _lookups()
+    for kept in (columns, areas):
+        if len(kept) >= LOOKUPS_KEPT:
+            kept.clear()
+    return columns, areas
+
+
+@reference.per_folder(4)
+def _lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
     return {}, {}
 
 

@@ -88,7 +88,8 @@ def compare(
     if baseline >= target:
         raise KpiError(f"baseline {baseline} must come before target {target}")
     check_years(obs, baseline, target)
-    wanted = obs["year"].isin([baseline, target]).to_numpy() & ~per_distinct(obs["indicator"], _skipped).to_numpy()
+    wanted = obs["year"].isin([baseline, target]) & ~per_distinct(obs["indicator"], _skipped)
+    wanted = wanted.to_numpy(dtype=bool, na_value=False)  # a missing indicator is no row of either year
     rows = _of_area(obs, wanted, area, baseline, target)
     if not len(rows):
         return pd.DataFrame(columns=CHANGES.columns)
@@ -144,7 +145,7 @@ def _of_area(obs: pd.DataFrame, wanted: np.ndarray, area: object, baseline: int,
     if area is None:
         return np.flatnonzero(wanted)
     code = area_code(area)
-    here = (obs["area_code"] == code).to_numpy(dtype=bool)
+    here = (obs["area_code"] == code).to_numpy(dtype=bool, na_value=False)
     if not here.any():
         raise KpiError(f"area {area!r}: no observation for it in the data given")
     rows = np.flatnonzero(wanted & here)

@@ -124,12 +124,13 @@ def located_columns(sheet: _Sheet, spec: SheetLayout, problems: list[str]) -> bo
     """``_locate_columns``, its result remembered for the next sheet of the same header: every copy
     of a form carries the same header rows (a nation's 7,000 sheets, a few headers), so its texts
     and columns are worked out once.  A header with a problem is worked out each time, as one
-    that differs in any cell of its rows, in the width of the sheet or in its merged cells."""
+    that differs in any cell of its rows (or in its kind: ``1`` and ``True`` are equal, not their
+    texts), in the width of the sheet or in its merged cells."""
     rows = sheet.rows
     key = (
         id(spec),
         max((len(r) for r in rows), default=0),
-        tuple(tuple(rows[r1 - 1]) if 0 < r1 <= len(rows) else None for r1 in spec.header_rows),
+        tuple(tuple((type(v), v) for v in rows[r1 - 1]) if 0 < r1 <= len(rows) else None for r1 in spec.header_rows),
         tuple(tuple(merge) for merge in sheet.merged),
     )
     known = _headers.get(key)

@@ -86,10 +86,16 @@ def catalogue() -> pd.DataFrame:
     return table.set_index("id", drop=False)
 
 
-@per_folder(4)
 def indicator_units() -> dict[str, str]:
-    """Each indicator of the catalogue and its unit (cleaning asks for it once per file)."""
-    return catalogue()["unit"].to_dict()
+    """Each indicator of the catalogue and its unit (cleaning asks for it once per file), made again
+    whenever ``catalogue`` gives another table (another folder, or its cache cleared)."""
+    cat = catalogue()
+    if _units[0] is not cat:
+        _units[:] = [cat, cat["unit"].to_dict()]
+    return _units[1]
+
+
+_units: list = [None, {}]  # (the catalogue, its units) of indicator_units
 
 
 def era_of_year(year: int) -> str:
