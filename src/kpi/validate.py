@@ -25,10 +25,10 @@ MAX_LISTED = 20  # failures a schema error lists; the count says how many there 
 
 def vocabularies() -> dict[str, set[str]]:
     """The closed sets a schema's fields name (``kpi.schema.Field.vocabulary``)."""
-    return {
-        "indicators": set(reference.catalogue().index),
-        "areas": set(reference.gazetteer().areas["code"]),
-        "units": set(reference.units()["unit"]),
+    return {  # each column's values as a list first: Arrow text walked value by value is slow
+        "indicators": set(reference.catalogue().index.tolist()),
+        "areas": set(reference.gazetteer().areas["code"].tolist()),
+        "units": set(reference.units()["unit"].tolist()),
         "statuses": set(schema.STATUSES),
     }
 
@@ -85,7 +85,7 @@ def _coerced(table: schema.Table, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
     problems, columns = [], {}
     for field in table.fields:
         column = frame[field.name]
-        if field.dtype not in ("int64", "float64"):
+        if field.dtype not in ("int64", "float64") or column.dtype == field.dtype:  # nothing to convert, or refuse
             columns[field.name] = column
             continue
         numbers = pd.to_numeric(column, errors="coerce")
