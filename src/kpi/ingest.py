@@ -296,6 +296,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             # Process data; once the observations are final they are written beside (kpi.beside),
             # while they are validated when that cannot change a value (they have the schema's types).
             tables = process(records, parts)
+            heap.trim()  # what deriving freed goes back before the writers are forked (they would hold it too)
             early = validate.typed_as_schema(schema.OBSERVATIONS, tables["observations"])
             written = write_beside(beside, tables["observations"], tables["sources"], out) if early else None
             validated(tables)
