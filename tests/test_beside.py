@@ -165,3 +165,39 @@ def test_a_schema_failure_stops_the_writer_that_started_before_it(data_dir, alon
     assert not list(data_dir.glob(".processed.staging-*"))
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # the writer was stopped and reaped: no child of this process is left
+
+
+def test_the_reports_are_written_while_the_changes_still_are_and_a_failure_there_keeps_the_outputs(
+    data_dir, alone, monkeypatch
+):
+    """The reports need the observations' row hashes, not the changes: they are written while the
+    changes' writer is still at work; an error there still stops the ingest before the new folder
+    is swapped in (the previous outputs stay whole)."""
+    from kpi.errors import KpiError
+
+    ingest.run(data_dir)
+    before = _files(data_dir)
+    reports, changes = ingest.write_reports, ingest.write_changes
+
+    def note(event: str) -> None:  # from either process, in the order they come
+        with open(data_dir / "events", "a", encoding="utf-8") as fh:
+            fh.write(event + "\n")
+
+    def slow_changes(*args):
+        time.sleep(1.0)  # still at work when the reports are written
+        changes(*args)
+        note("changes written")
+
+    monkeypatch.setattr(ingest, "write_changes", slow_changes)
+    monkeypatch.setattr(ingest, "write_reports", lambda *a: note("reports started") or reports(*a))
+    ingest.run(data_dir)
+    assert (data_dir / "events").read_text(encoding="utf-8").split("\n")[:2] == ["reports started", "changes written"]
+    assert _files(data_dir) == before  # the same files, the changes among them
+
+    def fails(*args):
+        raise KpiError("the changes could not be written (simulated)")
+
+    monkeypatch.setattr(ingest, "write_changes", fails)
+    with pytest.raises(KpiError, match="simulated"):
+        ingest.run(data_dir)
+    assert _files(data_dir) == before and not list(data_dir.glob(".processed.staging-*"))
