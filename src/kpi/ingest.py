@@ -272,6 +272,24 @@ def check(tables: dict, records: list[reference.SourceRecord]) -> None:
     tables["conflicts"] = sources.conflicts(obs, {r.source_id: r.priority for r in records})
 
 
+def result_of(tables: dict, rows: np.ndarray, out_dir: Path) -> IngestResult:
+    """The ingest's result from its tables and the observations' row hashes (timed by ``run``)."""
+    obs = tables["observations"]
+    return IngestResult(
+        observations=obs,
+        rejects=tables["rejects"],
+        findings=tables["findings"],
+        conflicts=tables["conflicts"],
+        lists=tables["lists"],
+        sources=tables["sources"],
+        missing_cells=tables["missing"],
+        seconds=0.0,
+        data_version=reads.data_version(obs, rows),
+        out_dir=out_dir,
+        validation_seconds=tables["validation_seconds"],
+    )
+
+
 def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> IngestResult:
     """Ingest ``<data_dir>/raw`` into ``<data_dir>/processed``; raises KpiError on file-level errors.
 
@@ -312,19 +330,7 @@ def run(data_dir: str | Path | None = None, mapper: Callable | None = None) -> I
             write_tables(tables, out)
             rows_written, changes_written = written
             rows = rows_written()  # the observations' row hashes: the data version and the fingerprints
-            result = IngestResult(
-                observations=obs,
-                rejects=tables["rejects"],
-                findings=tables["findings"],
-                conflicts=tables["conflicts"],
-                lists=tables["lists"],
-                sources=tables["sources"],
-                missing_cells=tables["missing"],
-                seconds=0.0,
-                data_version=reads.data_version(obs, rows),
-                out_dir=paths.processed,
-                validation_seconds=tables["validation_seconds"],
-            )
+            result = result_of(tables, rows, paths.processed)
             write_reports(result, out, rows)
             write_json({"inputs": inputs, "data_version": result.data_version}, out / stamps.STAMP_FILE)
             changes_written()  # all written before the folder is swapped in
