@@ -107,12 +107,14 @@ def test_blocks_are_cleaned_as_their_cells_one_by_one(pool, monkeypatch):
 def test_what_is_looked_up_is_forgotten_past_a_bound(monkeypatch):
     """The column keys and (area, year) pairs kept from one file to the next are forgotten once
     there are ``LOOKUPS_KEPT`` of them: names typed in ever new ways do not grow a process."""
-    monkeypatch.setattr(kpi_blocks, "LOOKUPS_KEPT", 5)
-    kpi_blocks.lookups()[1].clear()
+    from kpi import cellrules
+
+    monkeypatch.setattr(cellrules, "LOOKUPS_KEPT", 5)
+    cellrules.lookups()[1].clear()
     for k in range(12):
         made = SheetBlock([(0, ("s", "f.xlsx!S!C", "tea.area", 2022, "ha", None, ""))])
         made.rows.append(([1.0], "7", f"Bản Xyz {k}", ""))  # a name never seen before, each time
         cells = Cells()
         cells.add_block(made)
         assert cleaned(cells)[1][0]["field"] == "area"  # unknown: refused each time, as ever
-        assert len(kpi_blocks.lookups()[1]) <= 5
+        assert len(cellrules.lookups()[1]) <= 5

@@ -17,11 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kpi import reference
-from kpi.cellrules import _area, clean_value, column_of, parse_year
-from kpi.cells import SheetBlock, raw_text, value_rule
-from kpi.cells import _same as _same_value
-from kpi.config import MAX_YEAR, MIN_YEAR
+from kpi.cellrules import _area, clean_value, column_of, lookups, parse_year, year_reason
+from kpi.cells import SheetBlock, as_is, reject_row, value_rule
 from kpi.text import nfc
 
 PLAIN_KINDS = frozenset({float, str, type(None)})  # values whose cells (numbers, text) ``as_read`` leaves alone
@@ -38,26 +35,6 @@ def cleaned(blocks: list[SheetBlock], units: dict[str, str]) -> tuple | None:
     columns, areas = lookups()
     contexts = [[column_context(c, context, rules, columns) for c, context in block.columns] for block in blocks]
     return one_by_one(blocks, contexts, units, columns, areas)
-
-
-LOOKUPS_KEPT = 1 << 16  # column keys, and (area, year) pairs, remembered from one file to the next
-
-
-def lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
-    """What each column key (``column_of``) and each (area as written, year) (``_area``) gave,
-    kept for every file a process cleans with the same reference tables, not worked out again
-    for each file (each lookup of a cache kept per reference folder asks the environment); each
-    forgotten once it holds ``LOOKUPS_KEPT`` (names typed in ever new ways would grow it)."""
-    columns, areas = _lookups()
-    for kept in (columns, areas):
-        if len(kept) >= LOOKUPS_KEPT:
-            kept.clear()
-    return columns, areas
-
-
-@reference.per_folder(4)
-def _lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
-    return {}, {}
 
 
 def block_rules(blocks: list[SheetBlock]) -> dict[str, Callable] | None:
@@ -85,7 +62,7 @@ def block_rules(blocks: list[SheetBlock]) -> dict[str, Callable] | None:
     kinds["source_ref"] = {str} if kinds["source_ref"] else set()  # a prefix and a row number
     rules = {name: value_rule(found) for name, found in kinds.items()}
     unchanged = ("raw_value", "area_raw", "status", "source_id", "source_ref")  # taken as they are here
-    if any(rule is None for rule in rules.values()) or any(rules[name] is not _same_value for name in unchanged):
+    if any(rule is None for rule in rules.values()) or any(rules[name] is not as_is for name in unchanged):
         return None
     return rules
 
@@ -131,8 +108,7 @@ def one_by_one(
                 if raw is None or raw == "":
                     continue
                 if year is None:
-                    reason = f"year {year_read!r} is not a year between {MIN_YEAR} and {MAX_YEAR}"
-                    rejects.append(_reject(source, ref + row_no, raw, "year", reason))
+                    rejects.append(reject_row(source, ref + row_no, raw, "year", year_reason(year_read)))
                     continue
                 if type(raw) is float and 0 <= raw <= limit:  # a plain number in range, its column good
                     place = (area_raw, year)
@@ -146,11 +122,7 @@ def one_by_one(
                 if made is None:
                     missing += 1
                 elif type(made) is tuple:
-                    rejects.append(_reject(source, ref + row_no, raw, *made))
+                    rejects.append(reject_row(source, ref + row_no, raw, *made))
                 else:
                     out.extend((*row, source, ref + row_no, raw, area) for row in made)
     return out, rejects, missing
-
-
-def _reject(source_id: str, ref: str, raw: object, field_: str, reason: str) -> dict:
-    return {"source_id": source_id, "source_ref": ref, "field": field_, "raw_value": raw_text(raw), "reason": reason}

@@ -230,6 +230,31 @@ def checked_values(column: _Context, values: tuple) -> tuple[list[float], tuple[
 _INF = float("inf")
 
 
+LOOKUPS_KEPT = 1 << 16  # column keys, and (area, year) pairs, remembered from one file to the next
+
+
+def lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """What each column key (``column_of``) and each (area as written, year) (``_area``) gave,
+    kept for every file a process cleans with the same reference tables, not worked out again
+    for each file (each lookup of a cache kept per reference folder asks the environment); each
+    forgotten once it holds ``LOOKUPS_KEPT`` (names typed in ever new ways would grow it)."""
+    columns, areas = _lookups()
+    for kept in (columns, areas):
+        if len(kept) >= LOOKUPS_KEPT:
+            kept.clear()
+    return columns, areas
+
+
+@reference.per_folder(4)
+def _lookups() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    return {}, {}
+
+
+def year_reason(year_read: object) -> str:
+    """Why a cell whose year (its column's, sheet's or row's, as read) is not one is refused."""
+    return f"year {year_read!r} is not a year between {MIN_YEAR} and {MAX_YEAR}"
+
+
 def column_of(*key) -> tuple:
     """``_column_context`` of a key, the largest value its cells take as printed (-1 when a
     value must go through ``checked_values``: a factor, a range, an increase), and whether its

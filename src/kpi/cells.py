@@ -53,7 +53,7 @@ def value_rule(kinds: set[type]) -> Callable[[object], object] | None:
     (nan, 2012.0, 'x')
     """
     if kinds in _UNCHANGED:
-        return _same
+        return as_is
     if kinds == {str, _NONE}:
         return _nan_for_none
     if kinds <= {int, float, _NONE}:
@@ -61,7 +61,8 @@ def value_rule(kinds: set[type]) -> Callable[[object], object] | None:
     return None
 
 
-def _same(value: object) -> object:
+def as_is(value: object) -> object:
+    """A value as ``as_read`` gives it back from a column of kinds it leaves alone: itself."""
     return value
 
 
@@ -167,15 +168,12 @@ class Extracted:
     total_rows: dict[str, int] = field(default_factory=dict)  # sheet → 0-based row of its TOTAL row
 
     def reject(self, ref: str, field_: str, raw: object, reason: str) -> None:
-        self.rejects.append(
-            {
-                "source_id": self.source_id,
-                "source_ref": ref,
-                "field": field_,
-                "raw_value": raw_text(raw),
-                "reason": reason,
-            }
-        )
+        self.rejects.append(reject_row(self.source_id, ref, raw, field_, reason))
+
+
+def reject_row(source_id: str, ref: str, raw: object, field_: str, reason: str) -> dict:
+    """A row of the rejects (``schema.REJECTS``): the cell's source and place, its raw value as typed, why."""
+    return {"source_id": source_id, "source_ref": ref, "field": field_, "raw_value": raw_text(raw), "reason": reason}
 
 
 def raw_text(raw: object) -> str:

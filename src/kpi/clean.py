@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from kpi import blocks, reference
-from kpi.cellrules import clean_value, parse_year
-from kpi.cells import Cells, raw_text
-from kpi.config import MAX_YEAR, MIN_YEAR
+from kpi.cellrules import clean_value, lookups, parse_year, year_reason
+from kpi.cells import Cells, reject_row
 from kpi.layouts import Layout
 from kpi.schema import CELLS, OBSERVATIONS, REJECTS
 from kpi.text import fold, nfc, parse_number
@@ -162,15 +161,7 @@ class _Rows:
 
     def reject(self, i: int, field_: str, reason: str) -> None:
         col = self.col
-        self.rejects.append(
-            {
-                "source_id": col["source_id"][i],
-                "source_ref": col["source_ref"][i],
-                "field": field_,
-                "raw_value": raw_text(col["raw_value"][i]),
-                "reason": reason,
-            }
-        )
+        self.rejects.append(reject_row(col["source_id"][i], col["source_ref"][i], col["raw_value"][i], field_, reason))
 
     def columns(self) -> dict[str, list]:
         """The observations made, one list per column of ``COLUMNS``."""
@@ -193,12 +184,12 @@ def _clean_rows(rows: _Rows, units: dict[str, str]) -> int:
     bases = _distinct(col["base_year"], lambda b: parse_year(b) if b not in (None, "") else None)
     area_raws = _distinct(col["area_raw"], str)
     unit_raws = _distinct(col["unit_raw"], lambda u: str(u or ""))
-    columns, areas = blocks.lookups()
+    columns, areas = lookups()
     out, missing = rows.out, 0
     for i, raw in enumerate(col["raw_value"]):
         year = years[i]
         if year is None:
-            rows.reject(i, "year", f"year {col['year_raw'][i]!r} is not a year between {MIN_YEAR} and {MAX_YEAR}")
+            rows.reject(i, "year", year_reason(col["year_raw"][i]))
             continue
         cell = (unit_raws[i], area_raws[i], bases[i], col["base_year"][i], col["status"][i], col["note"][i])
         made = clean_value(raw, indicators[i], year, cell, units, columns, areas)
@@ -226,15 +217,13 @@ def _split_duplicates(columns: dict[str, list]) -> tuple[dict[str, list], list[d
     names = list(columns)
     row = {j: dict(zip(names, (columns[n][j] for n in names))) for j in twice}
     rejects = [
-        {
-            "source_id": row[j]["source_id"],
-            "source_ref": row[j]["source_ref"],
-            "field": "area",
-            "raw_value": raw_text(row[j]["_raw"]),
-            "reason": duplicate_reason(
-                row[j], [row[o] for o in groups[tuple(row[j][k] for k in OBSERVATIONS.key)] if o != j]
-            ),
-        }
+        reject_row(
+            row[j]["source_id"],
+            row[j]["source_ref"],
+            row[j]["_raw"],
+            "area",
+            duplicate_reason(row[j], [row[o] for o in groups[tuple(row[j][k] for k in OBSERVATIONS.key)] if o != j]),
+        )
         for j in twice
     ]
     kept = set(range(len(columns["source_ref"]))) - set(twice)

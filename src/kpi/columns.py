@@ -64,7 +64,7 @@ def sorted_by(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     of the interpreter), the order found on integer codes of the keys (``sort_codes``)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    order = np.lexsort([sort_codes(frame[key]) for key in reversed(keys)]) if len(frame) else np.arange(0)
+    order = np.lexsort([sort_codes(frame[key]) for key in reversed(keys)])
     with ThreadPoolExecutor(2) as pool:
         taken = list(pool.map(lambda name: frame[name].take(order).reset_index(drop=True), frame.columns))
     return pd.DataFrame(dict(zip(frame.columns, taken)), columns=frame.columns)

@@ -22,13 +22,19 @@ TOLERANCE = 0.01  # relative difference above which two sources disagree (1 %: b
 # be preliminary) -- so a yearbook's preliminary figure is preferred to the sum we work out.
 STATUS_RANK = {"reported": 0, "preliminary": 1, "derived": 2, "estimate": 3, "lower_bound": 4, "upper_bound": 4}
 CELL = ["indicator", "area_code", "year"]
+RANKED = CELL + ["_priority", "_status", "source_id"]  # the order of ``_ranked`` and ``chosen_rows``
+
+
+def _ranks(obs: pd.DataFrame, priority: dict[str, int]) -> dict[str, pd.Series]:
+    """Each row's source priority (99: none declared) and status rank (9: an unknown status)."""
+    return {
+        "_priority": per_distinct(obs["source_id"], lambda s: s.map(priority)).fillna(99),
+        "_status": per_distinct(obs["status"], lambda s: s.map(STATUS_RANK)).fillna(9),
+    }
 
 
 def _ranked(obs: pd.DataFrame, priority: dict[str, int]) -> pd.DataFrame:
-    return obs.assign(
-        _priority=per_distinct(obs["source_id"], lambda s: s.map(priority)).fillna(99),
-        _status=per_distinct(obs["status"], lambda s: s.map(STATUS_RANK)).fillna(9),
-    ).sort_values(CELL + ["_priority", "_status", "source_id"], kind="stable")
+    return obs.assign(**_ranks(obs, priority)).sort_values(RANKED, kind="stable")
 
 
 def chosen_rows(obs: pd.DataFrame, priority: dict[str, int], rows: np.ndarray | None = None) -> np.ndarray:
@@ -40,10 +46,7 @@ def chosen_rows(obs: pd.DataFrame, priority: dict[str, int], rows: np.ndarray | 
     last, as ``sort_values`` puts them), so no column of text is copied to rank them.
     """
     rows = np.arange(len(obs)) if rows is None else np.asarray(rows)
-    ranks = {
-        "_priority": per_distinct(obs["source_id"], lambda s: s.map(priority)).fillna(99),
-        "_status": per_distinct(obs["status"], lambda s: s.map(STATUS_RANK)).fillna(9),
-    }
+    ranks = _ranks(obs, priority)
     if not len(rows):
         return rows
     keys = [sort_codes(ranks[name] if name in ranks else obs[name])[rows] for name in RANKED]
@@ -52,9 +55,6 @@ def chosen_rows(obs: pd.DataFrame, priority: dict[str, int], rows: np.ndarray | 
     first = np.ones(len(order), dtype=bool)
     first[1:] = (cell[1:] != cell[:-1]).any(axis=1)
     return rows[order][first]
-
-
-RANKED = CELL + ["_priority", "_status", "source_id"]  # the order of ``_ranked``
 
 
 def pick(obs: pd.DataFrame, priority: dict[str, int] | None = None) -> pd.DataFrame:
