@@ -94,3 +94,17 @@ def test_sorted_by_gives_what_sort_values_gives():
         keys = rng.sample(["a", "year", "s"], rng.randint(1, 3))
         want = frame.sort_values(keys, ignore_index=True, kind="stable")  # the kind of a sort on several keys
         pd.testing.assert_frame_equal(sorted_by(frame, keys), want)
+
+
+def test_stable_order_is_lexsort_packed_or_not():
+    """SYNTHETIC codes (fixed seed): the order np.lexsort gives, ties in their order, whether the
+    codes fit in one integer or not (spans whose product passes 2**63 are sorted by lexsort)."""
+    import numpy as np
+
+    from kpi.columns import stable_order
+
+    rng = np.random.default_rng(14)
+    for spans in ([3], [56, 9800, 2, 1400], [2, 1, 5], [2**40, 2**30], [4, 4, 4, 4, 4]):
+        for n in (0, 1, 7, 500):
+            keys = [rng.integers(0, span, n) for span in spans]
+            assert stable_order(keys).tolist() == np.lexsort(keys[::-1]).tolist()

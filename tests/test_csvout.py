@@ -95,3 +95,17 @@ def test_arrow_text_is_written_from_its_bytes(chunks):
     assert csv_bytes(frame) == frame.astype(object).to_csv(index=False, lineterminator="\n").encode("utf-8")
     assert not csvout._may_need_quotes(csvout._column_text(frame["plain"]))
     assert csvout._may_need_quotes(csvout._column_text(frame["t"]))
+
+
+def test_float64_text_is_numpys_text_for_any_bits():
+    """SYNTHETIC floats (fixed seed): every bit pattern (subnormals, huge and tiny exponents, both
+    zeros, NaNs with payloads) and rounded figures: the text made from Python's repr is numpy's."""
+    from kpi.csvout import _distinct_text
+
+    rng = np.random.default_rng(14)
+    bits = rng.integers(0, 2**63, 200_000, dtype=np.uint64).view(np.float64)
+    figures = np.round(rng.random(50_000) * 10.0 ** rng.integers(-6, 20, 50_000), 3)
+    with np.errstate(over="ignore"):
+        powers = 10.0 ** np.arange(-330, 310)
+    values = np.concatenate([bits, -bits, figures, powers, [0.0, -0.0, 1e16, 1e-4, 9999999999999998.0]])
+    assert _distinct_text(values).to_pylist() == values.astype(str).tolist()

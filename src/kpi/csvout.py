@@ -96,7 +96,11 @@ def _distinct_text(values) -> pa.Array:
     if values.dtype.itemsize not in (2, 4, 8):  # long double: no integer of its width to tell values apart
         return pa.array(values.astype(str), pa.large_string())
     codes, bits = pd.factorize(values.view(f"i{values.dtype.itemsize}"))
-    text = pa.array(bits.view(values.dtype).astype(str), pa.large_string())
+    distinct = bits.view(values.dtype)
+    if distinct.dtype == np.float64:  # Python's repr is numpy's text of a float64, made twice as quickly
+        text = pa.array(list(map(float.__repr__, distinct.tolist())), pa.large_string())
+    else:
+        text = pa.array(distinct.astype(str), pa.large_string())
     return text.take(pa.array(codes))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.columns import per_distinct, sort_codes
+from kpi.columns import per_distinct, sort_codes, stable_order
 from kpi.derive import plain_number, plain_numbers
 from kpi.schema import CONFLICTS, FINDINGS
 
@@ -50,7 +50,7 @@ def chosen_rows(obs: pd.DataFrame, priority: dict[str, int], rows: np.ndarray | 
     if not len(rows):
         return rows
     keys = [sort_codes(ranks[name] if name in ranks else obs[name])[rows] for name in RANKED]
-    order = np.lexsort(keys[::-1])  # stable, as sort_values(kind="stable")
+    order = stable_order(keys)  # stable, as sort_values(kind="stable")
     cell = np.column_stack([key[order] for key in keys[: len(CELL)]])
     first = np.ones(len(order), dtype=bool)
     first[1:] = (cell[1:] != cell[:-1]).any(axis=1)
