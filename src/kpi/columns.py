@@ -175,5 +175,15 @@ def records(frame: pd.DataFrame) -> list[dict]:
         column = frame.iloc[:, k]
         kind = column.dtype
         boxed = kind == np.dtype(object) or isinstance(kind, ExtensionDtype)  # as pandas boxes them
-        columns.append(list(map(maybe_box_native, column)) if boxed else list(column))
+        columns.append(_boxed(column.tolist()) if boxed else list(column))
     return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+NATIVE = frozenset({str, int, float, bool, type(None)})  # what ``maybe_box_native`` gives back as it is
+
+
+def _boxed(values: list) -> list:
+    """``maybe_box_native`` of each value; a column of Python's own values (text, numbers, missing)
+    is left as it is, seen by the types of its values at once (a nation's findings: 0.3 million
+    values not looked at one by one)."""
+    return values if set(map(type, values)) <= NATIVE else list(map(maybe_box_native, values))
