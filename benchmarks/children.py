@@ -25,7 +25,7 @@ for _ in range(repeats):
     result = ingest.run(data)
     runs.append((time.perf_counter() - start, result.stages, result.validation_seconds))
 seconds, stages, validation = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-print(json.dumps({"seconds": seconds, "stages": stages, "validation": validation,
+print(json.dumps({"seconds": seconds, "first": runs[0][0], "stages": stages, "validation": validation,
                   "observations": len(result.observations), "rejects": len(result.rejects),
                   "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "readers_peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))

@@ -108,3 +108,9 @@ def test_stable_order_is_lexsort_packed_or_not():
         for n in (0, 1, 7, 500):
             keys = [rng.integers(0, span, n) for span in spans]
             assert stable_order(keys).tolist() == np.lexsort(keys[::-1]).tolist()
+    # unsigned codes above 2**53 (added to int64 they would have become floats) and negative ones
+    for keys in (
+        [np.array([0, 0], np.uint64), np.array([2**60 + 1, 2**60], np.uint64)],
+        [np.array([0, 1]), np.array([5, -5])],
+    ):
+        assert stable_order(keys).tolist() == np.lexsort(keys[::-1]).tolist()

@@ -109,3 +109,10 @@ def test_float64_text_is_numpys_text_for_any_bits():
         powers = 10.0 ** np.arange(-330, 310)
     values = np.concatenate([bits, -bits, figures, powers, [0.0, -0.0, 1e16, 1e-4, 9999999999999998.0]])
     assert _distinct_text(values).to_pylist() == values.astype(str).tolist()
+
+
+def test_float_text_follows_numpys_legacy_printing():
+    """Under numpy's printing of 1.13 (12 digits), pandas writes what numpy's ``astype(str)`` gives: so do we."""
+    frame = pd.DataFrame({"x": [1 / 3, 2.5], "y": ["a", "b"]})
+    with np.printoptions(legacy="1.13"):
+        assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")

@@ -68,11 +68,12 @@ def stable_order(keys: Sequence[np.ndarray]) -> np.ndarray:
     [3, 1, 0, 2]
     """
     spans = [int(key.max()) + 1 if len(key) else 1 for key in keys]
-    if not keys or math.prod(spans) >= 2**63:
+    codes = all(key.dtype.kind in "iu" and (not len(key) or key.min() >= 0) for key in keys)
+    if not keys or not codes or math.prod(spans) >= 2**63:
         return np.lexsort(list(reversed(keys)))
     packed = np.zeros(len(keys[0]), dtype=np.int64)
     for key, span in zip(keys, spans):
-        packed = packed * span + key
+        packed = packed * span + key.astype(np.int64, copy=False)  # below 2**63: no unsigned code is cut
     return np.argsort(packed, kind="stable")
 
 

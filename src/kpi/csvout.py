@@ -97,7 +97,9 @@ def _distinct_text(values) -> pa.Array:
         return pa.array(values.astype(str), pa.large_string())
     codes, bits = pd.factorize(values.view(f"i{values.dtype.itemsize}"))
     distinct = bits.view(values.dtype)
-    if distinct.dtype == np.float64:  # Python's repr is numpy's text of a float64, made twice as quickly
+    if distinct.dtype == np.float64 and np.get_printoptions()["legacy"] is False:
+        # Python's repr is numpy's text of a float64, made twice as quickly (not under numpy's
+        # legacy printing of 1.13, which rounds to 12 digits)
         text = pa.array(list(map(float.__repr__, distinct.tolist())), pa.large_string())
     else:
         text = pa.array(distinct.astype(str), pa.large_string())
