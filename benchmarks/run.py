@@ -131,7 +131,7 @@ def ingest_size(out: Report, size: tuple, reference: Path) -> None:
         out.say(f"- kpi ingest: did not finish within the {cap:.0f} s allowed to it (stopped)")
     else:
         out.say(
-            f"- kpi ingest: {t_ing:.2f} s (median of {repeats} in one process{first_of(ing, repeats)}), "
+            f"- kpi ingest: {t_ing:.2f} s ({runs_of(ing, repeats)}), "
             f"{ing['observations']} observations = "
             f"{ing['observations'] / t_ing:,.0f} obs/s, peak memory {ing['peak_kib'] / 1024:.0f} MiB"
             f"{readers_peak(ing)}, rejects {ing['rejects']}"
@@ -195,10 +195,12 @@ def ingest_targets(out: Report, name: str, ing: dict, t_pandas: float, t_floor: 
     )
 
 
-def first_of(ing: dict, repeats: int) -> str:
-    """The first of the runs, where there were several: the one a fresh ``kpi ingest`` makes, with
-    the reference tables, layouts and lookups not yet loaded."""
-    return f"; the first, as a fresh `kpi ingest` makes it: {ing['first']:.2f} s" if repeats > 1 else ""
+def runs_of(ing: dict, repeats: int) -> str:
+    """Which run the figure is, and the first of several: the one a fresh ``kpi ingest`` makes, with
+    the reference tables and layouts not yet loaded."""
+    if repeats == 1:
+        return "one run"
+    return f"median of {repeats} in one process; the first, as a fresh `kpi ingest` makes it: {ing['first']:.2f} s"
 
 
 def readers_peak(ing: dict) -> str:
