@@ -547,3 +547,22 @@ def test_browser_check_sees_remote_requests(chromium, serve, tmp_path):
         "http://example.invalid/a.png",
         "https://cdn.example.invalid/require.js",
     ]
+
+
+def test_a_warm_kernel_that_dies_before_it_answers_is_replaced_once(workspace, monkeypatch):
+    """A kernel that dies before it answers (it could not open a port another program took) has run
+    nothing of the notebook: a new one takes its place, and the notebooks go on as they would."""
+    notebooks = copy_notebooks(workspace / "notebooks-died", ["ok.ipynb", "fails.ipynb"])
+    resets, reset = [], engine.WarmKernel.reset
+
+    def dies_first(kernel, cwd, timeout):
+        resets.append(kernel)
+        if len(resets) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return reset(kernel, cwd, timeout)
+
+    monkeypatch.setattr(engine.WarmKernel, "reset", dies_first)
+    built = run_build(workspace, workspace / "reports-died", notebooks, jobs=1)
+    assert built.status() == {"fails.ipynb": "failed", "ok.ipynb": "ok"}
+    assert built.result.failed[0].error_cell == 3  # its own error, not the kernel's start
+    assert len(resets) == 3 and resets[1] is not resets[0] and resets[2] is resets[1]  # one kernel replaced, once

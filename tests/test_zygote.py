@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -208,3 +209,29 @@ def test_the_shells_matplotlib_backend_does_not_reach_a_forked_kernel(kernels, m
     _, kc = kernels(preload="matplotlib.pyplot")
     printed, _ = run(kc, "import matplotlib; print(matplotlib.get_backend())")
     assert "inline" in printed
+
+
+def test_a_kernel_that_fails_to_start_says_why_in_its_log(tmp_path):
+    """A forked kernel that meets an error before it answers (here: its working folder is gone)
+    writes the error to its stderr, the kernel's log, then ends: jupyter_client only sees it die."""
+    import socket
+
+    err_read, err_write = os.pipe()
+    null_in, null_out = os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY)
+    control, reply = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:  # the kernel's side, as the zygote forks it: its stderr on descriptor 2 (not pytest's)
+        os.close(err_read)
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 -- the zygote's own stderr, kept open
+        request = {"cwd": str(tmp_path / "gone"), "env": dict(os.environ), "argv": []}
+        zygote._kernel(request, [null_in, null_out, err_write], control, reply, os.getppid())
+    os.close(err_write)
+    with os.fdopen(err_read, "rb") as err:
+        said = err.read().decode()
+    _, status = os.waitpid(pid, 0)
+    for fd in (null_in, null_out):
+        os.close(fd)
+    control.close()
+    reply.close()
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert "FileNotFoundError" in said and "gone" in said

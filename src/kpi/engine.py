@@ -336,6 +336,29 @@ def drop_warm_kernel(kernel: WarmKernel) -> None:
     _warm.kernel = None
 
 
+def ready_warm_kernel(log: str, folder: str, timeout: int) -> WarmKernel:
+    """This worker's warm kernel, reset for the next notebook (``WarmKernel.reset``).  A kernel that
+    dies before it answers (one that could not open its ports: another program took one between
+    their choice and its start) is replaced once by a new one: nothing of the notebook has run."""
+    from nbclient.exceptions import DeadKernelError
+
+    kernel = warm_kernel(log)
+    try:
+        kernel.reset(folder, timeout)
+    except (DeadKernelError, RuntimeError) as exc:
+        if not died_at_start(exc):
+            raise
+        drop_warm_kernel(kernel)
+        kernel = warm_kernel(log)
+        kernel.reset(folder, timeout)
+    return kernel
+
+
+def died_at_start(exc: BaseException) -> bool:
+    """Whether ``exc`` says a kernel died before it answered (jupyter_client's own words)."""
+    return "Kernel died before replying to kernel_info" in str(exc)
+
+
 WARM_ENGINE = "kpi-warm"
 
 
@@ -366,8 +389,7 @@ def _warm_engine() -> type:
             from nbclient.exceptions import CellTimeoutError, DeadKernelError
             from papermill.clientwrap import PapermillNotebookClient
 
-            kernel = warm_kernel(kernel_log)
-            kernel.reset(folder, execution_timeout)
+            kernel = ready_warm_kernel(kernel_log, folder, execution_timeout)
             client = PapermillNotebookClient(
                 nb_man,
                 km=kernel.km,

@@ -307,6 +307,10 @@ def _kernel(request: dict, stdio: list[int], control: socket.socket, reply: sock
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 -- said in the kernel's log (its stderr): jupyter_client only sees it died
+        import traceback
+
+        traceback.print_exc()
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
