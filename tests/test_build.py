@@ -550,8 +550,8 @@ def test_browser_check_sees_remote_requests(chromium, serve, tmp_path):
 
 
 def test_a_warm_kernel_that_dies_before_it_answers_is_replaced_once(workspace, monkeypatch):
-    """A kernel that dies before it answers (it could not open a port another program took) has run
-    nothing of the notebook: a new one takes its place, and the notebooks go on as they would."""
+    """A kernel that dies before it answers has run nothing of the notebook: a new one takes its
+    place, and the notebooks go on as they would."""
     notebooks = copy_notebooks(workspace / "notebooks-died", ["ok.ipynb", "fails.ipynb"])
     resets, reset = [], engine.WarmKernel.reset
 

@@ -338,8 +338,8 @@ def drop_warm_kernel(kernel: WarmKernel) -> None:
 
 def ready_warm_kernel(log: str, folder: str, timeout: int) -> WarmKernel:
     """This worker's warm kernel, reset for the next notebook (``WarmKernel.reset``).  A kernel that
-    dies before it answers (one that could not open its ports: another program took one between
-    their choice and its start) is replaced once by a new one: nothing of the notebook has run."""
+    dies before it answers has run nothing of the notebook (a port it was given, taken by another
+    program before it started, would do it): it is replaced once by a new one."""
     from nbclient.exceptions import DeadKernelError
 
     kernel = warm_kernel(log)
