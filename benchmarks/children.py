@@ -46,21 +46,28 @@ def env_with(reference: Path | None) -> dict:
     return env
 
 
+def python_child(script: str, args: list[str], reference: Path | None, what: str, cap: float | None = None) -> str:
+    """``script`` run by a fresh ``python -c`` with ``args``; the last line it printed.  A failure
+    raises, naming ``what`` and the end of its stderr; TimeoutExpired passes through."""
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env_with(reference),
+        capture_output=True,
+        text=True,
+        timeout=cap,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{proc.stderr[-3000:]}")
+    return (proc.stdout.strip().splitlines() or [""])[-1]
+
+
 def ingest_in_child(data: Path, repeats: int, reference: Path, cap: float | None = None) -> dict:
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", INGEST_CHILD, str(data), str(repeats)],
-            env=env_with(reference),
-            capture_output=True,
-            text=True,
-            timeout=cap,
-            check=False,
-        )
+        line = python_child(INGEST_CHILD, [str(data), str(repeats)], reference, f"ingest of {data}", cap)
     except subprocess.TimeoutExpired:
         return {"seconds": None, "capped_at": cap}
-    if proc.returncode != 0:
-        raise RuntimeError(f"ingest of {data} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(line)
 
 
 READ_RESULTS_CHILD = """
@@ -97,20 +104,12 @@ def ingest_after_reading(data: Path, reference: Path) -> dict:
     saved = data.parent / f"{data.name}-read"
     shutil.rmtree(saved, ignore_errors=True)
     saved.mkdir()
+    args, what = [str(data), str(saved)], f"ingest of {data} after reading"
     try:
-        for child in (READ_RESULTS_CHILD, AFTER_READING_CHILD):
-            proc = subprocess.run(
-                [sys.executable, "-c", child, str(data), str(saved)],
-                env=env_with(reference),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(f"ingest of {data} after reading failed:\n{proc.stderr[-3000:]}")
+        python_child(READ_RESULTS_CHILD, args, reference, what)
+        return json.loads(python_child(AFTER_READING_CHILD, args, reference, what))
     finally:
         shutil.rmtree(saved, ignore_errors=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def kpi_build(args: list[str], reference: Path | None) -> tuple[float, str]:

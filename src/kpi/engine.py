@@ -340,23 +340,16 @@ def ready_warm_kernel(log: str, folder: str, timeout: int) -> WarmKernel:
     """This worker's warm kernel, reset for the next notebook (``WarmKernel.reset``).  A kernel that
     dies before it answers has run nothing of the notebook (a port it was given, taken by another
     program before it started, would do it): it is replaced once by a new one."""
-    from nbclient.exceptions import DeadKernelError
-
     kernel = warm_kernel(log)
     try:
         kernel.reset(folder, timeout)
-    except (DeadKernelError, RuntimeError) as exc:
-        if not died_at_start(exc):
+    except RuntimeError as exc:  # jupyter_client's words for it (nbclient's DeadKernelError is one too)
+        if "Kernel died before replying to kernel_info" not in str(exc):
             raise
         drop_warm_kernel(kernel)
         kernel = warm_kernel(log)
         kernel.reset(folder, timeout)
     return kernel
-
-
-def died_at_start(exc: BaseException) -> bool:
-    """Whether ``exc`` says a kernel died before it answered (jupyter_client's own words)."""
-    return "Kernel died before replying to kernel_info" in str(exc)
 
 
 WARM_ENGINE = "kpi-warm"
